@@ -1,0 +1,93 @@
+//! Privacy-preserving prompt enrichment: keep sensitive data out of the prompts that leave
+//! the building.
+//!
+//! promptveil sits between an application and language models. This release holds its
+//! foundation: the redaction engine that turns personal data, secrets and domain identifiers
+//! into reversible numbered placeholders, the rule files compliance reviewers own, and the
+//! restore path that puts the originals back into a model's answer — in full or while it
+//! streams. Retrieval, enrichment, routing and dispatch build on it.
+//!
+//! ```
+//! use promptveil::redact::{Redactor, Vault};
+//!
+//! let redactor = Redactor::builder().build()?; // the documented default rules
+//! let vault = Vault::new();                    // one per conversation
+//!
+//! let red = redactor.redact("My IBAN is GB82 WEST 1234 5698 7654 32, mail me at ana@example.com", &vault);
+//! assert_eq!(red.text().as_str(), "My IBAN is [IBAN_1], mail me at [EMAIL_1]");
+//! assert_eq!(red.report().max_sensitivity, Some(promptveil::Sensitivity::Restricted));
+//!
+//! // ... send red.text() to a model, get an answer back ...
+//! let answer = vault.restore("Transfer confirmed from [IBAN_1]; receipt sent to [EMAIL_1].");
+//! assert_eq!(answer.text(), "Transfer confirmed from GB82 WEST 1234 5698 7654 32; receipt sent to ana@example.com.");
+//! # Ok::<(), promptveil::Error>(())
+//! ```
+//!
+//! # Brief overview
+//!
+//! - [`redact::Redactor`] runs detectors over a text, resolves overlaps and replaces findings;
+//!   [`redact::Redactor::redact_json`] does the same for JSON documents.
+//! - [`redact::Vault`] holds the original values of one conversation and restores them
+//!   ([`redact::Vault::restore`], [`redact::StreamRestorer`] for streamed answers).
+//! - [`redact::Detector`] is the trait every detector implements (push model, with
+//!   [`redact::FindingSink`]); [`redact::Validator`] confirms candidates (Luhn, mod-97, ...).
+//! - [`rules::RuleSet`] is a compiled rule set, read from TOML rule files that carry their own
+//!   evidence; it is itself a `Detector`.
+//! - [`redact::RedactionReport`] says what was replaced — rule, entity type, sensitivity,
+//!   span, placeholder, keyed hash — and never the value; it is what an audit trail keeps.
+//! - [`Sensitivity`] orders data from `Public` to `Restricted`.
+//! - [`Error`] is the one error type, with [`ErrorKind`].
+//!
+//! # Privacy guarantees and limits
+//!
+//! What the crate guarantees:
+//!
+//! - **Nothing leaves unless a detector missed it.** Every finding of every rule is replaced
+//!   before a [`redact::RedactedText`] exists; only the redactor builds that type.
+//! - **Restoring gives back exactly what was taken**: `restore(redact(x)) == x` for every
+//!   text, including texts that already contain placeholder-like strings (their numbers are
+//!   reserved, never reused).
+//! - **No value in errors, logs or reports.** `Debug` of every type that holds text shows
+//!   lengths and counts only; reports hold keyed hashes (HMAC-SHA256) of values, not values.
+//! - **The vault forgets.** Values are overwritten with zeros when the vault is dropped; the
+//!   vault cannot be cloned, printed or serialized.
+//! - **No panic on any input**, and rule patterns are compiled under size limits, so a
+//!   hostile rule file cannot stall the process.
+//!
+//! What it does not do:
+//!
+//! - Pattern rules find what has a pattern. Names, places, organisations and free-form
+//!   addresses need a model or a dictionary; a text with a name and no other identifier
+//!   passes through unchanged.
+//! - Context rules (`phone-loose`, `us-passport`, ...) need their context words; the same
+//!   number without them is left alone, by design, to keep false positives down.
+//! - A placeholder tells the model *what kind* of value stood there (`[EMAIL_1]`), and how
+//!   many distinct values of each kind a text held.
+//! - Word boundaries in rule patterns are ASCII (see [`rules`]).
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `eval pii`, `eval secrets` |
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
+mod error;
+pub mod redact;
+pub mod rules;
+mod sensitivity;
+
+pub use error::{Error, ErrorKind, Location, Result};
+pub use sensitivity::Sensitivity;

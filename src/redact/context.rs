@@ -1,0 +1,512 @@
+//! Context words: a plain token window around a candidate raises or lowers its score.
+//!
+//! Text is split into tokens at every character that is not a letter or digit, and at
+//! camel-case humps (`publicToken` is `public token`); tokens are compared in lower case. A context entry of several tokens (`"social security"`, `"e-mail"`)
+//! must appear as a contiguous run. The window holds `window` tokens on each side of the
+//! candidate, and never reaches further than [`MAX_WINDOW_BYTES`] bytes, so the cost of a
+//! lookup is bounded whatever the text.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+/// The farthest, in bytes, a context window reaches from a candidate on either side.
+pub(crate) const MAX_WINDOW_BYTES: usize = 160;
+
+/// A compiled context configuration for one rule.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ContextScorer {
+    positive: Vec<Vec<String>>,
+    negative: Vec<Vec<String>>,
+    boost: f32,
+    penalty: f32,
+    window: usize,
+}
+
+/// Which context words occur near one candidate: ids into a [`ContextIndex`], or every word
+/// when the rule has words the index cannot see.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Near<'a> {
+    /// Only these word ids can be in the window.
+    Ids(&'a [u32]),
+    /// Look for every word.
+    All,
+}
+
+/// Calls `f` with each token of `s`: runs of letters and digits, also split at camel-case
+/// humps. Tokens are slices of `s`, in their original case.
+fn for_each_token<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
+    let mut start: Option<usize> = None;
+    let mut prev_lower = false;
+    for (i, c) in s.char_indices() {
+        if !c.is_alphanumeric() {
+            if let Some(st) = start.take() {
+                f(s.get(st..i).unwrap_or_default());
+            }
+            prev_lower = false;
+            continue;
+        }
+        match start {
+            None => start = Some(i),
+            Some(st) if prev_lower && c.is_uppercase() => {
+                f(s.get(st..i).unwrap_or_default());
+                start = Some(i);
+            }
+            Some(_) => {}
+        }
+        prev_lower = c.is_lowercase();
+    }
+    if let Some(st) = start {
+        f(s.get(st..).unwrap_or_default());
+    }
+}
+
+/// Splits `s` into lower-case tokens (used for the configured context words).
+pub(crate) fn tokens(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for_each_token(s, |t| out.push(t.to_lowercase()));
+    out
+}
+
+/// True when `token` equals the lower-case `word`, ignoring case.
+fn eq_lower(token: &str, word: &str) -> bool {
+    if token.is_ascii() {
+        token.eq_ignore_ascii_case(word)
+    } else {
+        token.chars().flat_map(char::to_lowercase).eq(word.chars())
+    }
+}
+
+impl ContextScorer {
+    pub(crate) fn new(
+        positive: &[String],
+        negative: &[String],
+        boost: f32,
+        penalty: f32,
+        window: usize,
+    ) -> ContextScorer {
+        let phrases = |list: &[String]| {
+            list.iter()
+                .map(|w| tokens(w))
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+        };
+        ContextScorer {
+            positive: phrases(positive),
+            negative: phrases(negative),
+            boost,
+            penalty,
+            window,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.positive.is_empty() && self.negative.is_empty()
+    }
+
+    /// The score adjustment for a candidate at `start..end` of `text`: `+boost` when a positive
+    /// entry is in the window, `-penalty` when a negative one is (both may apply). `near`
+    /// limits the entries looked for to those whose first word occurs nearby.
+    pub(crate) fn adjust(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        words: &RuleWords,
+        near: Near<'_>,
+    ) -> f32 {
+        if self.is_empty() || self.window == 0 {
+            return 0.0;
+        }
+        if let Near::Ids(ids) = near
+            && ids.is_empty()
+        {
+            return 0.0;
+        }
+        let before_w = window_before(text, start, self.window);
+        let after_w = window_after(text, end, self.window);
+        let (before, after) = (before_w.as_slice(), after_w.as_slice());
+        let wanted = |k: usize| match near {
+            Near::All => true,
+            Near::Ids(ids) => words
+                .phrase_ids
+                .get(k)
+                .is_none_or(|id| id.is_none_or(|id| ids.contains(&id))),
+        };
+        let has = |list: &[Vec<String>], offset: usize| {
+            list.iter().enumerate().any(|(k, phrase)| {
+                wanted(offset + k) && (contains_run(before, phrase) || contains_run(after, phrase))
+            })
+        };
+        let mut delta = 0.0;
+        if has(&self.positive, 0) {
+            delta += self.boost;
+        }
+        if has(&self.negative, self.positive.len()) {
+            delta -= self.penalty;
+        }
+        delta
+    }
+}
+
+/// The tokens of one side of a window, on the stack.
+struct Window<'t> {
+    toks: [&'t str; MAX_TOKENS],
+    len: usize,
+}
+
+/// Most tokens a window holds on one side (the rule-file limit on `window`).
+const MAX_TOKENS: usize = 32;
+
+impl<'t> Window<'t> {
+    fn new() -> Window<'t> {
+        Window {
+            toks: [""; MAX_TOKENS],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, t: &'t str) {
+        if let Some(slot) = self.toks.get_mut(self.len) {
+            *slot = t;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[&'t str] {
+        self.toks.get(..self.len).unwrap_or_default()
+    }
+}
+
+fn contains_run(haystack: &[&str], phrase: &[String]) -> bool {
+    !phrase.is_empty()
+        && haystack
+            .windows(phrase.len())
+            .any(|w| w.iter().zip(phrase).all(|(t, p)| eq_lower(t, p)))
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The last `n` tokens before byte `start` (at most [`MAX_WINDOW_BYTES`] back), in text order.
+fn window_before(text: &str, start: usize, n: usize) -> Window<'_> {
+    let n = n.min(MAX_TOKENS);
+    let start = floor_boundary(text, start);
+    let from = floor_boundary(text, start.saturating_sub(MAX_WINDOW_BYTES));
+    let slice = text.get(from..start).unwrap_or_default();
+    let mut toks = Window::new();
+    // Walk backwards; `end` is the exclusive end of the token being read.
+    let mut end: Option<usize> = None;
+    let mut next: Option<char> = None; // the character to the right of the current one
+    for (i, c) in slice.char_indices().rev() {
+        if toks.len == n {
+            break;
+        }
+        if !c.is_alphanumeric() {
+            if let Some(e) = end.take() {
+                toks.push(slice.get(i + c.len_utf8()..e).unwrap_or_default());
+            }
+            next = None;
+            continue;
+        }
+        match end {
+            None => end = Some(i + c.len_utf8()),
+            // A camel-case hump between `c` (lower) and `next` (upper) ends a token.
+            Some(e) if c.is_lowercase() && next.is_some_and(char::is_uppercase) => {
+                toks.push(slice.get(i + c.len_utf8()..e).unwrap_or_default());
+                end = Some(i + c.len_utf8());
+            }
+            Some(_) => {}
+        }
+        next = Some(c);
+    }
+    if toks.len < n
+        && let Some(e) = end
+    {
+        // The first token may be cut by the byte cap; it still counts, as a partial word
+        // cannot create a false multi-token match more often than a whole one.
+        toks.push(slice.get(..e).unwrap_or_default());
+    }
+    if let Some(t) = toks.toks.get_mut(..toks.len) {
+        t.reverse();
+    }
+    toks
+}
+
+/// The first `n` tokens after byte `end` (at most [`MAX_WINDOW_BYTES`] ahead).
+fn window_after(text: &str, end: usize, n: usize) -> Window<'_> {
+    let n = n.min(MAX_TOKENS);
+    let end = floor_boundary(text, end);
+    let to = floor_boundary(text, end.saturating_add(MAX_WINDOW_BYTES));
+    let slice = text.get(end..to).unwrap_or_default();
+    let mut toks = Window::new();
+    let mut start: Option<usize> = None;
+    let mut prev_lower = false;
+    for (i, c) in slice.char_indices() {
+        if toks.len == n {
+            return toks;
+        }
+        if !c.is_alphanumeric() {
+            if let Some(st) = start.take() {
+                toks.push(slice.get(st..i).unwrap_or_default());
+            }
+            prev_lower = false;
+            continue;
+        }
+        match start {
+            None => start = Some(i),
+            Some(st) if prev_lower && c.is_uppercase() => {
+                toks.push(slice.get(st..i).unwrap_or_default());
+                start = Some(i);
+            }
+            Some(_) => {}
+        }
+        prev_lower = c.is_lowercase();
+    }
+    if toks.len < n
+        && let Some(st) = start
+    {
+        toks.push(slice.get(st..).unwrap_or_default());
+    }
+    toks
+}
+
+/// Where the context words of a whole rule set occur in one text: a cheap necessary
+/// condition checked before the token window is built.
+///
+/// A context word can only be in a candidate's window if its letters occur within
+/// [`MAX_WINDOW_BYTES`] of the candidate. One Aho-Corasick pass per text finds every
+/// occurrence of every rule's ASCII context words (the first token of each phrase); a
+/// candidate with none nearby gets no adjustment without tokenizing anything. Words with
+/// letters outside ASCII cannot be matched case-insensitively this way, so rules that have
+/// them always take the precise path.
+#[derive(Debug, Default)]
+pub(crate) struct ContextIndex {
+    ac: Option<AhoCorasick>,
+    longest: usize,
+}
+
+/// The words one rule needs, as ids into a [`ContextIndex`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RuleWords {
+    /// For each phrase (positive ones first), the id of its first word, or `None` when the
+    /// word is not ASCII.
+    phrase_ids: Vec<Option<u32>>,
+    positive_ids: Vec<u32>,
+    all_ids: Vec<u32>,
+    /// `all_ids` as a bit set, for constant-time membership.
+    mask: Vec<u64>,
+    positive_mask: Vec<u64>,
+    always_precise: bool,
+}
+
+fn set_bit(mask: &mut Vec<u64>, id: u32) {
+    let (word, bit) = ((id / 64) as usize, id % 64);
+    if mask.len() <= word {
+        mask.resize(word + 1, 0);
+    }
+    if let Some(w) = mask.get_mut(word) {
+        *w |= 1 << bit;
+    }
+}
+
+fn has_bit(mask: &[u64], id: u32) -> bool {
+    mask.get((id / 64) as usize)
+        .is_some_and(|w| w & (1 << (id % 64)) != 0)
+}
+
+/// Occurrences of context words in one text, sorted by start.
+#[derive(Debug, Default)]
+pub(crate) struct ContextHits {
+    hits: Vec<(usize, u32)>,
+    longest: usize,
+}
+
+impl ContextIndex {
+    /// Builds the index for the scorers of a rule set; returns it and each rule's words.
+    pub(crate) fn new(scorers: &[&ContextScorer]) -> (ContextIndex, Vec<RuleWords>) {
+        let mut words: Vec<String> = Vec::new();
+        let mut per_rule = Vec::with_capacity(scorers.len());
+        for sc in scorers {
+            let mut rw = RuleWords::default();
+            for (k, phrase) in sc.positive.iter().chain(&sc.negative).enumerate() {
+                let first = phrase.first().filter(|f| f.is_ascii());
+                let Some(first) = first else {
+                    rw.always_precise = true;
+                    rw.phrase_ids.push(None);
+                    continue;
+                };
+                let id = match words.iter().position(|w| w == first) {
+                    Some(i) => i,
+                    None => {
+                        words.push(first.clone());
+                        words.len() - 1
+                    }
+                };
+                let id = u32::try_from(id).unwrap_or(u32::MAX);
+                rw.phrase_ids.push(Some(id));
+                rw.all_ids.push(id);
+                set_bit(&mut rw.mask, id);
+                if k < sc.positive.len() {
+                    rw.positive_ids.push(id);
+                    set_bit(&mut rw.positive_mask, id);
+                }
+            }
+            per_rule.push(rw);
+        }
+        let longest = words.iter().map(String::len).max().unwrap_or(0);
+        let ac = if words.is_empty() {
+            None
+        } else {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                // A full DFA: a few hundred words make a small table, and overlapping
+                // search on it is several times faster than on the NFA.
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&words)
+                .ok()
+        };
+        (ContextIndex { ac, longest }, per_rule)
+    }
+
+    /// Finds every occurrence of every word in `text`.
+    pub(crate) fn hits(&self, text: &str) -> ContextHits {
+        let mut hits = Vec::new();
+        if let Some(ac) = &self.ac {
+            for m in ac.find_overlapping_iter(text) {
+                hits.push((m.start(), m.pattern().as_u32()));
+            }
+            hits.sort_unstable();
+        }
+        ContextHits {
+            hits,
+            longest: self.longest,
+        }
+    }
+}
+
+impl ContextHits {
+    /// The hits close enough to `start..end` to be in its window.
+    fn around(&self, start: usize, end: usize) -> impl Iterator<Item = u32> + '_ {
+        let lo = start.saturating_sub(MAX_WINDOW_BYTES + self.longest);
+        let hi = end.saturating_add(MAX_WINDOW_BYTES);
+        let first = self.hits.partition_point(|&(pos, _)| pos < lo);
+        self.hits
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(move |&&(pos, _)| pos < hi)
+            .map(|&(_, id)| id)
+    }
+
+    /// True when some positive word of the rule may be in the window of `start..end`.
+    pub(crate) fn positive_near(&self, words: &RuleWords, start: usize, end: usize) -> bool {
+        words.always_precise
+            || self
+                .around(start, end)
+                .any(|id| has_bit(&words.positive_mask, id))
+    }
+
+    /// The rule's words that may be in the window of `start..end`, written into `buf`.
+    pub(crate) fn near<'b>(
+        &self,
+        words: &RuleWords,
+        start: usize,
+        end: usize,
+        buf: &'b mut Vec<u32>,
+    ) -> Near<'b> {
+        if words.always_precise {
+            return Near::All;
+        }
+        buf.clear();
+        for id in self.around(start, end) {
+            if has_bit(&words.mask, id) && !buf.contains(&id) {
+                buf.push(id);
+            }
+        }
+        Near::Ids(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Sc(ContextScorer, ContextIndex, RuleWords);
+
+    impl Sc {
+        /// Adjusts through the index, as rule sets do.
+        fn adjust(&self, text: &str, start: usize, end: usize) -> f32 {
+            let hits = self.1.hits(text);
+            let mut buf = Vec::new();
+            let near = hits.near(&self.2, start, end, &mut buf);
+            let fast = self.0.adjust(text, start, end, &self.2, near);
+            let slow = self.0.adjust(text, start, end, &self.2, Near::All);
+            assert_eq!(fast, slow, "the index changed the outcome");
+            fast
+        }
+    }
+
+    fn scorer(pos: &[&str], neg: &[&str]) -> Sc {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let sc = ContextScorer::new(&s(pos), &s(neg), 0.3, 0.4, 3);
+        let (index, mut words) = ContextIndex::new(&[&sc]);
+        let w = words.pop().unwrap_or_default();
+        Sc(sc, index, w)
+    }
+
+    #[test]
+    fn positive_and_negative_words() {
+        let sc = scorer(&["phone", "e-mail"], &["order"]);
+        let t = "Phone: 555 1234";
+        assert_eq!(sc.adjust(t, 7, 15), 0.3);
+        let t = "order 555 1234";
+        assert_eq!(sc.adjust(t, 6, 14), -0.4);
+        let t = "my E-Mail is x";
+        assert_eq!(sc.adjust(t, 13, 14), 0.3);
+        let t = "555 1234 (mobile phone)";
+        assert_eq!(sc.adjust(t, 0, 8), 0.3);
+    }
+
+    #[test]
+    fn windows_split_like_tokens() {
+        let t = "callMe at+44 x";
+        assert_eq!(window_before(t, 10, 5).as_slice(), ["call", "Me", "at"]);
+        assert_eq!(window_after(t, 0, 2).as_slice(), ["call", "Me"]);
+        assert_eq!(
+            window_before("aBcD é", 7, 9).as_slice(),
+            ["a", "Bc", "D", "é"]
+        );
+    }
+
+    #[test]
+    fn camel_case_splits() {
+        assert_eq!(
+            tokens("publicToken=x, SSN: 1"),
+            vec!["public", "token", "x", "ssn", "1"]
+        );
+        assert_eq!(tokens("Éva-Ürge"), vec!["éva", "ürge"]);
+    }
+
+    #[test]
+    fn window_is_bounded_in_tokens() {
+        let sc = scorer(&["phone"], &[]);
+        let t = "phone a b c 555";
+        assert_eq!(sc.adjust(t, 12, 15), 0.0);
+        let t = "phone a b 555";
+        assert_eq!(sc.adjust(t, 10, 13), 0.3);
+    }
+
+    #[test]
+    fn never_panics_on_odd_offsets() {
+        let sc = scorer(&["é"], &[]);
+        let t = "ééé 1";
+        for i in 0..=t.len() + 3 {
+            let _ = sc.adjust(t, i, i + 1);
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! Redaction: find sensitive data, replace it with numbered placeholders, restore it later.
+//!
+//! The [`Redactor`] runs every [`Detector`] over a text — by default the compiled
+//! [rule set](crate::rules::RuleSet), plus any detector of your own — resolves overlaps
+//! between their findings ([rules](overlap)), and replaces each finding as its rule says:
+//! a placeholder held in a [`Vault`], a mask, a keyed hash, or nothing. It returns a
+//! [`RedactedText`] and a [`RedactionReport`] that an audit trail may keep, since it holds
+//! spans, rule ids and keyed hashes but never a value.
+//!
+//! ```
+//! use promptveil::redact::{Redactor, Vault};
+//!
+//! let redactor = Redactor::builder().build()?;
+//! let vault = Vault::new();
+//! let red = redactor.redact(
+//!     "Refund card 4111 1111 1111 1111 for jane.doe@example.com, she called from +44 20 7946 0958.",
+//!     &vault,
+//! );
+//! assert_eq!(
+//!     red.text().as_str(),
+//!     "Refund card [CREDIT_CARD_1] for [EMAIL_1], she called from [PHONE_1]."
+//! );
+//! assert_eq!(red.report().len(), 3);
+//!
+//! let restored = vault.restore("I refunded [CREDIT_CARD_1] and told [EMAIL_1].");
+//! assert_eq!(restored.text(), "I refunded 4111 1111 1111 1111 and told jane.doe@example.com.");
+//! # Ok::<(), promptveil::Error>(())
+//! ```
+//!
+//! # Placeholders
+//!
+//! A placeholder is `[` entity type `_` number `]`, numbered per entity type from 1, the
+//! same value getting the same placeholder within one vault. Restoring accepts the exact form
+//! and what models commonly do to it: other letter case (`[email_1]`), a space or dash for an
+//! underscore inside brackets (`[CREDIT CARD 1]`), and missing brackets (`EMAIL_1`, which must
+//! then stand as a word of its own). Exact-shaped placeholders the vault never handed out are
+//! left alone and reported, never guessed.
+//!
+//! Placeholder forms already present in an input (a user quoting a template, say) are
+//! reserved: the vault never hands out those numbers, so restoring an answer never rewrites
+//! text the user wrote, and `restore(redact(x)) == x` holds for every `x`. Exact placeholders
+//! in an input are never redacted again, so redacting twice changes nothing.
+//!
+//! # Laws (checked by property tests)
+//!
+//! - `vault.restore(redact(x)) == x` for every text `x`, with rules whose action is
+//!   `placeholder`;
+//! - no value a detector reported survives in the redacted text;
+//! - redacting a redacted text gives the same text;
+//! - no input makes the redactor panic.
+
+pub(crate) mod context;
+mod finding;
+pub(crate) mod overlap;
+pub(crate) mod placeholder;
+mod report;
+mod structured;
+pub mod validate;
+mod vault;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use finding::{Action, Detector, EntityType, Finding, FindingSink, RuleId, Span};
+pub use report::{HashKey, RedactionRecord, RedactionReport};
+pub use structured::{JsonRecord, JsonRedaction, MAX_DEPTH as MAX_JSON_DEPTH};
+pub use validate::{NamedValidator, Validator, shannon_entropy};
+pub use vault::{RestoreReport, Restored, StreamRestorer, Vault};
+
+use crate::error::Result;
+use crate::rules::{FieldRule, RuleSet};
+
+/// Text that has been through the redactor.
+///
+/// Only the redactor constructs it, so a value of this type is proof that redaction ran.
+/// Its `Debug` shows only its length: text the rules missed may still be in it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedactedText(String);
+
+impl RedactedText {
+    pub(crate) fn new(s: String) -> RedactedText {
+        RedactedText(s)
+    }
+
+    /// The redacted text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The redacted text as a `String`.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for RedactedText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedactedText")
+            .field("len", &self.0.len())
+            .finish()
+    }
+}
+
+impl AsRef<str> for RedactedText {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The result of redacting one text.
+#[derive(Debug, Clone)]
+pub struct Redaction {
+    text: RedactedText,
+    report: RedactionReport,
+}
+
+impl Redaction {
+    /// The redacted text.
+    pub fn text(&self) -> &RedactedText {
+        &self.text
+    }
+
+    /// What was replaced.
+    pub fn report(&self) -> &RedactionReport {
+        &self.report
+    }
+
+    /// Splits into text and report.
+    pub fn into_parts(self) -> (RedactedText, RedactionReport) {
+        (self.text, self.report)
+    }
+}
+
+/// Finds and replaces sensitive data. Cheap to clone, shareable across threads.
+///
+/// Built with [`Redactor::builder`]; with no rule set given, it uses
+/// [`RuleSet::default_rules`].
+#[derive(Clone)]
+pub struct Redactor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    detectors: Vec<Arc<dyn Detector>>,
+    fields: Vec<FieldRule>,
+    hash_key: HashKey,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("detectors", &self.inner.detectors.len())
+            .field("field_rules", &self.inner.fields.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Redactor`]. Setters never fail; [`build`](RedactorBuilder::build) reports.
+#[must_use]
+#[derive(Default)]
+pub struct RedactorBuilder {
+    rules: Vec<RuleSet>,
+    detectors: Vec<Arc<dyn Detector>>,
+    hash_key: Option<HashKey>,
+}
+
+impl fmt::Debug for RedactorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedactorBuilder")
+            .field("rules", &self.rules)
+            .field("detectors", &self.detectors.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedactorBuilder {
+    /// Adds a rule set (text rules and JSON field rules). Default: the default rules, used
+    /// when no rule set is added.
+    pub fn rules(mut self, rules: RuleSet) -> Self {
+        self.rules.push(rules);
+        self
+    }
+
+    /// Adds a detector of your own, run beside the rules. Default: none.
+    pub fn detector(mut self, detector: impl Detector + 'static) -> Self {
+        self.detectors.push(Arc::new(detector));
+        self
+    }
+
+    /// Sets the key of the keyed value hashes in reports. Default: a random key per redactor.
+    pub fn hash_key(mut self, key: HashKey) -> Self {
+        self.hash_key = Some(key);
+        self
+    }
+
+    /// Builds the redactor.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when no hash key was given and the
+    /// system has no randomness for one.
+    pub fn build(self) -> Result<Redactor> {
+        let rules = if self.rules.is_empty() {
+            vec![RuleSet::default_rules()?]
+        } else {
+            self.rules
+        };
+        let fields = rules
+            .iter()
+            .flat_map(|r| r.fields().iter().cloned())
+            .collect();
+        let mut detectors: Vec<Arc<dyn Detector>> = rules
+            .into_iter()
+            .map(|r| Arc::new(r) as Arc<dyn Detector>)
+            .collect();
+        detectors.extend(self.detectors);
+        let hash_key = match self.hash_key {
+            Some(k) => k,
+            None => HashKey::random()?,
+        };
+        Ok(Redactor {
+            inner: Arc::new(Inner {
+                detectors,
+                fields,
+                hash_key,
+            }),
+        })
+    }
+}
+
+impl Redactor {
+    /// Starts building a redactor.
+    pub fn builder() -> RedactorBuilder {
+        RedactorBuilder::default()
+    }
+
+    /// The resolved findings in `text`: what [`redact`](Redactor::redact) would replace,
+    /// sorted by position, without touching a vault.
+    pub fn findings(&self, text: &str) -> Vec<Finding> {
+        let protected = placeholder::exact_tokens(text);
+        let mut candidates = Vec::new();
+        for d in &self.inner.detectors {
+            d.detect(text, &mut candidates);
+        }
+        // Findings from other detectors may carry any span: keep only real ones.
+        candidates.retain(|f| {
+            let s = f.span();
+            !s.is_empty()
+                && s.end <= text.len()
+                && text.is_char_boundary(s.start)
+                && text.is_char_boundary(s.end)
+        });
+        overlap::resolve(text, candidates, &protected)
+    }
+
+    /// Redacts `text`, recording placeholders in `vault`.
+    ///
+    /// Never fails and never panics: whatever the input, the result is a redacted text and a
+    /// report.
+    pub fn redact(&self, text: &str, vault: &Vault) -> Redaction {
+        vault.reserve_spelled(text);
+        let findings = self.findings(text);
+        let mut out = String::with_capacity(text.len() + findings.len() * 8);
+        let mut report = RedactionReport::default();
+        let mut last = 0;
+        for f in findings {
+            let span = f.span();
+            let (Some(before), Some(value)) = (text.get(last..span.start), text.get(span.range()))
+            else {
+                continue;
+            };
+            out.push_str(before);
+            let start = out.len();
+            let (text_out, replacement) = self.replace(f.entity(), f.action(), value, vault);
+            out.push_str(&text_out);
+            report.push(RedactionRecord {
+                rule: f.rule().clone(),
+                entity: f.entity().clone(),
+                sensitivity: f.sensitivity(),
+                span,
+                output_span: Span::new(start, out.len()),
+                action: f.action(),
+                replacement,
+                score: f.score(),
+                validated: f.is_validated(),
+                value_hash: self.inner.hash_key.hash(f.entity(), value),
+            });
+            last = span.end;
+        }
+        out.push_str(text.get(last..).unwrap_or_default());
+        Redaction {
+            text: RedactedText::new(out),
+            report,
+        }
+    }
+
+    /// What replaces `value` under `action`: the text to write, and the placeholder or hash
+    /// token to report (none for `mask` and `drop`).
+    fn replace(
+        &self,
+        entity: &EntityType,
+        action: Action,
+        value: &str,
+        vault: &Vault,
+    ) -> (String, Option<String>) {
+        match action {
+            Action::Placeholder => {
+                let p = vault.placeholder_for(entity, value);
+                (p.clone(), Some(p))
+            }
+            Action::Hash => {
+                let h = self.inner.hash_key.hash(entity, value);
+                let short = h.get(..placeholder::HASH_TOKEN_HEX).unwrap_or(&h);
+                let t = format!("[{entity}:{short}]");
+                (t.clone(), Some(t))
+            }
+            Action::Mask => (
+                value
+                    .chars()
+                    .map(|c| if c.is_alphanumeric() { '*' } else { c })
+                    .collect(),
+                None,
+            ),
+            Action::Drop => (String::new(), None),
+        }
+    }
+
+    /// The key used for value hashes.
+    pub(crate) fn hash_key(&self) -> &HashKey {
+        &self.inner.hash_key
+    }
+
+    pub(crate) fn field_rules(&self) -> &[FieldRule] {
+        &self.inner.fields
+    }
+}
+
+#[cfg(test)]
+mod tests;

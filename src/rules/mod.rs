@@ -1,0 +1,828 @@
+//! Rule files: what is detected, how it is replaced, and the evidence that it works.
+//!
+//! Compliance reviewers own the rules. A rule file is TOML, versioned, and strict: an unknown
+//! key is an error, never silently ignored. Every rule carries its own evidence — texts it must
+//! detect and texts it must leave alone — and [`RuleSet::check_evidence`] (or
+//! `promptveil rules test FILE`) runs them.
+//!
+//! ```toml
+//! version = 1
+//!
+//! [[rule]]
+//! id = "employee-id"                 # unique; letters, digits, - _ .
+//! entity = "EMPLOYEE_ID"             # names the placeholder: [EMPLOYEE_ID_1]
+//! sensitivity = "internal"           # public | internal | confidential | restricted
+//! description = "Badge numbers printed on staff cards"
+//! patterns = ['''\bE-[0-9]{6}\b''']  # one or more; a group named `value` narrows the span
+//! validator = "luhn"                 # optional, see redact::validate
+//! min_entropy = 2.0                  # optional floor, bits per character
+//! score = 0.6                        # base confidence (default 0.8)
+//! threshold = 0.5                    # findings below are dropped (default 0.5)
+//! action = "placeholder"             # placeholder (default) | mask | hash | drop
+//! allow = ["E-000000"]               # values never reported (case-insensitive)
+//!
+//! [rule.context]                     # optional
+//! words = ["badge", "employee"]      # in the window: score + boost
+//! negative = ["invoice"]             # in the window: score - penalty
+//! boost = 0.35                       # default 0.35
+//! penalty = 0.35                     # default 0.35
+//! window = 6                         # tokens on each side (default 6, at most 32)
+//!
+//! [rule.examples]                    # required: at least one `match`
+//! match = ["badge E-123455", { text = "see E-123455.", value = "E-123455" }]
+//! no_match = ["E-12345"]
+//!
+//! [[field]]                          # structured (JSON) redaction by key or pointer
+//! id = "json-employee"
+//! entity = "EMPLOYEE_ID"
+//! sensitivity = "internal"
+//! keys = ["employee_id"]             # any object key with this name, case-insensitive
+//! pointers = ["/staff/badge"]        # RFC 6901 JSON pointers
+//! ```
+//!
+//! Errors name the file, line and column, and the rule id:
+//!
+//! ```
+//! use promptveil::rules::RuleSet;
+//!
+//! let src = "version = 1\n[[rule]]\nid = \"card\"\nentity = \"CARD\"\nsensitivity = \"restricted\"\npatterns = ['[0-9]{16}']\nvalidator = \"lunh\"\n";
+//! let err = RuleSet::builder().toml_str(src).build().unwrap_err();
+//! assert!(err.to_string().starts_with("<rules>:7:13: rule `card`: unknown validator `lunh`"));
+//! ```
+
+mod compile;
+mod inventory;
+mod load;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use regex_automata::{Anchored, Input};
+use serde::Serialize;
+
+pub use compile::{MAX_PATTERN_BYTES, MAX_PATTERNS, NEST_LIMIT, NFA_SIZE_LIMIT};
+pub use inventory::InventoryEntry;
+pub use load::{
+    DEFAULT_CONTEXT_DELTA, DEFAULT_SCORE, DEFAULT_THRESHOLD, DEFAULT_WINDOW, FORMAT_VERSION,
+    MAX_WINDOW,
+};
+
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::redact::context::{ContextHits, ContextIndex, ContextScorer, RuleWords};
+use crate::redact::validate::{NamedValidator, Validator, shannon_entropy};
+use crate::redact::{Action, Detector, EntityType, Finding, FindingSink, RuleId, Span};
+use crate::sensitivity::Sensitivity;
+use compile::{CompiledPattern, Matcher};
+
+/// The documented default rule set, compiled into the crate.
+pub const DEFAULT_RULES_TOML: &str = include_str!("../../fixtures/rules/default.toml");
+const DEFAULT_RULES_PATH: &str = "fixtures/rules/default.toml";
+
+/// Context configuration of a rule, as written in its file.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleContext {
+    /// Words or phrases that raise the score when near a candidate.
+    pub words: Vec<String>,
+    /// Words or phrases that lower it.
+    pub negative: Vec<String>,
+    /// How much a positive word adds.
+    pub boost: f32,
+    /// How much a negative word subtracts.
+    pub penalty: f32,
+    /// Tokens on each side that are looked at.
+    pub window: usize,
+}
+
+impl Default for RuleContext {
+    fn default() -> RuleContext {
+        RuleContext {
+            words: Vec::new(),
+            negative: Vec::new(),
+            boost: DEFAULT_CONTEXT_DELTA,
+            penalty: DEFAULT_CONTEXT_DELTA,
+            window: DEFAULT_WINDOW,
+        }
+    }
+}
+
+/// One evidence text of a rule.
+#[derive(Debug, Clone)]
+pub struct Example {
+    text: String,
+    value: Option<String>,
+    location: Option<Location>,
+}
+
+impl Example {
+    /// The example text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// For an exact example, the value the rule must report.
+    pub fn value(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+
+    /// Where the example is written.
+    pub fn location(&self) -> Option<&Location> {
+        self.location.as_ref()
+    }
+}
+
+/// One detection rule, read from a rule file.
+pub struct Rule {
+    id: RuleId,
+    entity: EntityType,
+    sensitivity: Sensitivity,
+    description: String,
+    patterns: Vec<String>,
+    validator: Option<NamedValidator>,
+    min_entropy: Option<f64>,
+    score: f32,
+    threshold: f32,
+    action: Action,
+    context: RuleContext,
+    scorer: ContextScorer,
+    allow: Vec<String>,
+    allow_set: HashSet<String>,
+    /// This rule's words in the rule set's context index.
+    words: RuleWords,
+    examples: Vec<Example>,
+    no_match: Vec<Example>,
+    location: Option<Location>,
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rule")
+            .field("id", &self.id)
+            .field("entity", &self.entity)
+            .field("sensitivity", &self.sensitivity)
+            .field("patterns", &self.patterns.len())
+            .field(
+                "validator",
+                &self.validator.as_ref().map(NamedValidator::name),
+            )
+            .field("action", &self.action)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rule {
+    /// The rule's id.
+    pub fn id(&self) -> &RuleId {
+        &self.id
+    }
+    /// The entity type it reports.
+    pub fn entity(&self) -> &EntityType {
+        &self.entity
+    }
+    /// Its sensitivity level.
+    pub fn sensitivity(&self) -> Sensitivity {
+        self.sensitivity
+    }
+    /// The reviewer's description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    /// The patterns, as written.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+    /// The validator's name, if any.
+    pub fn validator(&self) -> Option<&str> {
+        self.validator.as_ref().map(NamedValidator::name)
+    }
+    /// The entropy floor, if any.
+    pub fn min_entropy(&self) -> Option<f64> {
+        self.min_entropy
+    }
+    /// Base score.
+    pub fn score(&self) -> f32 {
+        self.score
+    }
+    /// Threshold below which findings are dropped.
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+    /// What replaces a finding.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+    /// Context configuration.
+    pub fn context(&self) -> &RuleContext {
+        &self.context
+    }
+    /// Values never reported.
+    pub fn allow(&self) -> &[String] {
+        &self.allow
+    }
+    /// Texts the rule must detect.
+    pub fn examples(&self) -> &[Example] {
+        &self.examples
+    }
+    /// Texts the rule must not detect.
+    pub fn no_match_examples(&self) -> &[Example] {
+        &self.no_match
+    }
+    /// Where the rule is written.
+    pub fn location(&self) -> Option<&Location> {
+        self.location.as_ref()
+    }
+
+    /// Turns a candidate span into a finding, or drops it: allow-list, validator, entropy
+    /// floor, context-adjusted score against the threshold.
+    fn evaluate(&self, text: &str, span: Span, hits: &ContextHits) -> Option<Finding> {
+        let value = text.get(span.range()).filter(|v| !v.is_empty())?;
+        if !self.allow_set.is_empty() && self.allow_set.contains(&value.to_lowercase()) {
+            return None;
+        }
+        let validated = match &self.validator {
+            Some(v) if !v.validate(value) => return None,
+            Some(_) => true,
+            None => false,
+        };
+        if self
+            .min_entropy
+            .is_some_and(|min| shannon_entropy(value) < min)
+        {
+            return None;
+        }
+        // A rule that needs context cannot fire without a positive word nearby: skip the
+        // window entirely then.
+        let gated = self.score + 1e-4 < self.threshold;
+        if gated && !hits.positive_near(&self.words, span.start, span.end) {
+            return None;
+        }
+        let mut buf = Vec::new();
+        let near = hits.near(&self.words, span.start, span.end, &mut buf);
+        let score = self.score
+            + self
+                .scorer
+                .adjust(text, span.start, span.end, &self.words, near);
+        // A small tolerance so that 0.15 + 0.35 reaches a 0.5 threshold despite rounding.
+        if score + 1e-4 < self.threshold {
+            return None;
+        }
+        Some(
+            Finding::new(span, self.id.clone(), self.entity.clone(), self.sensitivity)
+                .with_score(score)
+                .with_validated(validated)
+                .with_action(self.action),
+        )
+    }
+}
+
+/// A structured-redaction rule: JSON values found by key name or JSON pointer.
+#[derive(Debug, Clone)]
+pub struct FieldRule {
+    id: RuleId,
+    entity: EntityType,
+    sensitivity: Sensitivity,
+    description: String,
+    keys: Vec<String>,
+    pointers: Vec<String>,
+    action: Action,
+    location: Option<Location>,
+}
+
+impl FieldRule {
+    /// The rule's id.
+    pub fn id(&self) -> &RuleId {
+        &self.id
+    }
+    /// The entity type of the values it replaces.
+    pub fn entity(&self) -> &EntityType {
+        &self.entity
+    }
+    /// Its sensitivity level.
+    pub fn sensitivity(&self) -> Sensitivity {
+        self.sensitivity
+    }
+    /// The reviewer's description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    /// Object keys it applies to (lower case; matched case-insensitively).
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+    /// JSON pointers it applies to.
+    pub fn pointers(&self) -> &[String] {
+        &self.pointers
+    }
+    /// What replaces the values.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+    /// Where the rule is written.
+    pub fn location(&self) -> Option<&Location> {
+        self.location.as_ref()
+    }
+}
+
+/// A compiled set of rules: a [`Detector`] for text, and the field rules for JSON.
+///
+/// Cheap to clone (an `Arc` inside) and shareable across threads.
+///
+/// # Examples
+///
+/// ```
+/// use promptveil::redact::Detector;
+/// use promptveil::rules::RuleSet;
+///
+/// let rules = RuleSet::default_rules()?;
+/// let mut found = Vec::new();
+/// rules.detect("card 4111 1111 1111 1111", &mut found);
+/// assert!(found.iter().any(|f| f.entity().as_str() == "CREDIT_CARD"));
+/// # Ok::<(), promptveil::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct RuleSet {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    rules: Vec<Rule>,
+    /// For each rule, the range of its patterns in `matcher.patterns`.
+    pattern_ranges: Vec<Range<usize>>,
+    fields: Vec<FieldRule>,
+    matcher: Matcher,
+    context: ContextIndex,
+    sources: Vec<String>,
+}
+
+impl fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.inner.rules.len())
+            .field("fields", &self.inner.fields.len())
+            .field("patterns", &self.inner.matcher.patterns.len())
+            .field("sources", &self.inner.sources)
+            .finish()
+    }
+}
+
+impl RuleSet {
+    /// Starts building a rule set from one or more sources.
+    pub fn builder() -> RuleSetBuilder {
+        RuleSetBuilder::default()
+    }
+
+    /// The documented default rules (`fixtures/rules/default.toml`), compiled once per process.
+    ///
+    /// # Errors
+    ///
+    /// Only if the compiled-in file were invalid, which the test suite rules out.
+    pub fn default_rules() -> Result<RuleSet> {
+        static DEFAULT: OnceLock<std::result::Result<RuleSet, String>> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                RuleSet::builder()
+                    .default_rules()
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(Error::rules)
+    }
+
+    /// Reads one rule file.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when the file cannot be read; [`ErrorKind::Rules`] when it is
+    /// malformed, with the file, line, column and rule id.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<RuleSet> {
+        RuleSet::builder().toml_file(path).build()
+    }
+
+    /// The text rules, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.inner.rules
+    }
+
+    /// The structured (JSON) field rules.
+    pub fn fields(&self) -> &[FieldRule] {
+        &self.inner.fields
+    }
+
+    /// Looks a rule up by id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.inner.rules.iter().find(|r| r.id.as_str() == id)
+    }
+
+    /// Runs only the rule at `index` over `text` (no overlap resolution).
+    fn detect_rule(&self, index: usize, text: &str, sink: &mut dyn FindingSink) {
+        let Some(range) = self.inner.pattern_ranges.get(index) else {
+            return;
+        };
+        let hits = self.inner.context.hits(text);
+        if let Some(patterns) = self.inner.matcher.patterns.get(range.clone()) {
+            for p in patterns {
+                p.for_each_match(text, |span| self.on_match(p, text, span, &hits, sink));
+            }
+        }
+    }
+
+    /// The findings of the rule `id` alone in `text`, as evidence checks see them.
+    pub fn detect_with_rule(&self, id: &str, text: &str) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if let Some(i) = self.inner.rules.iter().position(|r| r.id.as_str() == id) {
+            self.detect_rule(i, text, &mut out);
+        }
+        out
+    }
+
+    /// False only when a match of `p` ending at `end` certainly cannot fire: its rule needs a
+    /// context word and none occurs anywhere its window could reach. The pattern's maximum
+    /// length bounds where the match (and so its window) can start and end.
+    fn may_fire(&self, p: &CompiledPattern, end: usize, hits: &ContextHits) -> bool {
+        let (Some(rule), Some(max_len)) = (self.inner.rules.get(p.rule), p.max_len) else {
+            return true;
+        };
+        let gated = rule.score + 1e-4 < rule.threshold;
+        !gated
+            || hits.positive_near(
+                &rule.words,
+                end.saturating_sub(max_len),
+                end.saturating_add(max_len),
+            )
+    }
+
+    /// Evaluates one match of pattern `p`: narrows it to the `value` group, then lets the
+    /// rule accept or drop it.
+    fn on_match(
+        &self,
+        p: &CompiledPattern,
+        text: &str,
+        span: Span,
+        hits: &ContextHits,
+        sink: &mut dyn FindingSink,
+    ) {
+        let Some(rule) = self.inner.rules.get(p.rule) else {
+            return;
+        };
+        let mut span = span;
+        if let Some(group) = p.value_group {
+            // Captures are only needed for the few patterns with a `value` group.
+            let mut caps = p.regex.create_captures();
+            let input = Input::new(text).range(span.range()).anchored(Anchored::Yes);
+            p.regex.search_captures(&input, &mut caps);
+            if let Some(g) = caps.get_group(group) {
+                span = Span::from(g.range());
+            }
+        }
+        if let Some(f) = rule.evaluate(text, span, hits) {
+            sink.push(f);
+        }
+    }
+
+    /// Runs every rule's examples, each rule alone, and reports what failed.
+    ///
+    /// A `match` text passes when the rule reports at least one finding in it (for an exact
+    /// example: a finding whose value is exactly `value`); a `no_match` text passes when the
+    /// rule reports nothing.
+    pub fn check_evidence(&self) -> EvidenceReport {
+        let mut report = EvidenceReport::default();
+        for (i, rule) in self.inner.rules.iter().enumerate() {
+            for ex in &rule.examples {
+                report.checked += 1;
+                let mut found = Vec::new();
+                self.detect_rule(i, &ex.text, &mut found);
+                let ok = match &ex.value {
+                    None => !found.is_empty(),
+                    Some(v) => found
+                        .iter()
+                        .any(|f| ex.text.get(f.span().range()) == Some(v.as_str())),
+                };
+                if !ok {
+                    report.failures.push(EvidenceFailure {
+                        rule: rule.id.clone(),
+                        kind: if ex.value.is_some() && !found.is_empty() {
+                            EvidenceFailureKind::WrongValue
+                        } else {
+                            EvidenceFailureKind::Missed
+                        },
+                        example: ex.text.clone(),
+                        location: ex.location.clone(),
+                    });
+                }
+            }
+            for ex in &rule.no_match {
+                report.checked += 1;
+                let mut found = Vec::new();
+                self.detect_rule(i, &ex.text, &mut found);
+                if !found.is_empty() {
+                    report.failures.push(EvidenceFailure {
+                        rule: rule.id.clone(),
+                        kind: EvidenceFailureKind::FalseMatch,
+                        example: ex.text.clone(),
+                        location: ex.location.clone(),
+                    });
+                }
+            }
+        }
+        report
+    }
+
+    /// A reviewer's table of every rule: what it detects, how sensitive, how replaced.
+    pub fn inventory(&self) -> Vec<InventoryEntry> {
+        inventory::build(self)
+    }
+}
+
+impl Detector for RuleSet {
+    fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
+        let hits = self.inner.context.hits(text);
+        self.inner.matcher.for_each_match(
+            text,
+            |p, end| self.may_fire(p, end, &hits),
+            |p, span| self.on_match(p, text, span, &hits, sink),
+        );
+    }
+}
+
+/// What went wrong with one evidence text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceFailureKind {
+    /// A `match` example the rule did not detect.
+    Missed,
+    /// An exact `match` example where the rule found something else than `value`.
+    WrongValue,
+    /// A `no_match` example the rule detected.
+    FalseMatch,
+}
+
+/// One failed evidence text.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceFailure {
+    /// The rule.
+    pub rule: RuleId,
+    /// What went wrong.
+    pub kind: EvidenceFailureKind,
+    /// The example text, as the reviewer wrote it.
+    pub example: String,
+    /// Where it is written.
+    #[serde(serialize_with = "serialize_location")]
+    pub location: Option<Location>,
+}
+
+fn serialize_location<S: serde::Serializer>(
+    l: &Option<Location>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match l {
+        Some(l) => s.serialize_str(&l.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+impl fmt::Display for EvidenceFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(l) = &self.location {
+            write!(f, "{l}: ")?;
+        }
+        let what = match self.kind {
+            EvidenceFailureKind::Missed => "does not detect",
+            EvidenceFailureKind::WrongValue => "detects another value than expected in",
+            EvidenceFailureKind::FalseMatch => "wrongly detects",
+        };
+        write!(f, "rule `{}` {what} {:?}", self.rule, self.example)
+    }
+}
+
+/// The outcome of [`RuleSet::check_evidence`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EvidenceReport {
+    /// How many example texts were run.
+    pub checked: usize,
+    /// The ones that failed.
+    pub failures: Vec<EvidenceFailure>,
+}
+
+impl EvidenceReport {
+    /// True when every example passed.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// `Ok` when every example passed, else an [`ErrorKind::Evidence`] error naming the first
+    /// failure and the count.
+    ///
+    /// # Errors
+    ///
+    /// As described.
+    pub fn into_result(self) -> Result<()> {
+        match self.failures.first() {
+            None => Ok(()),
+            Some(first) => {
+                let mut e = Error::new(
+                    ErrorKind::Evidence,
+                    format!(
+                        "{} of {} examples failed; first: {}",
+                        self.failures.len(),
+                        self.checked,
+                        first
+                    ),
+                )
+                .with_rule(first.rule.as_str());
+                if let Some(l) = &first.location {
+                    e = e.with_location(l.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+enum Source {
+    Default,
+    Str(String),
+    File(PathBuf),
+}
+
+/// Builds a [`RuleSet`] from rule files, strings, the default rules, and custom validators.
+///
+/// Setters never fail; [`build`](RuleSetBuilder::build) reports every problem.
+///
+/// # Examples
+///
+/// ```
+/// use promptveil::rules::RuleSet;
+///
+/// let extra = r#"
+/// version = 1
+/// [[rule]]
+/// id = "ticket"
+/// entity = "TICKET"
+/// sensitivity = "internal"
+/// patterns = ['\bTCK-[0-9]{5}\b']
+/// examples.match = ["see TCK-12345"]
+/// "#;
+/// let rules = RuleSet::builder()
+///     .default_rules()
+///     .toml_str(extra)
+///     .disable("domain")
+///     .build()?;
+/// assert!(rules.rule("ticket").is_some());
+/// assert!(rules.rule("domain").is_none());
+/// # Ok::<(), promptveil::Error>(())
+/// ```
+#[must_use]
+#[derive(Default)]
+pub struct RuleSetBuilder {
+    sources: Vec<Source>,
+    validators: Vec<NamedValidator>,
+    disabled: Vec<String>,
+}
+
+impl fmt::Debug for RuleSetBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleSetBuilder")
+            .field("sources", &self.sources.len())
+            .field("validators", &self.validators)
+            .field("disabled", &self.disabled)
+            .finish()
+    }
+}
+
+impl RuleSetBuilder {
+    /// Adds the documented default rules. Not included unless asked for.
+    pub fn default_rules(mut self) -> Self {
+        self.sources.push(Source::Default);
+        self
+    }
+
+    /// Adds a rule file, read at [`build`](RuleSetBuilder::build).
+    pub fn toml_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.sources.push(Source::File(path.as_ref().to_path_buf()));
+        self
+    }
+
+    /// Adds rules from a TOML string; errors locate as `<rules>:line:column`.
+    pub fn toml_str(mut self, src: impl Into<String>) -> Self {
+        self.sources.push(Source::Str(src.into()));
+        self
+    }
+
+    /// Registers a validator that rules can name; it shadows a built-in of the same name.
+    pub fn validator(mut self, name: &str, validator: impl Validator + 'static) -> Self {
+        self.validators.push(NamedValidator::new(name, validator));
+        self
+    }
+
+    /// Leaves out the rule (or field rule) with this id. Naming an id no source defines is an
+    /// error at build, so a typo cannot silently keep a rule on.
+    pub fn disable(mut self, id: &str) -> Self {
+        self.disabled.push(id.to_string());
+        self
+    }
+
+    /// Reads, checks and compiles every source.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] for unreadable files; [`ErrorKind::Rules`] for malformed rules, with
+    /// location and rule id; a rule id defined twice across sources is an error too.
+    pub fn build(self) -> Result<RuleSet> {
+        let mut rules = Vec::new();
+        let mut fields = Vec::new();
+        let mut names = Vec::new();
+        for source in &self.sources {
+            let (parsed, name) = match source {
+                Source::Default => (
+                    load::parse(
+                        DEFAULT_RULES_TOML,
+                        Some(Path::new(DEFAULT_RULES_PATH)),
+                        &self.validators,
+                    )?,
+                    DEFAULT_RULES_PATH.to_string(),
+                ),
+                Source::Str(s) => (load::parse(s, None, &self.validators)?, "<rules>".into()),
+                Source::File(p) => {
+                    let src = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                    (
+                        load::parse(&src, Some(p), &self.validators)?,
+                        p.display().to_string(),
+                    )
+                }
+            };
+            rules.extend(parsed.rules);
+            fields.extend(parsed.fields);
+            names.push(name);
+        }
+        let mut seen: HashMap<String, Option<Location>> = HashMap::new();
+        let all_ids = rules
+            .iter()
+            .map(|(r, _)| (r.id.as_str().to_string(), r.location.clone()))
+            .chain(
+                fields
+                    .iter()
+                    .map(|f: &FieldRule| (f.id.as_str().to_string(), f.location.clone())),
+            );
+        for (id, loc) in all_ids {
+            if seen.contains_key(&id) {
+                let mut e = Error::rules("rule id defined in more than one source").with_rule(&id);
+                if let Some(l) = loc {
+                    e = e.with_location(l);
+                }
+                return Err(e);
+            }
+            seen.insert(id, loc);
+        }
+        for id in &self.disabled {
+            if !seen.contains_key(id) {
+                return Err(Error::rules("cannot disable a rule no source defines").with_rule(id));
+            }
+        }
+        let disabled: HashSet<&str> = self.disabled.iter().map(String::as_str).collect();
+        rules.retain(|(r, _)| !disabled.contains(r.id.as_str()));
+        fields.retain(|f| !disabled.contains(f.id.as_str()));
+
+        let mut hirs = Vec::new();
+        let mut patterns = Vec::new();
+        let mut pattern_ranges = Vec::with_capacity(rules.len());
+        let mut out_rules = Vec::with_capacity(rules.len());
+        for (i, (rule, compiled)) in rules.into_iter().enumerate() {
+            let start = patterns.len();
+            for (hir, mut p) in compiled {
+                p.rule = i;
+                hirs.push(hir);
+                patterns.push(p);
+            }
+            pattern_ranges.push(start..patterns.len());
+            out_rules.push(rule);
+        }
+        if patterns.len() > MAX_PATTERNS {
+            return Err(Error::rules(format!(
+                "{} patterns in the rule set; the limit is {MAX_PATTERNS}",
+                patterns.len()
+            )));
+        }
+        let matcher = Matcher::new(&hirs, patterns);
+        let scorers: Vec<&ContextScorer> = out_rules.iter().map(|r| &r.scorer).collect();
+        let (context, words) = ContextIndex::new(&scorers);
+        for (rule, w) in out_rules.iter_mut().zip(words) {
+            rule.words = w;
+        }
+        Ok(RuleSet {
+            inner: Arc::new(Inner {
+                rules: out_rules,
+                pattern_ranges,
+                fields,
+                matcher,
+                context,
+                sources: names,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
