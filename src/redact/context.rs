@@ -6,8 +6,6 @@
 //! candidate, and never reaches further than [`MAX_WINDOW_BYTES`] bytes, so the cost of a
 //! lookup is bounded whatever the text.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-
 /// The farthest, in bytes, a context window reaches from a candidate on either side.
 pub(crate) const MAX_WINDOW_BYTES: usize = 160;
 
@@ -19,6 +17,19 @@ pub(crate) struct ContextScorer {
     boost: f32,
     penalty: f32,
     window: usize,
+}
+
+/// A small on-stack buffer of word ids for [`ContextHits::near`].
+#[derive(Debug, Default)]
+pub(crate) struct NearIds {
+    ids: [u32; 16],
+    len: usize,
+}
+
+impl NearIds {
+    fn as_slice(&self) -> &[u32] {
+        self.ids.get(..self.len).unwrap_or_default()
+    }
 }
 
 /// Which context words occur near one candidate: ids into a [`ContextIndex`], or every word
@@ -131,16 +142,22 @@ impl ContextScorer {
                 .get(k)
                 .is_none_or(|id| id.is_none_or(|id| ids.contains(&id))),
         };
-        let has = |list: &[Vec<String>], offset: usize| {
-            list.iter().enumerate().any(|(k, phrase)| {
-                wanted(offset + k) && (contains_run(before, phrase) || contains_run(after, phrase))
-            })
+        // The distance, in tokens, from the candidate to the nearest entry of `list`.
+        let nearest = |list: &[Vec<String>], offset: usize| {
+            list.iter()
+                .enumerate()
+                .filter(|&(k, _)| wanted(offset + k))
+                .filter_map(|(_, phrase)| distance(before, after, phrase))
+                .min()
         };
         let mut delta = 0.0;
-        if has(&self.positive, 0) {
-            delta += self.boost;
+        if let Some(d) = nearest(&self.positive, 0) {
+            // A nearer word is slightly stronger evidence: each token of distance takes 2%
+            // off the boost, so "passport 912803456" beats a licence word four tokens back.
+            let decay = (PROXIMITY_DECAY * (d.saturating_sub(1)) as f32).min(0.5);
+            delta += self.boost * (1.0 - decay);
         }
-        if has(&self.negative, self.positive.len()) {
+        if nearest(&self.negative, self.positive.len()).is_some() {
             delta -= self.penalty;
         }
         delta
@@ -176,11 +193,29 @@ impl<'t> Window<'t> {
     }
 }
 
-fn contains_run(haystack: &[&str], phrase: &[String]) -> bool {
-    !phrase.is_empty()
-        && haystack
-            .windows(phrase.len())
-            .any(|w| w.iter().zip(phrase).all(|(t, p)| eq_lower(t, p)))
+/// How much of a context boost each token of distance takes away.
+const PROXIMITY_DECAY: f32 = 0.02;
+
+/// The distance in tokens (1 = adjacent) from the candidate to the nearest occurrence of
+/// `phrase` in the windows before and after it.
+fn distance(before: &[&str], after: &[&str], phrase: &[String]) -> Option<usize> {
+    if phrase.is_empty() {
+        return None;
+    }
+    let is_at = |w: &[&str]| w.iter().zip(phrase).all(|(t, p)| eq_lower(t, p));
+    let n = phrase.len();
+    // Before: the run ending nearest the candidate wins.
+    let back = before
+        .windows(n)
+        .enumerate()
+        .filter(|(_, w)| is_at(w))
+        .map(|(i, _)| before.len() - (i + n) + 1)
+        .min();
+    let fwd = after.windows(n).position(is_at).map(|i| i + 1);
+    match (back, fwd) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 fn floor_boundary(text: &str, mut i: usize) -> usize {
@@ -192,12 +227,51 @@ fn floor_boundary(text: &str, mut i: usize) -> usize {
 }
 
 /// The last `n` tokens before byte `start` (at most [`MAX_WINDOW_BYTES`] back), in text order.
-fn window_before(text: &str, start: usize, n: usize) -> Window<'_> {
+/// True when the token at `start..end` of `text` is part of a placeholder (`[EMAIL_1]`) or
+/// hash token: placeholders spell entity names, which must not count as context words, or a
+/// second redaction of the same text would find more than the first.
+fn in_placeholder(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    if !b
+        .get(start)
+        .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c.is_ascii_hexdigit())
+    {
+        return false;
+    }
+    let mut i = start;
+    while i > 0 && start - i < 48 {
+        match b.get(i - 1) {
+            Some(b'[') => {
+                return super::placeholder::exact_token_at(text, i - 1)
+                    .is_some_and(|(token_end, _)| token_end >= end);
+            }
+            Some(c) if c.is_ascii_alphanumeric() || *c == b'_' || *c == b':' => i -= 1,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Absolute offset of `sub` inside `whole` (both slices of the same text).
+fn offset_in(whole: &str, sub: &str) -> usize {
+    (sub.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
+}
+
+/// Adds `t` (a slice of `text`) to the window unless it is part of a placeholder.
+fn push_token<'t>(text: &'t str, toks: &mut Window<'t>, t: &'t str) {
+    let at = offset_in(text, t);
+    if !in_placeholder(text, at, at + t.len()) {
+        toks.push(t);
+    }
+}
+
+fn window_before<'t>(text: &'t str, start: usize, n: usize) -> Window<'t> {
     let n = n.min(MAX_TOKENS);
     let start = floor_boundary(text, start);
     let from = floor_boundary(text, start.saturating_sub(MAX_WINDOW_BYTES));
     let slice = text.get(from..start).unwrap_or_default();
     let mut toks = Window::new();
+    let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t);
     // Walk backwards; `end` is the exclusive end of the token being read.
     let mut end: Option<usize> = None;
     let mut next: Option<char> = None; // the character to the right of the current one
@@ -207,7 +281,10 @@ fn window_before(text: &str, start: usize, n: usize) -> Window<'_> {
         }
         if !c.is_alphanumeric() {
             if let Some(e) = end.take() {
-                toks.push(slice.get(i + c.len_utf8()..e).unwrap_or_default());
+                push(
+                    &mut toks,
+                    slice.get(i + c.len_utf8()..e).unwrap_or_default(),
+                );
             }
             next = None;
             continue;
@@ -216,7 +293,10 @@ fn window_before(text: &str, start: usize, n: usize) -> Window<'_> {
             None => end = Some(i + c.len_utf8()),
             // A camel-case hump between `c` (lower) and `next` (upper) ends a token.
             Some(e) if c.is_lowercase() && next.is_some_and(char::is_uppercase) => {
-                toks.push(slice.get(i + c.len_utf8()..e).unwrap_or_default());
+                push(
+                    &mut toks,
+                    slice.get(i + c.len_utf8()..e).unwrap_or_default(),
+                );
                 end = Some(i + c.len_utf8());
             }
             Some(_) => {}
@@ -228,7 +308,7 @@ fn window_before(text: &str, start: usize, n: usize) -> Window<'_> {
     {
         // The first token may be cut by the byte cap; it still counts, as a partial word
         // cannot create a false multi-token match more often than a whole one.
-        toks.push(slice.get(..e).unwrap_or_default());
+        push(&mut toks, slice.get(..e).unwrap_or_default());
     }
     if let Some(t) = toks.toks.get_mut(..toks.len) {
         t.reverse();
@@ -237,12 +317,13 @@ fn window_before(text: &str, start: usize, n: usize) -> Window<'_> {
 }
 
 /// The first `n` tokens after byte `end` (at most [`MAX_WINDOW_BYTES`] ahead).
-fn window_after(text: &str, end: usize, n: usize) -> Window<'_> {
+fn window_after<'t>(text: &'t str, end: usize, n: usize) -> Window<'t> {
     let n = n.min(MAX_TOKENS);
     let end = floor_boundary(text, end);
     let to = floor_boundary(text, end.saturating_add(MAX_WINDOW_BYTES));
     let slice = text.get(end..to).unwrap_or_default();
     let mut toks = Window::new();
+    let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t);
     let mut start: Option<usize> = None;
     let mut prev_lower = false;
     for (i, c) in slice.char_indices() {
@@ -251,7 +332,7 @@ fn window_after(text: &str, end: usize, n: usize) -> Window<'_> {
         }
         if !c.is_alphanumeric() {
             if let Some(st) = start.take() {
-                toks.push(slice.get(st..i).unwrap_or_default());
+                push(&mut toks, slice.get(st..i).unwrap_or_default());
             }
             prev_lower = false;
             continue;
@@ -259,7 +340,7 @@ fn window_after(text: &str, end: usize, n: usize) -> Window<'_> {
         match start {
             None => start = Some(i),
             Some(st) if prev_lower && c.is_uppercase() => {
-                toks.push(slice.get(st..i).unwrap_or_default());
+                push(&mut toks, slice.get(st..i).unwrap_or_default());
                 start = Some(i);
             }
             Some(_) => {}
@@ -269,23 +350,24 @@ fn window_after(text: &str, end: usize, n: usize) -> Window<'_> {
     if toks.len < n
         && let Some(st) = start
     {
-        toks.push(slice.get(st..).unwrap_or_default());
+        push(&mut toks, slice.get(st..).unwrap_or_default());
     }
     toks
 }
 
-/// Where the context words of a whole rule set occur in one text: a cheap necessary
-/// condition checked before the token window is built.
+/// The context words of a whole rule set, located in each text by the rule set's one scan
+/// (see [`crate::rules`]): a cheap necessary condition checked before any token window is
+/// built.
 ///
 /// A context word can only be in a candidate's window if its letters occur within
-/// [`MAX_WINDOW_BYTES`] of the candidate. One Aho-Corasick pass per text finds every
-/// occurrence of every rule's ASCII context words (the first token of each phrase); a
-/// candidate with none nearby gets no adjustment without tokenizing anything. Words with
-/// letters outside ASCII cannot be matched case-insensitively this way, so rules that have
-/// them always take the precise path.
+/// [`MAX_WINDOW_BYTES`] of the candidate. The scan finds every occurrence of every rule's
+/// ASCII context words (the first token of each phrase, ASCII case-insensitive); a candidate
+/// with none nearby gets no adjustment without tokenizing anything. Letters outside ASCII
+/// cannot be matched case-insensitively this way, so rules that have them always take the
+/// precise path.
 #[derive(Debug, Default)]
 pub(crate) struct ContextIndex {
-    ac: Option<AhoCorasick>,
+    words: Vec<String>,
     longest: usize,
 }
 
@@ -297,6 +379,9 @@ pub(crate) struct RuleWords {
     phrase_ids: Vec<Option<u32>>,
     positive_ids: Vec<u32>,
     all_ids: Vec<u32>,
+    /// The first words of the positive entries, and of all entries.
+    positive_words: Vec<String>,
+    all_words: Vec<String>,
     /// `all_ids` as a bit set, for constant-time membership.
     mask: Vec<u64>,
     positive_mask: Vec<u64>,
@@ -320,9 +405,12 @@ fn has_bit(mask: &[u64], id: u32) -> bool {
 
 /// Occurrences of context words in one text, sorted by start.
 #[derive(Debug, Default)]
-pub(crate) struct ContextHits {
-    hits: Vec<(usize, u32)>,
+pub(crate) struct ContextHits<'s> {
+    text: &'s str,
+    hits: &'s [(usize, u32)],
     longest: usize,
+    /// Offsets of the upper-case letter of every camel-case hump, found on first need.
+    humps: std::cell::OnceCell<Vec<usize>>,
 }
 
 impl ContextIndex {
@@ -349,47 +437,37 @@ impl ContextIndex {
                 let id = u32::try_from(id).unwrap_or(u32::MAX);
                 rw.phrase_ids.push(Some(id));
                 rw.all_ids.push(id);
+                rw.all_words.push(first.clone());
                 set_bit(&mut rw.mask, id);
                 if k < sc.positive.len() {
                     rw.positive_ids.push(id);
+                    rw.positive_words.push(first.clone());
                     set_bit(&mut rw.positive_mask, id);
                 }
             }
             per_rule.push(rw);
         }
         let longest = words.iter().map(String::len).max().unwrap_or(0);
-        let ac = if words.is_empty() {
-            None
-        } else {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                // A full DFA: a few hundred words make a small table, and overlapping
-                // search on it is several times faster than on the NFA.
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&words)
-                .ok()
-        };
-        (ContextIndex { ac, longest }, per_rule)
+        (ContextIndex { words, longest }, per_rule)
     }
 
-    /// Finds every occurrence of every word in `text`.
-    pub(crate) fn hits(&self, text: &str) -> ContextHits {
-        let mut hits = Vec::new();
-        if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(text) {
-                hits.push((m.start(), m.pattern().as_u32()));
-            }
-            hits.sort_unstable();
-        }
+    /// The words to locate (lower case ASCII), by id.
+    pub(crate) fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// The hits of `text`, given where its scan found each word (sorted by start).
+    pub(crate) fn hits<'s>(&self, text: &'s str, found: &'s [(usize, u32)]) -> ContextHits<'s> {
         ContextHits {
-            hits,
+            text,
+            hits: found,
             longest: self.longest,
+            humps: std::cell::OnceCell::new(),
         }
     }
 }
 
-impl ContextHits {
+impl ContextHits<'_> {
     /// The hits close enough to `start..end` to be in its window.
     fn around(&self, start: usize, end: usize) -> impl Iterator<Item = u32> + '_ {
         let lo = start.saturating_sub(MAX_WINDOW_BYTES + self.longest);
@@ -403,12 +481,48 @@ impl ContextHits {
             .map(|&(_, id)| id)
     }
 
+    /// True when one of `list` starts at a camel-case hump (`Phone` in `homePhone`) in the
+    /// window of `start..end`: the scan does not locate such tokens (see [`crate::rules`]),
+    /// so they are looked for here, in the few bytes around the candidate.
+    fn at_hump(&self, list: &[String], start: usize, end: usize) -> bool {
+        if list.is_empty() {
+            return false;
+        }
+        let b = self.text.as_bytes();
+        let humps = self.humps.get_or_init(|| {
+            let mut out = Vec::new();
+            let mut prev_lower = false;
+            for (i, &c) in b.iter().enumerate() {
+                if prev_lower && c.is_ascii_uppercase() {
+                    out.push(i);
+                }
+                prev_lower = c.is_ascii_lowercase();
+            }
+            out
+        });
+        let lo = start.saturating_sub(MAX_WINDOW_BYTES + self.longest);
+        let hi = end.saturating_add(MAX_WINDOW_BYTES);
+        let first = humps.partition_point(|&h| h < lo);
+        humps
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|&&h| h < hi)
+            .any(|&h| {
+                list.iter().any(|w| {
+                    b.get(h..h + w.len())
+                        .is_some_and(|t| t.eq_ignore_ascii_case(w.as_bytes()))
+                })
+            })
+    }
+
     /// True when some positive word of the rule may be in the window of `start..end`.
     pub(crate) fn positive_near(&self, words: &RuleWords, start: usize, end: usize) -> bool {
         words.always_precise
             || self
                 .around(start, end)
                 .any(|id| has_bit(&words.positive_mask, id))
+            || self.at_hump(&words.positive_words, start, end)
     }
 
     /// The rule's words that may be in the window of `start..end`, written into `buf`.
@@ -417,18 +531,25 @@ impl ContextHits {
         words: &RuleWords,
         start: usize,
         end: usize,
-        buf: &'b mut Vec<u32>,
+        buf: &'b mut NearIds,
     ) -> Near<'b> {
-        if words.always_precise {
+        if words.always_precise || self.at_hump(&words.all_words, start, end) {
             return Near::All;
         }
-        buf.clear();
+        buf.len = 0;
         for id in self.around(start, end) {
-            if has_bit(&words.mask, id) && !buf.contains(&id) {
-                buf.push(id);
+            if has_bit(&words.mask, id) && !buf.as_slice().contains(&id) {
+                match buf.ids.get_mut(buf.len) {
+                    Some(slot) => {
+                        *slot = id;
+                        buf.len += 1;
+                    }
+                    // More distinct words nearby than the buffer holds: look for all.
+                    None => return Near::All,
+                }
             }
         }
-        Near::Ids(buf)
+        Near::Ids(buf.as_slice())
     }
 }
 
@@ -439,10 +560,18 @@ mod tests {
     struct Sc(ContextScorer, ContextIndex, RuleWords);
 
     impl Sc {
-        /// Adjusts through the index, as rule sets do.
+        /// Adjusts through the index, as rule sets do (words located by a plain search).
         fn adjust(&self, text: &str, start: usize, end: usize) -> f32 {
-            let hits = self.1.hits(text);
-            let mut buf = Vec::new();
+            let lower = text.to_ascii_lowercase();
+            let mut found = Vec::new();
+            for (id, w) in self.1.words().iter().enumerate() {
+                for (at, _) in lower.match_indices(w.as_str()) {
+                    found.push((at, id as u32));
+                }
+            }
+            found.sort_unstable();
+            let hits = self.1.hits(text, &found);
+            let mut buf = NearIds::default();
             let near = hits.near(&self.2, start, end, &mut buf);
             let fast = self.0.adjust(text, start, end, &self.2, near);
             let slow = self.0.adjust(text, start, end, &self.2, Near::All);
@@ -466,10 +595,30 @@ mod tests {
         assert_eq!(sc.adjust(t, 7, 15), 0.3);
         let t = "order 555 1234";
         assert_eq!(sc.adjust(t, 6, 14), -0.4);
+        // Two tokens away ("e mail" ends one token before `is`): the boost loses 2%.
         let t = "my E-Mail is x";
-        assert_eq!(sc.adjust(t, 13, 14), 0.3);
+        assert!((sc.adjust(t, 13, 14) - 0.3 * 0.98).abs() < 1e-6);
         let t = "555 1234 (mobile phone)";
-        assert_eq!(sc.adjust(t, 0, 8), 0.3);
+        assert!((sc.adjust(t, 0, 8) - 0.3 * 0.98).abs() < 1e-6);
+    }
+
+    #[test]
+    fn placeholders_are_not_context() {
+        let sc = scorer(&["card", "phone"], &[]);
+        let t = "[CREDIT_CARD_1] and 3591";
+        assert_eq!(sc.adjust(t, 20, 24), 0.0);
+        let t = "[PHONE:0a1b2c3d] 555 0199";
+        assert_eq!(sc.adjust(t, 17, 25), 0.0);
+        let t = "card [X_1] 3591";
+        assert!(sc.adjust(t, 11, 15) > 0.0);
+    }
+
+    #[test]
+    fn nearer_words_weigh_more() {
+        let sc = scorer(&["passport", "driver"], &[]);
+        let near = sc.adjust("driver x y passport 1", 20, 21);
+        let far = sc.adjust("driver x y 1", 11, 12);
+        assert!(near > far && far > 0.0, "{near} {far}");
     }
 
     #[test]
@@ -498,7 +647,7 @@ mod tests {
         let t = "phone a b c 555";
         assert_eq!(sc.adjust(t, 12, 15), 0.0);
         let t = "phone a b 555";
-        assert_eq!(sc.adjust(t, 10, 13), 0.3);
+        assert!((sc.adjust(t, 10, 13) - 0.3 * 0.96).abs() < 1e-6);
     }
 
     #[test]

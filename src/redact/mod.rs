@@ -248,7 +248,7 @@ impl Redactor {
     /// sorted by position, without touching a vault.
     pub fn findings(&self, text: &str) -> Vec<Finding> {
         let protected = placeholder::exact_tokens(text);
-        let mut candidates = Vec::new();
+        let mut candidates = Vec::with_capacity(16 + text.len() / 64);
         for d in &self.inner.detectors {
             d.detect(text, &mut candidates);
         }
@@ -271,7 +271,10 @@ impl Redactor {
         vault.reserve_spelled(text);
         let findings = self.findings(text);
         let mut out = String::with_capacity(text.len() + findings.len() * 8);
-        let mut report = RedactionReport::default();
+        let mut report = RedactionReport {
+            records: Vec::with_capacity(findings.len()),
+            max_sensitivity: None,
+        };
         let mut last = 0;
         for f in findings {
             let span = f.span();
@@ -281,8 +284,7 @@ impl Redactor {
             };
             out.push_str(before);
             let start = out.len();
-            let (text_out, replacement) = self.replace(f.entity(), f.action(), value, vault);
-            out.push_str(&text_out);
+            let replacement = self.replace_into(&mut out, f.entity(), f.action(), value, vault);
             report.push(RedactionRecord {
                 rule: f.rule().clone(),
                 entity: f.entity().clone(),
@@ -304,34 +306,38 @@ impl Redactor {
         }
     }
 
-    /// What replaces `value` under `action`: the text to write, and the placeholder or hash
-    /// token to report (none for `mask` and `drop`).
-    fn replace(
+    /// Writes what replaces `value` under `action` into `out`; returns the placeholder or
+    /// hash token to report (none for `mask` and `drop`).
+    fn replace_into(
         &self,
+        out: &mut String,
         entity: &EntityType,
         action: Action,
         value: &str,
         vault: &Vault,
-    ) -> (String, Option<String>) {
+    ) -> Option<String> {
         match action {
             Action::Placeholder => {
                 let p = vault.placeholder_for(entity, value);
-                (p.clone(), Some(p))
+                out.push_str(&p);
+                Some(p)
             }
             Action::Hash => {
                 let h = self.inner.hash_key.hash(entity, value);
                 let short = h.get(..placeholder::HASH_TOKEN_HEX).unwrap_or(&h);
                 let t = format!("[{entity}:{short}]");
-                (t.clone(), Some(t))
+                out.push_str(&t);
+                Some(t)
             }
-            Action::Mask => (
-                value
-                    .chars()
-                    .map(|c| if c.is_alphanumeric() { '*' } else { c })
-                    .collect(),
-                None,
-            ),
-            Action::Drop => (String::new(), None),
+            Action::Mask => {
+                out.extend(
+                    value
+                        .chars()
+                        .map(|c| if c.is_alphanumeric() { '*' } else { c }),
+                );
+                None
+            }
+            Action::Drop => None,
         }
     }
 

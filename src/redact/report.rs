@@ -81,20 +81,15 @@ impl HashKey {
         HashKey::new(k)
     }
 
-    /// HMAC-SHA256 of `entity` and `value`, as 32 hex digits (128 bits).
+    /// HMAC-SHA256 of `entity` and `value`, truncated to 128 bits, as 32 hex digits.
     pub fn hash(&self, entity: &EntityType, value: &str) -> String {
-        let full = self.digest(entity, value);
-        full.get(..32).unwrap_or(&full).to_string()
-    }
-
-    fn digest(&self, entity: &EntityType, value: &str) -> String {
         let mut mac = self.keyed.clone();
         mac.update(entity.as_str().as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
         let bytes = mac.finalize().into_bytes();
-        let mut hex = String::with_capacity(64);
-        for b in bytes.iter() {
+        let mut hex = String::with_capacity(32);
+        for b in bytes.iter().take(16) {
             for nibble in [b >> 4, b & 0x0f] {
                 hex.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
             }

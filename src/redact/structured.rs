@@ -245,9 +245,14 @@ impl Walk<'_> {
             }
             other => return Ok(other.clone()),
         };
-        let (text, replacement) =
-            self.redactor
-                .replace(field.entity(), field.action(), &leaf, self.vault);
+        let mut text = String::new();
+        let replacement = self.redactor.replace_into(
+            &mut text,
+            field.entity(),
+            field.action(),
+            &leaf,
+            self.vault,
+        );
         self.records.push(JsonRecord {
             pointer: out_ptr.to_string(),
             in_key: false,

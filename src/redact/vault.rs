@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::ops::Deref;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -57,15 +58,27 @@ pub struct Vault {
     state: Mutex<State>,
 }
 
+/// One placeholder and the value behind it.
+struct Entry {
+    entity: EntityType,
+    n: u32,
+    value: Secret,
+    /// The next entry whose value has the same hash.
+    next: Option<usize>,
+}
+
 #[derive(Default)]
 struct State {
-    /// For each value, the entity types it was redacted as and their numbers (almost always
-    /// one). Keyed by value alone so that lookups need no copy of the value.
-    by_value: HashMap<Secret, Vec<(EntityType, u32)>>,
-    by_key: HashMap<(EntityType, u32), Secret>,
+    /// Every value, stored once.
+    entries: Vec<Entry>,
+    /// Keyed hash of a value to the first entry with that hash (then `Entry::next`). The key
+    /// is random per vault, so crafted values cannot be made to collide.
+    by_hash: HashMap<u64, usize>,
+    by_key: HashMap<(EntityType, u32), usize>,
+    hasher: RandomState,
     counters: HashMap<EntityType, u32>,
     /// (NAME, N) pairs spelled in redacted inputs: never handed out.
-    reserved: HashSet<(String, u32)>,
+    reserved: HashMap<String, HashSet<u32>>,
     longest: usize,
     generation: u64,
 }
@@ -138,36 +151,44 @@ impl Vault {
             return;
         }
         let mut s = self.lock();
-        s.reserved.extend(forms);
+        for (name, n) in forms {
+            s.reserved.entry(name).or_default().insert(n);
+        }
     }
 
     /// The placeholder for `value` of type `entity`: the existing one, or the next free number.
     pub(crate) fn placeholder_for(&self, entity: &EntityType, value: &str) -> String {
         let mut s = self.lock();
-        if let Some(&(_, n)) = s
-            .by_value
-            .get(value)
-            .and_then(|list| list.iter().find(|(e, _)| e == entity))
-        {
-            return format!("[{entity}_{n}]");
+        let hash = s.hasher.hash_one(value);
+        let head = s.by_hash.get(&hash).copied();
+        let mut at = head;
+        while let Some(i) = at {
+            let Some(e) = s.entries.get(i) else {
+                break;
+            };
+            if e.entity == *entity && e.value.0 == value {
+                return format!("[{entity}_{}]", e.n);
+            }
+            at = e.next;
         }
+        let reserved = s.reserved.get(entity.as_str());
         let mut n = s.counters.get(entity).copied().unwrap_or(0);
         loop {
             n = n.saturating_add(1);
-            if !s.reserved.contains(&(entity.as_str().to_string(), n)) || n == u32::MAX {
+            if !reserved.is_some_and(|r| r.contains(&n)) || n == u32::MAX {
                 break;
             }
         }
         s.counters.insert(entity.clone(), n);
-        s.by_key
-            .insert((entity.clone(), n), Secret(value.to_string()));
-        match s.by_value.get_mut(value) {
-            Some(list) => list.push((entity.clone(), n)),
-            None => {
-                s.by_value
-                    .insert(Secret(value.to_string()), vec![(entity.clone(), n)]);
-            }
-        }
+        let index = s.entries.len();
+        s.entries.push(Entry {
+            entity: entity.clone(),
+            n,
+            value: Secret(value.to_string()),
+            next: head,
+        });
+        s.by_hash.insert(hash, index);
+        s.by_key.insert((entity.clone(), n), index);
         s.generation += 1;
         let ph = format!("[{entity}_{n}]");
         s.longest = s.longest.max(ph.len());
@@ -253,7 +274,7 @@ struct View<'s> {
     names: Vec<&'s [u8]>,
     entities: Vec<&'s EntityType>,
     numbers: Vec<Vec<u32>>,
-    values: &'s HashMap<(EntityType, u32), Secret>,
+    state: &'s State,
     first: [bool; 256],
 }
 
@@ -283,14 +304,15 @@ impl<'s> View<'s> {
             names: entities.iter().map(|e| e.as_str().as_bytes()).collect(),
             entities,
             numbers,
-            values: &s.by_key,
+            state: s,
             first,
         }
     }
 
     fn value(&self, name: usize, n: u32) -> Option<&str> {
         let e = self.entities.get(name)?;
-        self.values.get(&((*e).clone(), n)).map(|s| s.0.as_str())
+        let i = self.state.by_key.get(&((*e).clone(), n))?;
+        self.state.entries.get(*i).map(|e| e.value.0.as_str())
     }
 }
 

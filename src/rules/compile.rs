@@ -112,6 +112,22 @@ fn meta_config() -> meta::Config {
         .dfa_size_limit(Some(NFA_SIZE_LIMIT))
 }
 
+/// A literal every match of `hir` contains, when there is one at least `min` bytes long:
+/// such a pattern is found fastest by looking for the literal first.
+pub(crate) fn required_literal(hir: &Hir, min: usize) -> Option<Vec<u8>> {
+    match hir.kind() {
+        HirKind::Literal(lit) => (lit.0.len() >= min).then(|| lit.0.to_vec()),
+        HirKind::Capture(cap) => required_literal(&cap.sub, min),
+        HirKind::Repetition(rep) if rep.min >= 1 => required_literal(&rep.sub, min),
+        HirKind::Concat(subs) => subs
+            .iter()
+            .filter_map(|s| required_literal(s, min))
+            .max_by_key(Vec::len),
+        // Every branch would need one; one literal for the whole pattern keeps this simple.
+        _ => None,
+    }
+}
+
 /// One compiled pattern and where its sensitive value sits.
 #[derive(Debug)]
 pub(crate) struct CompiledPattern {
@@ -144,21 +160,43 @@ pub(crate) fn compile_pattern(hir: &Hir, rule: usize) -> Result<CompiledPattern,
     })
 }
 
-/// All patterns of a rule set, searched together by one automaton.
+/// All patterns of a rule set, searched together, and the needles the rest of the rule set
+/// needs found in the same pass.
 ///
-/// One forward pass of a lazy DFA holding every pattern reports each place where some
-/// pattern's match ends (overlapping, all patterns at once). For each pattern, the first
-/// reported end past the previous match is turned into a match: a reverse anchored search
-/// finds its leftmost start, then a forward anchored search from that start gives the
-/// leftmost-first match — the same span the pattern's own `find_iter` would give for ordinary
+/// Patterns that contain a literal of three bytes or more (`ghp_`, `.atlasv1.`, `://`) are
+/// found through it: the scan tells which of those literals occur, and only the patterns
+/// whose literal occurs are searched, each with its own literal prefilter. Putting the
+/// patterns themselves in the joint automaton made its state space explode on token-like
+/// text (the DFA tracks the counters of every `{36}`-style repetition at once): 0.7 MB/s,
+/// against tens of MB/s this way.
+///
+/// Every other pattern goes into one joint automaton, together with those literals and the
+/// rule set's context words (ASCII case-insensitive): pure literals add no counters, and one
+/// pass then serves all three purposes. The forward pass of this lazy DFA reports each place
+/// where some pattern's match ends (overlapping, all patterns at once). For each pattern,
+/// the first reported end past the previous match is turned into a match: a reverse anchored
+/// search finds its leftmost start, then a forward anchored search from that start gives the
+/// leftmost-first match — the same span the pattern's own `find_iter` gives for ordinary
 /// patterns. The cost grows with the number of matches, not with the number of patterns
 /// times the length of the text, and a text without sensitive data costs one pass.
 ///
 /// When the joint automaton cannot be built (too large) or a search cannot complete, every
-/// pattern is searched on its own instead: slower, equally correct.
+/// pattern is searched on its own and the needles by Aho-Corasick: slower, equally correct.
 #[derive(Debug)]
 pub(crate) struct Matcher {
     joint: Option<Joint>,
+    /// The literals and words, in an automaton of their own: mixed into the joint one, the
+    /// words' many start points multiplied with its counters on token-like text.
+    needles: Option<Needles>,
+    /// Global index of each real pattern in the joint automaton, by joint pattern id. Joint
+    /// ids past these are the literals, then the words.
+    joint_ids: Vec<usize>,
+    literals: Vec<Vec<u8>>,
+    /// For each literal, the patterns that require it.
+    literal_users: Vec<Vec<usize>>,
+    words: Vec<String>,
+    /// Literals then words, for when the joint automaton is not available.
+    fallback: Option<aho_corasick::AhoCorasick>,
     pub(crate) patterns: Vec<CompiledPattern>,
 }
 
@@ -167,6 +205,13 @@ struct Joint {
     fwd: DFA,
     rev: DFA,
     caches: Mutex<Vec<(Cache, Cache)>>,
+}
+
+/// A forward-only lazy DFA over pure literals and words.
+#[derive(Debug)]
+struct Needles {
+    fwd: DFA,
+    caches: Mutex<Vec<Cache>>,
 }
 
 /// Lazy DFA transition-table budget for the joint automata, per direction and thread.
@@ -207,31 +252,133 @@ impl Joint {
     }
 }
 
+/// What the scan of a text found: where joint patterns end, which literals occur, where
+/// context words start.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// (joint pattern id, end), sorted by pattern, ends increasing.
+    ends: Vec<(usize, usize)>,
+    /// Whether the joint pass completed; if not, `ends` is empty and the joint patterns must
+    /// be searched on their own.
+    complete: bool,
+    /// For each literal, whether it may occur (over-approximation allowed).
+    pub(crate) literals: Vec<bool>,
+    /// (start, word id) of every context word occurrence, sorted.
+    pub(crate) words: Vec<(usize, u32)>,
+}
+
+/// Shortest literal worth looking for on its own.
+const MIN_LITERAL: usize = 3;
+
+/// A pattern matching `word` (ASCII, lower case) where a context token can start after a
+/// separator: at the start of the text, or after a character that is not an ASCII letter or
+/// digit. Inside a longer token (`st` in `first`) it does not match, as the token window
+/// would not count it either; its match ends where the word ends.
+///
+/// Tokens that start at a camel-case hump (`Phone` in `homePhone`) are not located: an
+/// alternative for them starts automaton threads at every lower-upper pair, which on
+/// token-like text multiplied the joint automaton's states a hundredfold. The context
+/// check instead looks for humps in the candidate's window itself (see
+/// [`crate::redact::context`]).
+fn word_hir(word: &str) -> Option<Hir> {
+    let pattern = format!("(?:^|[^A-Za-z0-9])(?i-u:{})", regex_syntax::escape(word));
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&pattern)
+        .ok()
+}
+
 impl Matcher {
-    pub(crate) fn new(hirs: &[Hir], patterns: Vec<CompiledPattern>) -> Matcher {
-        let joint = if hirs.is_empty() {
-            None
-        } else {
-            Joint::new(hirs)
-        };
-        Matcher { joint, patterns }
+    /// Builds the matcher for `patterns` (with their HIRs) and the context `words` (lower
+    /// case) the rule set wants located.
+    pub(crate) fn new(hirs: &[Hir], patterns: Vec<CompiledPattern>, words: &[String]) -> Matcher {
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut literal_users: Vec<Vec<usize>> = Vec::new();
+        let mut joint_ids = Vec::new();
+        let mut joint_hirs = Vec::new();
+        for (i, hir) in hirs.iter().enumerate() {
+            match required_literal(hir, MIN_LITERAL) {
+                Some(lit) => match literals.iter().position(|l| *l == lit) {
+                    Some(k) => {
+                        if let Some(u) = literal_users.get_mut(k) {
+                            u.push(i);
+                        }
+                    }
+                    None => {
+                        literals.push(lit);
+                        literal_users.push(vec![i]);
+                    }
+                },
+                None => {
+                    joint_ids.push(i);
+                    joint_hirs.push(hir.clone());
+                }
+            }
+        }
+        let word_hirs: Option<Vec<Hir>> = words.iter().map(|w| word_hir(w)).collect();
+        let joint = word_hirs.as_ref().and_then(|word_hirs| {
+            let mut all = joint_hirs.clone();
+            all.extend(literals.iter().map(|l| Hir::literal(l.clone())));
+            all.extend(word_hirs.iter().cloned());
+            Joint::new(&all)
+        });
+        let needles = word_hirs.filter(|_| joint.is_none()).and_then(|word_hirs| {
+            let mut all: Vec<Hir> = literals.iter().map(|l| Hir::literal(l.clone())).collect();
+            all.extend(word_hirs);
+            if all.is_empty() {
+                return None;
+            }
+            let nfa = thompson::Compiler::new()
+                .configure(
+                    thompson::Config::new()
+                        .which_captures(WhichCaptures::None)
+                        .nfa_size_limit(Some(NFA_SIZE_LIMIT.saturating_mul(16))),
+                )
+                .build_many_from_hir(&all)
+                .ok()?;
+            let fwd = DFA::builder()
+                .configure(
+                    DFA::config()
+                        .match_kind(MatchKind::All)
+                        .cache_capacity(JOINT_CACHE_BYTES)
+                        .skip_cache_capacity_check(true),
+                )
+                .build_from_nfa(nfa)
+                .ok()?;
+            Some(Needles {
+                fwd,
+                caches: Mutex::new(Vec::new()),
+            })
+        });
+        let fallback = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(
+                literals
+                    .iter()
+                    .map(Vec::as_slice)
+                    .chain(words.iter().map(String::as_bytes)),
+            )
+            .ok();
+        Matcher {
+            joint,
+            needles,
+            joint_ids,
+            literals,
+            literal_users,
+            words: words.to_vec(),
+            fallback,
+            patterns,
+        }
     }
 
-    /// True when the joint automaton is in use (not the per-pattern fallback).
+    /// True when the joint automaton is in use (not the fallbacks).
     #[cfg(test)]
     pub(crate) fn is_joint(&self) -> bool {
         self.joint.is_some()
     }
 
-    /// Calls `f` with each match of each pattern in `text`. `keep(p, end)` may veto, before
-    /// any further search, the match of `p` the joint automaton saw ending at `end`; it must
-    /// only veto matches its caller would drop anyway.
-    pub(crate) fn for_each_match(
-        &self,
-        text: &str,
-        mut keep: impl FnMut(&CompiledPattern, usize) -> bool,
-        mut f: impl FnMut(&CompiledPattern, Span),
-    ) {
+    /// Scans `text`: joint pattern ends, literal presence, context word positions.
+    pub(crate) fn scan(&self, text: &str) -> Scan {
         if let Some(joint) = &self.joint {
             let mut caches = joint
                 .caches
@@ -239,8 +386,181 @@ impl Matcher {
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop()
                 .unwrap_or_else(|| (joint.fwd.create_cache(), joint.rev.create_cache()));
+            let ends = self.joint_ends(joint, &mut caches.0, text);
+            joint
+                .caches
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(caches);
+            if let Ok(all) = ends {
+                return self.split(all);
+            }
+        }
+        self.needles_scan(text)
+            .unwrap_or_else(|| self.fallback_scan(text))
+    }
+
+    /// Splits the joint automaton's reports into pattern ends, literals and words.
+    fn split(&self, all: Vec<(usize, usize)>) -> Scan {
+        let (n_real, n_lit) = (self.joint_ids.len(), self.literals.len());
+        let mut scan = Scan {
+            complete: true,
+            literals: vec![false; n_lit],
+            ..Scan::default()
+        };
+        for (pid, end) in all {
+            if pid < n_real {
+                scan.ends.push((pid, end));
+            } else if let Some(k) = (pid - n_real).checked_sub(n_lit) {
+                let len = self.words.get(k).map_or(0, String::len);
+                scan.words.push((
+                    end.saturating_sub(len),
+                    u32::try_from(k).unwrap_or(u32::MAX),
+                ));
+            } else if let Some(seen) = scan.literals.get_mut(pid - n_real) {
+                *seen = true;
+            }
+        }
+        scan.words.sort_unstable();
+        scan
+    }
+
+    /// Every (pattern, end) the joint automaton reports, sorted by pattern, ends increasing.
+    fn joint_ends(
+        &self,
+        joint: &Joint,
+        cache: &mut Cache,
+        text: &str,
+    ) -> Result<Vec<(usize, usize)>, MatchError> {
+        let input = Input::new(text);
+        let mut state = OverlappingState::start();
+        let mut ends = Vec::new();
+        loop {
+            joint
+                .fwd
+                .try_search_overlapping_fwd(cache, &input, &mut state)?;
+            match state.get_match() {
+                Some(hm) => ends.push((hm.pattern().as_usize(), hm.offset())),
+                None => break,
+            }
+        }
+        // Processed pattern by pattern: consecutive searches of one pattern keep its
+        // automaton warm, which measured faster than taking ends in text order.
+        ends.sort_unstable();
+        Ok(ends)
+    }
+
+    /// Literal presence and word positions from the needle automaton.
+    fn needles_scan(&self, text: &str) -> Option<Scan> {
+        let needles = self.needles.as_ref()?;
+        let n_lit = self.literals.len();
+        let mut cache = needles
+            .caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_else(|| needles.fwd.create_cache());
+        let mut scan = Scan {
+            literals: vec![false; n_lit],
+            ..Scan::default()
+        };
+        let input = Input::new(text);
+        let mut state = OverlappingState::start();
+        let mut ok = true;
+        loop {
+            if needles
+                .fwd
+                .try_search_overlapping_fwd(&mut cache, &input, &mut state)
+                .is_err()
+            {
+                ok = false;
+                break;
+            }
+            let Some(hm) = state.get_match() else {
+                break;
+            };
+            let (pid, end) = (hm.pattern().as_usize(), hm.offset());
+            match pid.checked_sub(n_lit) {
+                Some(k) => {
+                    let len = self.words.get(k).map_or(0, String::len);
+                    scan.words.push((
+                        end.saturating_sub(len),
+                        u32::try_from(k).unwrap_or(u32::MAX),
+                    ));
+                }
+                None => {
+                    if let Some(seen) = scan.literals.get_mut(pid) {
+                        *seen = true;
+                    }
+                }
+            }
+        }
+        needles
+            .caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(cache);
+        scan.words.sort_unstable();
+        ok.then_some(scan)
+    }
+
+    fn fallback_scan(&self, text: &str) -> Scan {
+        let n_lit = self.literals.len();
+        let mut scan = Scan {
+            complete: false,
+            literals: vec![self.fallback.is_none(); n_lit],
+            ..Scan::default()
+        };
+        if let Some(ac) = &self.fallback {
+            for m in ac.find_overlapping_iter(text) {
+                let id = m.pattern().as_usize();
+                match id.checked_sub(n_lit) {
+                    Some(w) => scan
+                        .words
+                        .push((m.start(), u32::try_from(w).unwrap_or(u32::MAX))),
+                    None => {
+                        if let Some(seen) = scan.literals.get_mut(id) {
+                            *seen = true;
+                        }
+                    }
+                }
+            }
+            scan.words.sort_unstable();
+        }
+        scan
+    }
+
+    /// Calls `f` with each match of each pattern in `text`, given its [`Scan`].
+    /// `keep(p, end)` may veto, before any further search, the match of `p` the joint
+    /// automaton saw ending at `end`; it must only veto matches its caller would drop anyway.
+    pub(crate) fn for_each_match(
+        &self,
+        text: &str,
+        scan: &Scan,
+        mut keep: impl FnMut(&CompiledPattern, usize) -> bool,
+        mut f: impl FnMut(&CompiledPattern, Span),
+    ) {
+        for (k, users) in self.literal_users.iter().enumerate() {
+            if !scan.literals.get(k).copied().unwrap_or(true) {
+                continue;
+            }
+            for &i in users {
+                if let Some(p) = self.patterns.get(i) {
+                    p.for_each_match(text, |span| f(p, span));
+                }
+            }
+        }
+        if scan.complete
+            && let Some(joint) = &self.joint
+        {
+            let mut caches = joint
+                .caches
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop()
+                .unwrap_or_else(|| (joint.fwd.create_cache(), joint.rev.create_cache()));
             let done = self
-                .joint_matches(joint, &mut caches, text, &mut keep, &mut f)
+                .joint_matches(joint, &mut caches.1, text, &scan.ends, &mut keep, &mut f)
                 .is_ok();
             joint
                 .caches
@@ -251,44 +571,32 @@ impl Matcher {
                 return;
             }
         }
-        for p in &self.patterns {
-            p.for_each_match(text, |span| f(p, span));
+        // Fallback: every pattern of the joint automaton, on its own.
+        for &i in &self.joint_ids {
+            if let Some(p) = self.patterns.get(i) {
+                p.for_each_match(text, |span| f(p, span));
+            }
         }
     }
 
     fn joint_matches(
         &self,
         joint: &Joint,
-        (fwd_cache, rev_cache): &mut (Cache, Cache),
+        rev_cache: &mut Cache,
         text: &str,
+        ends: &[(usize, usize)],
         keep: &mut impl FnMut(&CompiledPattern, usize) -> bool,
         f: &mut impl FnMut(&CompiledPattern, Span),
     ) -> Result<(), MatchError> {
-        // Ends arrive in increasing order. For each pattern, `pos` is where its previous
-        // match ended: ends at or before it belong to that match and cost one comparison.
-        let mut pos = vec![0usize; self.patterns.len()];
+        // For each pattern, `pos` is where its previous match ended: ends at or before it
+        // belong to that match and cost one comparison.
+        let mut pos = vec![0usize; self.joint_ids.len()];
         // Matches found before an error would be reported twice by the fallback: collect
         // them and hand them out only when every search completed.
         let mut found: Vec<(usize, Span)> = Vec::new();
-        // First the whole forward pass (it keeps its automaton hot), then the matches.
-        let input = Input::new(text);
-        let mut state = OverlappingState::start();
-        let mut ends: Vec<(usize, usize)> = Vec::new();
-        loop {
-            joint
-                .fwd
-                .try_search_overlapping_fwd(fwd_cache, &input, &mut state)?;
-            match state.get_match() {
-                Some(hm) => ends.push((hm.pattern().as_usize(), hm.offset())),
-                None => break,
-            }
-        }
-        // Process pattern by pattern: consecutive searches of one pattern keep its automaton
-        // warm, which measured faster than taking ends in text order. The sort is stable, so
-        // each pattern's ends stay increasing.
-        ends.sort_by_key(|&(pid, _)| pid);
-        for (pid, end) in ends {
-            let (Some(p), Some(at)) = (self.patterns.get(pid), pos.get_mut(pid)) else {
+        for &(pid, end) in ends {
+            let global = self.joint_ids.get(pid).copied().unwrap_or(usize::MAX);
+            let (Some(p), Some(at)) = (self.patterns.get(global), pos.get_mut(pid)) else {
                 continue;
             };
             // One end may hold several matches when an earlier one stops short of it.
@@ -304,15 +612,15 @@ impl Matcher {
                     .anchored(Anchored::Yes);
                 match p.regex.search(&fwd) {
                     Some(m) if !m.is_empty() => {
-                        found.push((pid, Span::from(m.range())));
+                        found.push((global, Span::from(m.range())));
                         *at = m.end();
                     }
                     _ => break,
                 }
             }
         }
-        for (pid, span) in found {
-            if let Some(p) = self.patterns.get(pid) {
+        for (global, span) in found {
+            if let Some(p) = self.patterns.get(global) {
                 f(p, span);
             }
         }
@@ -365,6 +673,19 @@ mod tests {
         assert!(err.contains("column"), "{err}");
         assert!(parse_pattern("").is_err());
         assert!(parse_pattern(&"a".repeat(MAX_PATTERN_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn context_words_only_start_tokens() {
+        let hir = word_hir("id").unwrap_or_else(|| panic!("word"));
+        let p = compile_pattern(&hir, 0).unwrap_or_else(|e| panic!("{e}"));
+        let ends: Vec<usize> = p
+            .regex
+            .find_iter("id did userId ID x-Id")
+            .map(|m| m.end())
+            .collect();
+        // "id" at 0..2, "ID" at 14..16, "x-Id" ends at 21; never inside "did" or "userId".
+        assert_eq!(ends, vec![2, 16, 21]);
     }
 
     #[test]

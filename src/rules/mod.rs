@@ -60,6 +60,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 use serde::Serialize;
 
@@ -71,7 +72,7 @@ pub use load::{
 };
 
 use crate::error::{Error, ErrorKind, Location, Result};
-use crate::redact::context::{ContextHits, ContextIndex, ContextScorer, RuleWords};
+use crate::redact::context::{ContextHits, ContextIndex, ContextScorer, NearIds, RuleWords};
 use crate::redact::validate::{NamedValidator, Validator, shannon_entropy};
 use crate::redact::{Action, Detector, EntityType, Finding, FindingSink, RuleId, Span};
 use crate::sensitivity::Sensitivity;
@@ -258,7 +259,7 @@ impl Rule {
         if gated && !hits.positive_near(&self.words, span.start, span.end) {
             return None;
         }
-        let mut buf = Vec::new();
+        let mut buf = NearIds::default();
         let near = hits.near(&self.words, span.start, span.end, &mut buf);
         let score = self.score
             + self
@@ -421,12 +422,18 @@ impl RuleSet {
         let Some(range) = self.inner.pattern_ranges.get(index) else {
             return;
         };
-        let hits = self.inner.context.hits(text);
+        let scan = self.inner.matcher.scan(text);
+        let hits = self.inner.context.hits(text, &scan.words);
+        let mut found = Vec::new();
+        let mut caps = Vec::new();
         if let Some(patterns) = self.inner.matcher.patterns.get(range.clone()) {
             for p in patterns {
-                p.for_each_match(text, |span| self.on_match(p, text, span, &hits, sink));
+                p.for_each_match(text, |span| {
+                    found.extend(self.on_match(p, text, span, &hits, &mut caps));
+                });
             }
         }
+        Self::push_with_propagation(text, found, sink);
     }
 
     /// The findings of the rule `id` alone in `text`, as evidence checks see them.
@@ -455,30 +462,106 @@ impl RuleSet {
     }
 
     /// Evaluates one match of pattern `p`: narrows it to the `value` group, then lets the
-    /// rule accept or drop it.
+    /// rule accept or drop it. Returns the finding and whether its rule needed context.
     fn on_match(
         &self,
         p: &CompiledPattern,
         text: &str,
         span: Span,
         hits: &ContextHits,
-        sink: &mut dyn FindingSink,
-    ) {
-        let Some(rule) = self.inner.rules.get(p.rule) else {
-            return;
-        };
+        caps: &mut Vec<(usize, Captures)>,
+    ) -> Option<(Finding, bool)> {
+        let rule = self.inner.rules.get(p.rule)?;
         let mut span = span;
         if let Some(group) = p.value_group {
-            // Captures are only needed for the few patterns with a `value` group.
-            let mut caps = p.regex.create_captures();
+            // Captures are only needed for the few patterns with a `value` group; each gets one
+            // buffer per call, found by the pattern's address.
+            let key = std::ptr::from_ref(p) as usize;
+            let at = match caps.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    caps.push((key, p.regex.create_captures()));
+                    caps.len() - 1
+                }
+            };
+            let (_, caps) = caps.get_mut(at)?;
             let input = Input::new(text).range(span.range()).anchored(Anchored::Yes);
-            p.regex.search_captures(&input, &mut caps);
+            p.regex.search_captures(&input, caps);
             if let Some(g) = caps.get_group(group) {
                 span = Span::from(g.range());
             }
         }
-        if let Some(f) = rule.evaluate(text, span, hits) {
+        let gated = rule.score + 1e-4 < rule.threshold;
+        rule.evaluate(text, span, hits).map(|f| (f, gated))
+    }
+
+    /// Pushes `found` into `sink`, and with it every other occurrence of the values that
+    /// context-gated rules found.
+    ///
+    /// A value that a context word revealed as sensitive stays sensitive where the word is
+    /// missing: "Phone: 555 0148 ... call 555 0148" must not leak the second one. Other
+    /// occurrences count when they stand as whole words (no letter or digit on either side).
+    fn push_with_propagation(text: &str, found: Vec<(Finding, bool)>, sink: &mut dyn FindingSink) {
+        let mut templates: Vec<(String, Finding)> = Vec::new();
+        for (f, gated) in &found {
+            if let Some(v) = text.get(f.span().range())
+                && *gated
+                && v.chars().count() >= 4
+                && !templates.iter().any(|(t, _)| t == v)
+            {
+                templates.push((v.to_string(), f.clone()));
+            }
+        }
+        if templates.is_empty() {
+            for (f, _) in found {
+                sink.push(f);
+            }
+            return;
+        }
+        let mut spans: Vec<Span> = found.iter().map(|(f, _)| f.span()).collect();
+        spans.sort_unstable();
+        for (f, _) in found {
             sink.push(f);
+        }
+        let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        let mut push_at = |k: usize, span: Span, sink: &mut dyn FindingSink| {
+            let before = text.get(..span.start).and_then(|t| t.chars().next_back());
+            let after = text.get(span.end..).and_then(|t| t.chars().next());
+            if spans.binary_search(&span).is_ok() || alnum(before) || alnum(after) {
+                return;
+            }
+            if let Some((_, template)) = templates.get(k) {
+                let mut f = template.clone();
+                f.set_span(span);
+                if let Err(at) = spans.binary_search(&span) {
+                    spans.insert(at, span);
+                }
+                sink.push(f);
+            }
+        };
+        // A few values: one fast substring search each. Many: one automaton for all.
+        if templates.len() <= 8 {
+            for k in 0..templates.len() {
+                let Some((v, _)) = templates.get(k) else {
+                    continue;
+                };
+                let finder = memchr::memmem::Finder::new(v.as_bytes());
+                let len = v.len();
+                for at in finder.find_iter(text.as_bytes()) {
+                    push_at(k, Span::new(at, at + len), sink);
+                }
+            }
+            return;
+        }
+        let Ok(ac) = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+            .build(templates.iter().map(|(v, _)| v.as_str()))
+        else {
+            return;
+        };
+        for m in ac.find_iter(text) {
+            push_at(m.pattern().as_usize(), Span::from(m.range()), sink);
         }
     }
 
@@ -538,12 +621,17 @@ impl RuleSet {
 
 impl Detector for RuleSet {
     fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
-        let hits = self.inner.context.hits(text);
+        let scan = self.inner.matcher.scan(text);
+        let hits = self.inner.context.hits(text, &scan.words);
+        let mut found = Vec::with_capacity(16 + text.len() / 64);
+        let mut caps = Vec::new();
         self.inner.matcher.for_each_match(
             text,
+            &scan,
             |p, end| self.may_fire(p, end, &hits),
-            |p, span| self.on_match(p, text, span, &hits, sink),
+            |p, span| found.extend(self.on_match(p, text, span, &hits, &mut caps)),
         );
+        Self::push_with_propagation(text, found, sink);
     }
 }
 
@@ -805,12 +893,12 @@ impl RuleSetBuilder {
                 patterns.len()
             )));
         }
-        let matcher = Matcher::new(&hirs, patterns);
         let scorers: Vec<&ContextScorer> = out_rules.iter().map(|r| &r.scorer).collect();
         let (context, words) = ContextIndex::new(&scorers);
         for (rule, w) in out_rules.iter_mut().zip(words) {
             rule.words = w;
         }
+        let matcher = Matcher::new(&hirs, patterns, context.words());
         Ok(RuleSet {
             inner: Arc::new(Inner {
                 rules: out_rules,

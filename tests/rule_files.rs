@@ -1,0 +1,74 @@
+//! Every malformed rule file under `fixtures/rules/invalid/` is rejected with the error its
+//! first line announces: `# expect: LINE:COLUMN rest-of-message`. The message must name the
+//! file, the line and column, and (where the mistake is inside a rule) the rule id.
+
+use std::path::{Path, PathBuf};
+
+use promptveil::rules::RuleSet;
+
+fn invalid_fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/invalid");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixtures/rules/invalid exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn each_kind_of_mistake_names_file_line_column_and_rule() {
+    let files = invalid_fixtures();
+    assert!(files.len() >= 20, "expected a fixture per kind of mistake");
+    let mut failures = Vec::new();
+    for path in &files {
+        let src = std::fs::read_to_string(path).expect("readable fixture");
+        let expect = src
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} lacks an `# expect:` line", path.display()));
+        let (pos, message) = expect.split_once(' ').unwrap_or((expect, ""));
+        let err = match RuleSet::from_file(path) {
+            Ok(_) => {
+                failures.push(format!("{}: accepted", path.display()));
+                continue;
+            }
+            Err(e) => e,
+        };
+        let shown = err.to_string();
+        let prefix = format!("{}:{pos}: ", path.display());
+        if !err.is_rules() || !shown.starts_with(&prefix) || !shown.contains(message) {
+            failures.push(format!(
+                "{}\n   expected: {prefix}{message}\n   got:      {shown}",
+                path.display()
+            ));
+        }
+        // The location is also available as data, for tools.
+        match err.location() {
+            Some(loc)
+                if format!("{}:{}", loc.line(), loc.column()) == pos
+                    && loc.path() == Some(path.as_path()) => {}
+            other => failures.push(format!("{}: location {other:?}", path.display())),
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn errors_never_echo_more_than_the_rule_file() {
+    // A rule file is configuration, not user data; still, errors are one line.
+    for path in invalid_fixtures() {
+        if let Err(e) = RuleSet::from_file(&path) {
+            assert!(!e.to_string().contains('\n'), "{}: {e}", path.display());
+        }
+    }
+}
+
+#[test]
+fn missing_file_is_an_io_error() {
+    let err = RuleSet::from_file("fixtures/rules/does-not-exist.toml").unwrap_err();
+    assert!(err.is_io());
+    assert!(err.to_string().contains("does-not-exist.toml"));
+}
