@@ -91,3 +91,8 @@ mod sensitivity;
 
 pub use error::{Error, ErrorKind, Location, Result};
 pub use sensitivity::Sensitivity;
+
+/// The README's Rust examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

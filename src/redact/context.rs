@@ -6,6 +6,8 @@
 //! candidate, and never reaches further than [`MAX_WINDOW_BYTES`] bytes, so the cost of a
 //! lookup is bounded whatever the text.
 
+use super::finding::Span;
+
 /// The farthest, in bytes, a context window reaches from a candidate on either side.
 pub(crate) const MAX_WINDOW_BYTES: usize = 160;
 
@@ -115,14 +117,16 @@ impl ContextScorer {
 
     /// The score adjustment for a candidate at `start..end` of `text`: `+boost` when a positive
     /// entry is in the window, `-penalty` when a negative one is (both may apply). `near`
-    /// limits the entries looked for to those whose first word occurs nearby.
+    /// limits the entries looked for to those whose first word occurs nearby. Tokens inside
+    /// the `mask` spans (sorted by start: values found by other rules) count as placeholder
+    /// tokens, which they will be once the text is redacted.
     pub(crate) fn adjust(
         &self,
         text: &str,
-        start: usize,
-        end: usize,
+        (start, end): (usize, usize),
         words: &RuleWords,
         near: Near<'_>,
+        mask: &[Span],
     ) -> f32 {
         if self.is_empty() || self.window == 0 {
             return 0.0;
@@ -132,9 +136,13 @@ impl ContextScorer {
         {
             return 0.0;
         }
-        let before_w = window_before(text, start, self.window);
-        let after_w = window_after(text, end, self.window);
+        let before_w = window_before(text, start, self.window, mask);
+        let after_w = window_after(text, end, self.window, mask);
         let (before, after) = (before_w.as_slice(), after_w.as_slice());
+        let clear_before = before
+            .get(before.len() - before_w.clear_len().min(before.len())..)
+            .unwrap_or_default();
+        let clear_after = after.get(..after_w.clear_len()).unwrap_or(after);
         let wanted = |k: usize| match near {
             Near::All => true,
             Near::Ids(ids) => words
@@ -143,7 +151,7 @@ impl ContextScorer {
                 .is_none_or(|id| id.is_none_or(|id| ids.contains(&id))),
         };
         // The distance, in tokens, from the candidate to the nearest entry of `list`.
-        let nearest = |list: &[Vec<String>], offset: usize| {
+        let nearest = |list: &[Vec<String>], offset: usize, before, after| {
             list.iter()
                 .enumerate()
                 .filter(|&(k, _)| wanted(offset + k))
@@ -151,13 +159,13 @@ impl ContextScorer {
                 .min()
         };
         let mut delta = 0.0;
-        if let Some(d) = nearest(&self.positive, 0) {
+        if let Some(d) = nearest(&self.positive, 0, clear_before, clear_after) {
             // A nearer word is slightly stronger evidence: each token of distance takes 2%
             // off the boost, so "passport 912803456" beats a licence word four tokens back.
             let decay = (PROXIMITY_DECAY * (d.saturating_sub(1)) as f32).min(0.5);
             delta += self.boost * (1.0 - decay);
         }
-        if nearest(&self.negative, self.positive.len()).is_some() {
+        if nearest(&self.negative, self.positive.len(), before, after).is_some() {
             delta -= self.penalty;
         }
         delta
@@ -165,9 +173,18 @@ impl ContextScorer {
 }
 
 /// The tokens of one side of a window, on the stack.
+///
+/// Placeholder tokens are left out; `clear` counts the tokens nearest the candidate that come
+/// before the first placeholder. Negative words are looked for in the whole window, positive
+/// words only in the clear part: a placeholder hides how many tokens its value had, so a
+/// positive word behind one may be nearer in a redacted text than it was in the original,
+/// and a second redaction would find what the first did not. With positive words stopped at
+/// placeholders and negative words seen through them, redacting a redacted text can only
+/// lower a score, never raise it.
 struct Window<'t> {
     toks: [&'t str; MAX_TOKENS],
     len: usize,
+    clear: Option<usize>,
 }
 
 /// Most tokens a window holds on one side (the rule-file limit on `window`).
@@ -178,6 +195,7 @@ impl<'t> Window<'t> {
         Window {
             toks: [""; MAX_TOKENS],
             len: 0,
+            clear: None,
         }
     }
 
@@ -190,6 +208,16 @@ impl<'t> Window<'t> {
 
     fn as_slice(&self) -> &[&'t str] {
         self.toks.get(..self.len).unwrap_or_default()
+    }
+
+    /// Marks the first placeholder seen walking away from the candidate.
+    fn placeholder(&mut self) {
+        self.clear.get_or_insert(self.len);
+    }
+
+    /// How many tokens nearest the candidate precede the first placeholder.
+    fn clear_len(&self) -> usize {
+        self.clear.unwrap_or(self.len)
     }
 }
 
@@ -257,21 +285,33 @@ fn offset_in(whole: &str, sub: &str) -> usize {
     (sub.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
 }
 
-/// Adds `t` (a slice of `text`) to the window unless it is part of a placeholder.
-fn push_token<'t>(text: &'t str, toks: &mut Window<'t>, t: &'t str) {
+/// Adds `t` (a slice of `text`) to the window unless it is part of a placeholder or of a
+/// masked span.
+fn push_token<'t>(text: &'t str, toks: &mut Window<'t>, t: &'t str, mask: &[Span]) {
     let at = offset_in(text, t);
-    if !in_placeholder(text, at, at + t.len()) {
+    let end = at + t.len();
+    let masked = || {
+        let i = mask.partition_point(|m| m.end <= at);
+        mask.get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|m| m.start < end)
+            .any(|m| m.end > at)
+    };
+    if in_placeholder(text, at, end) || (!mask.is_empty() && masked()) {
+        toks.placeholder();
+    } else {
         toks.push(t);
     }
 }
 
-fn window_before<'t>(text: &'t str, start: usize, n: usize) -> Window<'t> {
+fn window_before<'t>(text: &'t str, start: usize, n: usize, mask: &[Span]) -> Window<'t> {
     let n = n.min(MAX_TOKENS);
     let start = floor_boundary(text, start);
     let from = floor_boundary(text, start.saturating_sub(MAX_WINDOW_BYTES));
     let slice = text.get(from..start).unwrap_or_default();
     let mut toks = Window::new();
-    let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t);
+    let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t, mask);
     // Walk backwards; `end` is the exclusive end of the token being read.
     let mut end: Option<usize> = None;
     let mut next: Option<char> = None; // the character to the right of the current one
@@ -313,17 +353,18 @@ fn window_before<'t>(text: &'t str, start: usize, n: usize) -> Window<'t> {
     if let Some(t) = toks.toks.get_mut(..toks.len) {
         t.reverse();
     }
+    // Reversed, the tokens nearest the candidate are the last ones; `clear` still counts them.
     toks
 }
 
 /// The first `n` tokens after byte `end` (at most [`MAX_WINDOW_BYTES`] ahead).
-fn window_after<'t>(text: &'t str, end: usize, n: usize) -> Window<'t> {
+fn window_after<'t>(text: &'t str, end: usize, n: usize, mask: &[Span]) -> Window<'t> {
     let n = n.min(MAX_TOKENS);
     let end = floor_boundary(text, end);
     let to = floor_boundary(text, end.saturating_add(MAX_WINDOW_BYTES));
     let slice = text.get(end..to).unwrap_or_default();
     let mut toks = Window::new();
-    let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t);
+    let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t, mask);
     let mut start: Option<usize> = None;
     let mut prev_lower = false;
     for (i, c) in slice.char_indices() {
@@ -470,6 +511,11 @@ impl ContextIndex {
 impl ContextHits<'_> {
     /// The hits close enough to `start..end` to be in its window.
     fn around(&self, start: usize, end: usize) -> impl Iterator<Item = u32> + '_ {
+        self.around_at(start, end).map(|(_, id)| id)
+    }
+
+    /// The hits close enough to `start..end` to be in its window, with where they start.
+    fn around_at(&self, start: usize, end: usize) -> impl Iterator<Item = (usize, u32)> + '_ {
         let lo = start.saturating_sub(MAX_WINDOW_BYTES + self.longest);
         let hi = end.saturating_add(MAX_WINDOW_BYTES);
         let first = self.hits.partition_point(|&(pos, _)| pos < lo);
@@ -478,13 +524,24 @@ impl ContextHits<'_> {
             .unwrap_or_default()
             .iter()
             .take_while(move |&&(pos, _)| pos < hi)
-            .map(|&(_, id)| id)
+            .copied()
     }
 
     /// True when one of `list` starts at a camel-case hump (`Phone` in `homePhone`) in the
     /// window of `start..end`: the scan does not locate such tokens (see [`crate::rules`]),
     /// so they are looked for here, in the few bytes around the candidate.
     fn at_hump(&self, list: &[String], start: usize, end: usize) -> bool {
+        self.hump_word(list, start, end, |_| true)
+    }
+
+    /// [`at_hump`](Self::at_hump), for the humps at positions `keep` accepts.
+    fn hump_word(
+        &self,
+        list: &[String],
+        start: usize,
+        end: usize,
+        keep: impl Fn(usize) -> bool,
+    ) -> bool {
         if list.is_empty() {
             return false;
         }
@@ -508,12 +565,32 @@ impl ContextHits<'_> {
             .unwrap_or_default()
             .iter()
             .take_while(|&&h| h < hi)
+            .filter(|&&h| keep(h))
             .any(|&h| {
                 list.iter().any(|w| {
                     b.get(h..h + w.len())
                         .is_some_and(|t| t.eq_ignore_ascii_case(w.as_bytes()))
                 })
             })
+    }
+
+    /// True when some negative word of the rule may start inside one of `spans` (sorted by
+    /// start) in the window of `start..end`.
+    pub(crate) fn negative_inside(
+        &self,
+        words: &RuleWords,
+        (start, end): (usize, usize),
+        spans: &[Span],
+    ) -> bool {
+        let inside = |pos: usize| {
+            let i = spans.partition_point(|m| m.end <= pos);
+            spans.get(i).is_some_and(|m| m.start <= pos)
+        };
+        words.always_precise
+            || self.around_at(start, end).any(|(pos, id)| {
+                has_bit(&words.mask, id) && !has_bit(&words.positive_mask, id) && inside(pos)
+            })
+            || self.hump_word(&words.all_words, start, end, inside)
     }
 
     /// True when some positive word of the rule may be in the window of `start..end`.
@@ -573,8 +650,8 @@ mod tests {
             let hits = self.1.hits(text, &found);
             let mut buf = NearIds::default();
             let near = hits.near(&self.2, start, end, &mut buf);
-            let fast = self.0.adjust(text, start, end, &self.2, near);
-            let slow = self.0.adjust(text, start, end, &self.2, Near::All);
+            let fast = self.0.adjust(text, (start, end), &self.2, near, &[]);
+            let slow = self.0.adjust(text, (start, end), &self.2, Near::All, &[]);
             assert_eq!(fast, slow, "the index changed the outcome");
             fast
         }
@@ -609,8 +686,18 @@ mod tests {
         assert_eq!(sc.adjust(t, 20, 24), 0.0);
         let t = "[PHONE:0a1b2c3d] 555 0199";
         assert_eq!(sc.adjust(t, 17, 25), 0.0);
+        // A positive word behind a placeholder is out of reach: its value's length is unknown.
         let t = "card [X_1] 3591";
-        assert!(sc.adjust(t, 11, 15) > 0.0);
+        assert_eq!(sc.adjust(t, 11, 15), 0.0);
+        let t = "card 3591 [X_1]";
+        assert!(sc.adjust(t, 5, 9) > 0.0);
+    }
+
+    #[test]
+    fn negative_words_are_seen_through_placeholders() {
+        let sc = scorer(&["phone"], &["order"]);
+        let t = "order [EMAIL_1] 555 0199 phone";
+        assert!((sc.adjust(t, 16, 24) - (0.3 - 0.4)).abs() < 1e-6);
     }
 
     #[test]
@@ -624,10 +711,13 @@ mod tests {
     #[test]
     fn windows_split_like_tokens() {
         let t = "callMe at+44 x";
-        assert_eq!(window_before(t, 10, 5).as_slice(), ["call", "Me", "at"]);
-        assert_eq!(window_after(t, 0, 2).as_slice(), ["call", "Me"]);
         assert_eq!(
-            window_before("aBcD é", 7, 9).as_slice(),
+            window_before(t, 10, 5, &[]).as_slice(),
+            ["call", "Me", "at"]
+        );
+        assert_eq!(window_after(t, 0, 2, &[]).as_slice(), ["call", "Me"]);
+        assert_eq!(
+            window_before("aBcD é", 7, 9, &[]).as_slice(),
             ["a", "Bc", "D", "é"]
         );
     }

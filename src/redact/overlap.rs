@@ -13,11 +13,15 @@
 //! validated and longer), and a card number is not also a date or a phone number (the card is
 //! Luhn-validated and scores higher).
 //!
-//! A rejected candidate that *contains* every accepted finding it overlaps — a URL around an
-//! email address, a password value around an existing placeholder — is not thrown away: the
-//! parts of it outside the accepted findings are kept as findings of its own rule, when they
-//! hold a letter or digit. A candidate that overlaps an accepted finding only in part is
-//! dropped.
+//! A rejected candidate is not thrown away whole: the parts of it that no accepted finding
+//! covers are kept as findings of its own rule, trimmed of white space, when they hold a letter
+//! or digit. A URL around an email address keeps its scheme and path as URL pieces, right
+//! away. A candidate that overlaps accepted findings only in part waits until every other
+//! candidate has been placed, then keeps what is still uncovered: a phone number whose last
+//! group an email address swallowed (`… 7946 0958-ana@example.com`) keeps its first groups.
+//! Leaving those parts in the text would leak most of a value that was detected, and a second
+//! redaction would find them and replace them then. A candidate wholly inside accepted
+//! findings leaves nothing.
 //!
 //! Spans that are already placeholders (`[EMAIL_1]`) or hash tokens are *protected*: they act
 //! as accepted findings that are never replaced, which makes redaction idempotent.
@@ -54,6 +58,44 @@ impl Taken {
     }
 }
 
+/// Accepts the parts of `f` that no taken span covers, trimmed, when they hold a letter or
+/// digit.
+fn keep_uncovered(text: &str, f: Finding, taken: &mut Taken, accepted: &mut Vec<Finding>) {
+    let span = f.span();
+    let mut cursor = span.start;
+    let mut pieces = Vec::new();
+    for o in taken
+        .overlapping(span)
+        .iter()
+        .chain(std::iter::once(&Span::new(span.end, span.end)))
+    {
+        let gap = trim_space(
+            text,
+            Span::new(cursor, o.start.clamp(cursor, span.end.max(cursor))),
+        );
+        if !gap.is_empty() && has_alnum(text, gap) {
+            pieces.push(gap);
+        }
+        cursor = cursor.max(o.end);
+    }
+    for gap in pieces {
+        let mut piece = f.clone();
+        piece.set_span(gap);
+        taken.insert(gap);
+        accepted.push(piece);
+    }
+}
+
+/// `s` without the white space at either end.
+fn trim_space(text: &str, s: Span) -> Span {
+    let Some(t) = text.get(s.range()) else {
+        return s;
+    };
+    let start = s.start + (t.len() - t.trim_start().len());
+    let end = s.end - (t.len() - t.trim_end().len());
+    Span::new(start, end.max(start))
+}
+
 fn has_alnum(text: &str, s: Span) -> bool {
     text.get(s.range())
         .is_some_and(|t| t.chars().any(char::is_alphanumeric))
@@ -74,39 +116,28 @@ pub(crate) fn resolve(
         taken.insert(Span::new(s, e));
     }
     let mut accepted: Vec<Finding> = Vec::with_capacity(candidates.len());
+    // Candidates that overlap an accepted finding only in part, to place after all others.
+    let mut partial: Vec<Finding> = Vec::new();
     for f in candidates {
         let span = f.span();
-        if taken.overlapping(span).is_empty() {
+        let overlaps = taken.overlapping(span);
+        if overlaps.is_empty() {
             taken.insert(span);
             accepted.push(f);
-            continue;
-        }
-        let overlaps = taken.overlapping(span).to_vec();
-        let contained = overlaps
+        } else if overlaps
             .iter()
-            .all(|o| o.start >= span.start && o.end <= span.end);
-        if !contained {
-            continue;
-        }
-        // Keep the gaps between the accepted findings inside this candidate.
-        let mut cursor = span.start;
-        let mut pieces = Vec::new();
-        for o in overlaps
-            .iter()
-            .chain(std::iter::once(&Span::new(span.end, span.end)))
+            .all(|o| o.start >= span.start && o.end <= span.end)
         {
-            let gap = Span::new(cursor, o.start);
-            if !gap.is_empty() && has_alnum(text, gap) {
-                pieces.push(gap);
-            }
-            cursor = cursor.max(o.end);
+            keep_uncovered(text, f, &mut taken, &mut accepted);
+        } else {
+            partial.push(f);
         }
-        for gap in pieces {
-            let mut piece = f.clone();
-            piece.set_span(gap);
-            taken.insert(gap);
-            accepted.push(piece);
-        }
+    }
+    // What a partly overlapped candidate has left goes to whole candidates first: in
+    // `report:s3cret@db.example.com` the password wins `s3cret`, and the host is a domain,
+    // not the rest of an email address.
+    for f in partial {
+        keep_uncovered(text, f, &mut taken, &mut accepted);
     }
     accepted.sort_unstable_by_key(|f| (f.span().start, f.span().end));
     accepted
@@ -157,13 +188,29 @@ mod tests {
             vec![f("a", 0, 10, 0.5, false), f("b", 5, 15, 0.6, false)],
             &[],
         );
-        assert_eq!(spans(&got), vec![(5, 15, "b".into())]);
+        // The higher score wins the overlap; the loser keeps the part nobody covers.
+        assert_eq!(spans(&got), vec![(0, 5, "a".into()), (5, 15, "b".into())]);
         let got = resolve(
             &text,
             vec![f("a", 0, 10, 0.5, false), f("b", 5, 16, 0.5, false)],
             &[],
         );
-        assert_eq!(spans(&got), vec![(5, 16, "b".into())]);
+        assert_eq!(spans(&got), vec![(0, 5, "a".into()), (5, 16, "b".into())]);
+        // A loser wholly inside the winner leaves nothing; edges are trimmed of spaces.
+        let text = "abc def ghi jkl";
+        let got = resolve(
+            text,
+            vec![
+                f("in", 4, 7, 0.5, false),
+                f("win", 0, 11, 0.9, false),
+                f("edge", 8, 15, 0.4, false),
+            ],
+            &[],
+        );
+        assert_eq!(
+            spans(&got),
+            vec![(0, 11, "win".into()), (12, 15, "edge".into())]
+        );
     }
 
     #[test]

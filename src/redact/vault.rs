@@ -206,7 +206,7 @@ impl Vault {
         let view = View::new(&s);
         let mut out = String::with_capacity(text.len());
         let mut report = RestoreReport::default();
-        restore_into(&view, text, true, &mut out, &mut report);
+        restore_into(&view, text, 0, true, &mut out, &mut report);
         Restored { text: out, report }
     }
 
@@ -334,16 +334,20 @@ impl Numbers for View<'_> {
 
 /// Restores `text` into `out`. When `eof` is false, stops at the first place where more input
 /// could complete a placeholder and returns that byte offset; otherwise returns `text.len()`.
+/// Restores `text[from..]` into `out`; `text[..from]` is context only (the character before,
+/// which decides whether a bare `email_1` starts a word). Returns where a possible placeholder
+/// starts that needs more text, or the text's length.
 fn restore_into(
     view: &View<'_>,
     text: &str,
+    from: usize,
     eof: bool,
     out: &mut String,
     report: &mut RestoreReport,
 ) -> usize {
     let b = text.as_bytes();
-    let mut copied = 0;
-    let mut i = 0;
+    let mut copied = from;
+    let mut i = from;
     while i < b.len() {
         let byte = b.get(i).copied().unwrap_or(0);
         let candidate = match byte {
@@ -426,14 +430,17 @@ fn restore_into(
 /// ```
 pub struct StreamRestorer<V: Deref<Target = Vault>> {
     vault: V,
+    /// The last character already shown (context), then the text held back.
     held: String,
+    /// Bytes of `held` that are context, not held back.
+    context: usize,
     report: RestoreReport,
 }
 
 impl<V: Deref<Target = Vault>> fmt::Debug for StreamRestorer<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamRestorer")
-            .field("held", &self.held.len())
+            .field("held", &self.held_len())
             .field("report", &self.report)
             .finish()
     }
@@ -445,6 +452,7 @@ impl<V: Deref<Target = Vault>> StreamRestorer<V> {
         StreamRestorer {
             vault,
             held: String::new(),
+            context: 0,
             report: RestoreReport::default(),
         }
     }
@@ -456,16 +464,31 @@ impl<V: Deref<Target = Vault>> StreamRestorer<V> {
         let view = View::new(&s);
         let mut out = String::with_capacity(self.held.len());
         let mut report = RestoreReport::default();
-        let stop = restore_into(&view, &self.held, false, &mut out, &mut report);
+        let stop = restore_into(
+            &view,
+            &self.held,
+            self.context,
+            false,
+            &mut out,
+            &mut report,
+        );
         drop(s);
         self.report.merge(report);
-        self.held.drain(..stop.min(self.held.len()));
+        // Keep the last character shown as context for the next push.
+        let stop = stop.min(self.held.len());
+        let keep_from = self
+            .held
+            .get(..stop)
+            .and_then(|shown| shown.char_indices().next_back())
+            .map_or(stop, |(at, _)| at);
+        self.held.drain(..keep_from);
+        self.context = stop - keep_from;
         out
     }
 
     /// Bytes currently held back.
     pub fn held_len(&self) -> usize {
-        self.held.len()
+        self.held.len() - self.context
     }
 
     /// Ends the stream: returns the rest of the restored text and the report for the whole
@@ -476,7 +499,7 @@ impl<V: Deref<Target = Vault>> StreamRestorer<V> {
         let view = View::new(&s);
         let mut out = String::with_capacity(held.len());
         let mut report = RestoreReport::default();
-        restore_into(&view, &held, true, &mut out, &mut report);
+        restore_into(&view, &held, self.context, true, &mut out, &mut report);
         drop(s);
         self.report.merge(report);
         (out, std::mem::take(&mut self.report))
@@ -528,7 +551,8 @@ mod tests {
         for _ in 0..11 {
             v.placeholder_for(&e("PHONE"), &format!("{}", v.len()));
         }
-        let answer = "Hi [EMAIL_1], card CREDIT_CARD_1 and [phone 11] or [PHONE_1]x, EMAIL_1";
+        let answer =
+            "Hi [EMAIL_1], card CREDIT_CARD_1 and [phone 11] or [PHONE_1]x, cardemail_1 EMAIL_1";
         let whole = v.restore(answer);
         for i in 0..=answer.len() {
             for j in i..=answer.len() {

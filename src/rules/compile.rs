@@ -408,9 +408,30 @@ impl Matcher {
             literals: vec![false; n_lit],
             ..Scan::default()
         };
+        // Ends arrive in text order; a counting sort by pattern keeps each pattern's ends in
+        // that order, in linear time.
+        let mut starts = vec![0usize; n_real + 1];
+        for &(pid, _) in &all {
+            if let Some(c) = starts.get_mut(pid + 1) {
+                *c += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            let prev = starts.get(i - 1).copied().unwrap_or(0);
+            if let Some(c) = starts.get_mut(i) {
+                *c += prev;
+            }
+        }
+        let total = starts.last().copied().unwrap_or(0);
+        scan.ends = vec![(0, 0); total];
         for (pid, end) in all {
             if pid < n_real {
-                scan.ends.push((pid, end));
+                if let Some(at) = starts.get_mut(pid) {
+                    if let Some(e) = scan.ends.get_mut(*at) {
+                        *e = (pid, end);
+                    }
+                    *at += 1;
+                }
             } else if let Some(k) = (pid - n_real).checked_sub(n_lit) {
                 let len = self.words.get(k).map_or(0, String::len);
                 scan.words.push((
@@ -425,7 +446,7 @@ impl Matcher {
         scan
     }
 
-    /// Every (pattern, end) the joint automaton reports, sorted by pattern, ends increasing.
+    /// Every (pattern, end) the joint automaton reports, in text order.
     fn joint_ends(
         &self,
         joint: &Joint,
@@ -444,9 +465,8 @@ impl Matcher {
                 None => break,
             }
         }
-        // Processed pattern by pattern: consecutive searches of one pattern keep its
-        // automaton warm, which measured faster than taking ends in text order.
-        ends.sort_unstable();
+        // Processed pattern by pattern (see `split`): consecutive searches of one pattern keep
+        // its automaton warm, which measured faster than taking ends in text order.
         Ok(ends)
     }
 
@@ -530,7 +550,8 @@ impl Matcher {
         scan
     }
 
-    /// Calls `f` with each match of each pattern in `text`, given its [`Scan`].
+    /// Calls `f` with each match of each pattern in `text`, given its [`Scan`]; `f` says
+    /// whether its rule took the match (see [`CompiledPattern::for_each_match`]).
     /// `keep(p, end)` may veto, before any further search, the match of `p` the joint
     /// automaton saw ending at `end`; it must only veto matches its caller would drop anyway.
     pub(crate) fn for_each_match(
@@ -538,7 +559,7 @@ impl Matcher {
         text: &str,
         scan: &Scan,
         mut keep: impl FnMut(&CompiledPattern, usize) -> bool,
-        mut f: impl FnMut(&CompiledPattern, Span),
+        mut f: impl FnMut(&CompiledPattern, Span) -> bool,
     ) {
         for (k, users) in self.literal_users.iter().enumerate() {
             if !scan.literals.get(k).copied().unwrap_or(true) {
@@ -546,93 +567,178 @@ impl Matcher {
             }
             for &i in users {
                 if let Some(p) = self.patterns.get(i) {
-                    p.for_each_match(text, |span| f(p, span));
+                    p.for_each_match_from(text, 0, |span| f(p, span));
                 }
             }
         }
-        if scan.complete
-            && let Some(joint) = &self.joint
-        {
-            let mut caches = joint
-                .caches
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop()
-                .unwrap_or_else(|| (joint.fwd.create_cache(), joint.rev.create_cache()));
-            let done = self
-                .joint_matches(joint, &mut caches.1, text, &scan.ends, &mut keep, &mut f)
-                .is_ok();
-            joint
-                .caches
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(caches);
-            if done {
-                return;
+        let Some(joint) = self.joint.as_ref().filter(|_| scan.complete) else {
+            // Every pattern of the joint automaton, on its own.
+            for &i in &self.joint_ids {
+                if let Some(p) = self.patterns.get(i) {
+                    p.for_each_match_from(text, 0, |span| f(p, span));
+                }
+            }
+            return;
+        };
+        let mut caches = joint
+            .caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_else(|| (joint.fwd.create_cache(), joint.rev.create_cache()));
+        let mut rest = scan.ends.as_slice();
+        while let Some(&(pid, _)) = rest.first() {
+            let n = rest.partition_point(|&(p, _)| p == pid);
+            let (group, tail) = rest.split_at(n);
+            rest = tail;
+            let Some(p) = self.joint_ids.get(pid).and_then(|&g| self.patterns.get(g)) else {
+                continue;
+            };
+            let found = Self::joint_matches(
+                joint,
+                &mut caches.1,
+                text,
+                (pid, p),
+                group,
+                &mut keep,
+                &mut f,
+            );
+            if let Err(at) = found {
+                // The reverse search gave up (cache budget): finish this pattern on its own.
+                p.for_each_match_from(text, at, |span| f(p, span));
             }
         }
-        // Fallback: every pattern of the joint automaton, on its own.
-        for &i in &self.joint_ids {
-            if let Some(p) = self.patterns.get(i) {
-                p.for_each_match(text, |span| f(p, span));
-            }
-        }
+        joint
+            .caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(caches);
     }
 
+    /// The matches of joint pattern `pid` (`p`), from the `(pid, end)` pairs the scan reported
+    /// for it, ends increasing. On a search error, returns where `p` must be searched on its
+    /// own from.
     fn joint_matches(
-        &self,
         joint: &Joint,
         rev_cache: &mut Cache,
         text: &str,
-        ends: &[(usize, usize)],
+        (pid, p): (usize, &CompiledPattern),
+        all: &[(usize, usize)],
         keep: &mut impl FnMut(&CompiledPattern, usize) -> bool,
-        f: &mut impl FnMut(&CompiledPattern, Span),
-    ) -> Result<(), MatchError> {
-        // For each pattern, `pos` is where its previous match ended: ends at or before it
-        // belong to that match and cost one comparison.
-        let mut pos = vec![0usize; self.joint_ids.len()];
-        // Matches found before an error would be reported twice by the fallback: collect
-        // them and hand them out only when every search completed.
-        let mut found: Vec<(usize, Span)> = Vec::new();
-        for &(pid, end) in ends {
-            let global = self.joint_ids.get(pid).copied().unwrap_or(usize::MAX);
-            let (Some(p), Some(at)) = (self.patterns.get(global), pos.get_mut(pid)) else {
+        f: &mut impl FnMut(&CompiledPattern, Span) -> bool,
+    ) -> Result<(), usize> {
+        // `at` is where the next match may start; ends at or before it cost one comparison.
+        let mut at = 0;
+        let mut k = 0;
+        let mut budget = Rescan::new(text);
+        while let Some(&(_, end)) = all.get(k) {
+            if end <= at || !keep(p, end) {
+                k += 1;
+                continue;
+            }
+            let rev = Input::new(text)
+                .range(at..end)
+                .anchored(Anchored::Pattern(PatternID::new_unchecked(pid)));
+            let Some(start) = joint.rev.try_search_rev(rev_cache, &rev).map_err(|_| at)? else {
+                k += 1;
                 continue;
             };
-            // One end may hold several matches when an earlier one stops short of it.
-            while end > *at && keep(p, end) {
-                let rev = Input::new(text)
-                    .range(*at..end)
-                    .anchored(Anchored::Pattern(PatternID::new_unchecked(pid)));
-                let Some(start) = joint.rev.try_search_rev(rev_cache, &rev)? else {
-                    break;
-                };
-                let fwd = Input::new(text)
-                    .range(start.offset()..)
-                    .anchored(Anchored::Yes);
-                match p.regex.search(&fwd) {
-                    Some(m) if !m.is_empty() => {
-                        found.push((global, Span::from(m.range())));
-                        *at = m.end();
+            let fwd = Input::new(text)
+                .range(start.offset()..)
+                .anchored(Anchored::Yes);
+            match p.regex.search(&fwd) {
+                // One end may hold several matches when an earlier one stops short of it, so
+                // `k` stays.
+                Some(m) if !m.is_empty() => {
+                    let span = Span::from(m.range());
+                    at = budget.step(text, span, |span| f(p, span));
+                    if at < span.end {
+                        // Ends inside the rejected match may belong to a match starting later.
+                        k = all.partition_point(|&(_, e)| e <= at);
                     }
-                    _ => break,
                 }
-            }
-        }
-        for (global, span) in found {
-            if let Some(p) = self.patterns.get(global) {
-                f(p, span);
+                _ => k += 1,
             }
         }
         Ok(())
     }
 }
 
+/// Where the search for a pattern's next match resumes, and how much text it may search
+/// twice.
+///
+/// After a match its rule took, the search goes on from its end, as `find_iter` does. After a
+/// match its rule rejected (a checksum failed), it goes on from the next token start inside
+/// it: in `+44 20 7946 0958 4111 1111 1111 1111` the card pattern's leftmost match
+/// `7946 0958 4111 1111` fails Luhn, and the card that follows must still be found — in the
+/// redacted text it would be, once the phone number is a placeholder. Only matches that reach
+/// past the rejected one count: the tails of a rejected number (`5678 9012 3456` in
+/// `1234 5678 9012 3456`) are not new values, and trying them would turn one failed
+/// checksum into many chances to pass one. Searching a rejected match again costs its
+/// length; a budget of the text's length (plus a little) per pattern keeps the total linear.
+struct Rescan {
+    budget: usize,
+    /// The end of the last rejected match: later matches must end after it.
+    floor: usize,
+}
+
+impl Rescan {
+    fn new(text: &str) -> Rescan {
+        Rescan {
+            budget: text.len().saturating_add(4096),
+            floor: 0,
+        }
+    }
+
+    /// Offers `span` to `f` unless it ends inside the last rejected match; returns where the
+    /// search goes on.
+    fn step(&mut self, text: &str, span: Span, f: impl FnOnce(Span) -> bool) -> usize {
+        let taken = span.end > self.floor && f(span);
+        if !taken {
+            self.floor = self.floor.max(span.end);
+        }
+        self.next_start(text, span, taken)
+    }
+
+    fn next_start(&mut self, text: &str, span: Span, taken: bool) -> usize {
+        if taken || self.budget < span.len() {
+            return span.end;
+        }
+        self.budget -= span.len();
+        let inside = text.get(span.range()).unwrap_or_default();
+        let mut prev_alnum = true;
+        for (i, c) in inside.char_indices() {
+            let alnum = c.is_alphanumeric();
+            if i > 0 && alnum && !prev_alnum {
+                return span.start + i;
+            }
+            prev_alnum = alnum;
+        }
+        span.end
+    }
+}
+
 impl CompiledPattern {
-    /// Every leftmost-first match of this pattern alone.
-    pub(crate) fn for_each_match(&self, text: &str, mut f: impl FnMut(Span)) {
-        for m in self.regex.find_iter(text) {
-            f(Span::from(m.range()));
+    /// Calls `f` with each match of this pattern alone, from byte `from` on: leftmost-first,
+    /// each after the previous one's end when `f` returns true (its rule took the match),
+    /// else from the next token start inside it (see [`Rescan`]).
+    pub(crate) fn for_each_match_from(
+        &self,
+        text: &str,
+        from: usize,
+        mut f: impl FnMut(Span) -> bool,
+    ) {
+        let mut at = from;
+        let mut budget = Rescan::new(text);
+        while at < text.len() {
+            let Some(m) = self.regex.search(&Input::new(text).range(at..)) else {
+                return;
+            };
+            if m.is_empty() {
+                return;
+            }
+            let span = Span::from(m.range());
+            at = budget.step(text, span, &mut f);
         }
     }
 }

@@ -78,6 +78,20 @@ use crate::redact::{Action, Detector, EntityType, Finding, FindingSink, RuleId, 
 use crate::sensitivity::Sensitivity;
 use compile::{CompiledPattern, Matcher};
 
+/// How many space-separated trailing words a rejected validated match may shed.
+const MAX_SPACE_BACKOFF: usize = 4;
+
+/// Most rounds of [`RuleSet::recheck`].
+const MAX_RECHECK_ROUNDS: usize = 3;
+
+/// The verdicts of one detection pass: findings (with whether their rule needed context),
+/// and the candidates that fell short of their rule's threshold (rule index, span).
+#[derive(Default)]
+struct Found {
+    findings: Vec<(Finding, bool)>,
+    below: Vec<(usize, Span)>,
+}
+
 /// The documented default rule set, compiled into the crate.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../../fixtures/rules/default.toml");
 const DEFAULT_RULES_PATH: &str = "fixtures/rules/default.toml";
@@ -235,18 +249,49 @@ impl Rule {
         self.location.as_ref()
     }
 
+    /// True when the rule needs a context word to reach its threshold.
+    fn is_gated(&self) -> bool {
+        self.score + 1e-4 < self.threshold
+    }
+
     /// Turns a candidate span into a finding, or drops it: allow-list, validator, entropy
-    /// floor, context-adjusted score against the threshold.
-    fn evaluate(&self, text: &str, span: Span, hits: &ContextHits) -> Option<Finding> {
-        let value = text.get(span.range()).filter(|v| !v.is_empty())?;
-        if !self.allow_set.is_empty() && self.allow_set.contains(&value.to_lowercase()) {
-            return None;
-        }
+    /// floor, context-adjusted score against the threshold. Tokens inside `mask` spans are
+    /// not context (see [`ContextScorer::adjust`]).
+    fn evaluate(&self, text: &str, span: Span, hits: &ContextHits, mask: &[Span]) -> Verdict {
+        self.evaluate_inner(text, span, hits, mask)
+            .unwrap_or(Verdict::Dropped)
+    }
+
+    fn evaluate_inner(
+        &self,
+        text: &str,
+        span: Span,
+        hits: &ContextHits,
+        mask: &[Span],
+    ) -> Option<Verdict> {
+        let mut span = span;
+        let mut value = text.get(span.range()).filter(|v| !v.is_empty())?;
         let validated = match &self.validator {
-            Some(v) if !v.validate(value) => return None,
+            Some(v) if !v.validate(value) => {
+                // Patterns with optional spaced groups swallow the next word ("…1332 and");
+                // the value may still stand whole before it. Try the prefixes that end
+                // before a space, longest first, a few at most.
+                let shorter = value
+                    .match_indices(' ')
+                    .rev()
+                    .take(MAX_SPACE_BACKOFF)
+                    .map(|(at, _)| value.get(..at).unwrap_or("").trim_end())
+                    .find(|p| !p.is_empty() && v.validate(p))?;
+                span = Span::new(span.start, span.start + shorter.len());
+                value = shorter;
+                true
+            }
             Some(_) => true,
             None => false,
         };
+        if !self.allow_set.is_empty() && self.allow_set.contains(&value.to_lowercase()) {
+            return None;
+        }
         if self
             .min_entropy
             .is_some_and(|min| shannon_entropy(value) < min)
@@ -255,27 +300,40 @@ impl Rule {
         }
         // A rule that needs context cannot fire without a positive word nearby: skip the
         // window entirely then.
-        let gated = self.score + 1e-4 < self.threshold;
-        if gated && !hits.positive_near(&self.words, span.start, span.end) {
-            return None;
+        if self.is_gated() && !hits.positive_near(&self.words, span.start, span.end) {
+            return Some(Verdict::NoContext);
         }
         let mut buf = NearIds::default();
         let near = hits.near(&self.words, span.start, span.end, &mut buf);
         let score = self.score
             + self
                 .scorer
-                .adjust(text, span.start, span.end, &self.words, near);
+                .adjust(text, (span.start, span.end), &self.words, near, mask);
         // A small tolerance so that 0.15 + 0.35 reaches a 0.5 threshold despite rounding.
         if score + 1e-4 < self.threshold {
-            return None;
+            return Some(Verdict::BelowThreshold(span));
         }
-        Some(
+        Some(Verdict::Found(
             Finding::new(span, self.id.clone(), self.entity.clone(), self.sensitivity)
                 .with_score(score)
                 .with_validated(validated)
                 .with_action(self.action),
-        )
+        ))
     }
+}
+
+/// What a rule makes of one candidate.
+enum Verdict {
+    /// A finding.
+    Found(Finding),
+    /// A value of the rule's format whose context score fell short: the context may change
+    /// once other values are known (see [`RuleSet::recheck`]).
+    BelowThreshold(Span),
+    /// A value of the rule's format with no positive context word anywhere near: masking can
+    /// only take words away, so it stays below.
+    NoContext,
+    /// Not a value of the rule.
+    Dropped,
 }
 
 /// A structured-redaction rule: JSON values found by key name or JSON pointer.
@@ -424,16 +482,17 @@ impl RuleSet {
         };
         let scan = self.inner.matcher.scan(text);
         let hits = self.inner.context.hits(text, &scan.words);
-        let mut found = Vec::new();
+        let mut found = Found::default();
         let mut caps = Vec::new();
         if let Some(patterns) = self.inner.matcher.patterns.get(range.clone()) {
             for p in patterns {
-                p.for_each_match(text, |span| {
-                    found.extend(self.on_match(p, text, span, &hits, &mut caps));
+                p.for_each_match_from(text, 0, |span| {
+                    self.on_match(p, text, span, &hits, &mut caps, &mut found)
                 });
             }
         }
-        Self::push_with_propagation(text, found, sink);
+        self.recheck(text, &hits, &mut found);
+        Self::push_with_propagation(text, found.findings, sink);
     }
 
     /// The findings of the rule `id` alone in `text`, as evidence checks see them.
@@ -452,8 +511,7 @@ impl RuleSet {
         let (Some(rule), Some(max_len)) = (self.inner.rules.get(p.rule), p.max_len) else {
             return true;
         };
-        let gated = rule.score + 1e-4 < rule.threshold;
-        !gated
+        !rule.is_gated()
             || hits.positive_near(
                 &rule.words,
                 end.saturating_sub(max_len),
@@ -462,7 +520,8 @@ impl RuleSet {
     }
 
     /// Evaluates one match of pattern `p`: narrows it to the `value` group, then lets the
-    /// rule accept or drop it. Returns the finding and whether its rule needed context.
+    /// rule accept or drop it, and records the verdict in `found`. Returns false when the
+    /// match is not a value of the rule's format (the matcher then looks inside it again).
     fn on_match(
         &self,
         p: &CompiledPattern,
@@ -470,8 +529,11 @@ impl RuleSet {
         span: Span,
         hits: &ContextHits,
         caps: &mut Vec<(usize, Captures)>,
-    ) -> Option<(Finding, bool)> {
-        let rule = self.inner.rules.get(p.rule)?;
+        found: &mut Found,
+    ) -> bool {
+        let Some(rule) = self.inner.rules.get(p.rule) else {
+            return true;
+        };
         let mut span = span;
         if let Some(group) = p.value_group {
             // Captures are only needed for the few patterns with a `value` group; each gets one
@@ -484,15 +546,63 @@ impl RuleSet {
                     caps.len() - 1
                 }
             };
-            let (_, caps) = caps.get_mut(at)?;
+            let Some((_, caps)) = caps.get_mut(at) else {
+                return true;
+            };
             let input = Input::new(text).range(span.range()).anchored(Anchored::Yes);
             p.regex.search_captures(&input, caps);
             if let Some(g) = caps.get_group(group) {
                 span = Span::from(g.range());
             }
         }
-        let gated = rule.score + 1e-4 < rule.threshold;
-        rule.evaluate(text, span, hits).map(|f| (f, gated))
+        match rule.evaluate(text, span, hits, &[]) {
+            Verdict::Found(f) => found.findings.push((f, rule.is_gated())),
+            Verdict::BelowThreshold(span) => found.below.push((p.rule, span)),
+            Verdict::NoContext => {}
+            Verdict::Dropped => return false,
+        }
+        true
+    }
+
+    /// Gives the candidates that fell short of their threshold a second look, with the values
+    /// found so far masked out of their context.
+    ///
+    /// Context words inside a value (`build` in `build.example.org`, `v` in `jo.v@example.com`)
+    /// are not context once the value is a placeholder. Without this step a candidate kept
+    /// down by such a word would be found when the redacted text is redacted again; with it,
+    /// redaction is idempotent. Each round masks the findings of the previous ones; a round
+    /// that finds nothing new ends it.
+    fn recheck(&self, text: &str, hits: &ContextHits, found: &mut Found) {
+        for _ in 0..MAX_RECHECK_ROUNDS {
+            if found.below.is_empty() || found.findings.is_empty() {
+                return;
+            }
+            let mut mask: Vec<Span> = found.findings.iter().map(|(f, _)| f.span()).collect();
+            mask.sort_unstable();
+            let before = found.findings.len();
+            let findings = &mut found.findings;
+            found.below.retain(|&(r, span)| {
+                let Some(rule) = self.inner.rules.get(r) else {
+                    return false;
+                };
+                // Masking only takes context words away: only a negative word inside a
+                // value can have held the candidate down.
+                if !hits.negative_inside(&rule.words, (span.start, span.end), &mask) {
+                    return true;
+                }
+                match rule.evaluate(text, span, hits, &mask) {
+                    Verdict::Found(f) => {
+                        findings.push((f, rule.is_gated()));
+                        false
+                    }
+                    Verdict::BelowThreshold(_) => true,
+                    Verdict::NoContext | Verdict::Dropped => false,
+                }
+            });
+            if found.findings.len() == before {
+                return;
+            }
+        }
     }
 
     /// Pushes `found` into `sink`, and with it every other occurrence of the values that
@@ -623,15 +733,19 @@ impl Detector for RuleSet {
     fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
         let scan = self.inner.matcher.scan(text);
         let hits = self.inner.context.hits(text, &scan.words);
-        let mut found = Vec::with_capacity(16 + text.len() / 64);
+        let mut found = Found {
+            findings: Vec::with_capacity(16 + text.len() / 64),
+            below: Vec::new(),
+        };
         let mut caps = Vec::new();
         self.inner.matcher.for_each_match(
             text,
             &scan,
             |p, end| self.may_fire(p, end, &hits),
-            |p, span| found.extend(self.on_match(p, text, span, &hits, &mut caps)),
+            |p, span| self.on_match(p, text, span, &hits, &mut caps, &mut found),
         );
-        Self::push_with_propagation(text, found, sink);
+        self.recheck(text, &hits, &mut found);
+        Self::push_with_propagation(text, found.findings, sink);
     }
 }
 

@@ -1,0 +1,317 @@
+//! The `promptveil` binary, run as a reviewer or operator would run it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn promptveil(args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_promptveil"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut pipe = child.stdin.take().expect("stdin");
+    pipe.write_all(stdin.unwrap_or("").as_bytes())
+        .expect("stdin written");
+    drop(pipe);
+    child.wait_with_output().expect("the binary ends")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn rules_check_accepts_the_default_rules() {
+    let o = promptveil(&["rules", "check", "fixtures/rules/default.toml"], None);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        stdout(&o).starts_with("ok fixtures/rules/default.toml: "),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn rules_check_names_file_line_column_and_rule_of_each_mistake() {
+    let dir = root().join("fixtures/rules/invalid");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("invalid fixtures") {
+        let file = entry.expect("entry").path();
+        let src = std::fs::read_to_string(&file).expect("readable");
+        let expect = src
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .expect("first line says what to expect");
+        let (at, message) = expect.split_once(' ').expect("`L:C message`");
+        let o = promptveil(&["rules", "check", path(&file)], None);
+        assert_eq!(o.status.code(), Some(1), "{}: {o:?}", file.display());
+        let out = stdout(&o);
+        assert!(
+            out.contains(&format!("{}:{at}", file.display())) && out.contains(message),
+            "{}: expected {expect:?} in {out:?}",
+            file.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} invalid fixtures");
+}
+
+#[test]
+fn rules_test_runs_every_example() {
+    let o = promptveil(&["rules", "test", "fixtures/rules/default.toml"], None);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains(" 0 failed"), "{out}");
+}
+
+#[test]
+fn rules_test_fails_on_a_rule_whose_evidence_is_wrong() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("wrong.toml");
+    std::fs::write(
+        &file,
+        r#"version = 1
+[[rule]]
+id = "order-number"
+entity = "ORDER"
+sensitivity = "internal"
+patterns = ['''\bORD-[0-9]{6}\b''']
+examples.match = ["order ORD-12345"]
+examples.no_match = ["ORD-123456 is fine"]
+"#,
+    )
+    .expect("written");
+    let o = promptveil(&["rules", "test", path(&file)], None);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert_eq!(out.matches("FAIL ").count(), 2, "{out}");
+    assert!(out.contains("order-number"), "{out}");
+}
+
+#[test]
+fn rules_inventory_prints_a_table_or_json() {
+    let o = promptveil(&["rules", "inventory", "fixtures/rules/default.toml"], None);
+    assert!(o.status.success());
+    let table = stdout(&o);
+    assert!(
+        table.lines().next().is_some_and(|h| h.starts_with("rule ")),
+        "{table}"
+    );
+    assert!(table.contains("credit-card") && table.contains("restricted"));
+    let o = promptveil(
+        &[
+            "rules",
+            "inventory",
+            "fixtures/rules/default.toml",
+            "--json",
+        ],
+        None,
+    );
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON inventory");
+    let rows = v.as_array().expect("an array");
+    let card = rows
+        .iter()
+        .find(|r| r["id"] == "credit-card")
+        .expect("the card rule");
+    assert_eq!(card["entity"], "CREDIT_CARD");
+    assert_eq!(card["validator"], "payment_card");
+    // One row per rule of the table, as the table's last line counts them.
+    let count = table
+        .lines()
+        .last()
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or("");
+    assert_eq!(count.parse::<usize>().ok(), Some(rows.len()));
+}
+
+#[test]
+fn redact_reads_stdin_writes_stdout_and_a_report_without_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("report.json");
+    let o = promptveil(
+        &["redact", "--report", path(&report)],
+        Some("Mail ines.vidal@example.org or call +33 1 42 68 53 00."),
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(stdout(&o), "Mail [EMAIL_1] or call [PHONE_1].");
+    let text = std::fs::read_to_string(&report).expect("report written");
+    assert!(
+        !text.contains("ines.vidal") && !text.contains("42 68"),
+        "{text}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON report");
+    let records = v["records"].as_array().expect("records");
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0]["rule"], "email");
+    assert_eq!(records[0]["span"]["start"], 5);
+    assert_eq!(records[0]["value_hash"].as_str().map(str::len), Some(32));
+}
+
+#[test]
+fn redact_files_and_json_documents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in.json");
+    let output = dir.path().join("out.json");
+    std::fs::write(
+        &input,
+        r#"{"user": {"email": "kai@example.net", "note": "card 4111 1111 1111 1111"}, "count": 3}"#,
+    )
+    .expect("written");
+    let o = promptveil(
+        &[
+            "redact",
+            "--json",
+            "--input",
+            path(&input),
+            "--output",
+            path(&output),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{o:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).expect("output")).expect("JSON");
+    assert_eq!(v["user"]["email"], "[EMAIL_1]");
+    assert_eq!(v["user"]["note"], "card [CREDIT_CARD_1]");
+    assert_eq!(v["count"], 3);
+}
+
+#[test]
+fn redact_with_a_broken_rule_file_fails_cleanly() {
+    let o = promptveil(
+        &[
+            "redact",
+            "--rules",
+            "fixtures/rules/invalid/pattern-syntax.toml",
+        ],
+        Some("text"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("pattern-syntax.toml:"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn eval_pii_writes_character_offsets_and_labels() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pred = dir.path().join("pred.jsonl");
+    let o = promptveil(
+        &[
+            "eval",
+            "pii",
+            "--gold",
+            "fixtures/eval/pii-sample.jsonl",
+            "--predictions",
+            path(&pred),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("MB/s"));
+    let gold: Vec<serde_json::Value> =
+        std::fs::read_to_string(root().join("fixtures/eval/pii-sample.jsonl"))
+            .expect("gold")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("gold line"))
+            .collect();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&pred)
+        .expect("predictions")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("prediction line"))
+        .collect();
+    assert_eq!(lines.len(), gold.len());
+    let mut labels = Vec::new();
+    for (g, p) in gold.iter().zip(&lines) {
+        assert_eq!(g["id"], p["id"]);
+        let chars: Vec<char> = g["text"].as_str().expect("text").chars().collect();
+        for s in p["spans"].as_array().expect("spans") {
+            let (a, b) = (
+                s["start"].as_u64().expect("start"),
+                s["end"].as_u64().expect("end"),
+            );
+            let got: String = chars[a as usize..b as usize].iter().collect();
+            labels.push((s["label"].as_str().expect("label").to_string(), got));
+        }
+    }
+    // Offsets count characters: "Señora Núñez" before the email must not shift it.
+    assert!(
+        labels.contains(&("EMAIL".into(), "noe.ruiz@correo.example.es".into())),
+        "{labels:?}"
+    );
+    assert!(labels.contains(&("CREDIT_CARD".into(), "4111 1111 1111 1111".into())));
+    assert!(labels.contains(&("IP_ADDRESS".into(), "203.0.113.9".into())));
+    assert!(labels.contains(&("URL".into(), "https://status.example.com/incident".into())));
+    assert_eq!(lines[1]["spans"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn eval_secrets_flags_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pred = dir.path().join("pred.jsonl");
+    let o = promptveil(
+        &[
+            "eval",
+            "secrets",
+            "--gold",
+            "fixtures/eval/secrets-sample.jsonl",
+            "--predictions",
+            path(&pred),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{o:?}");
+    let flags: Vec<(String, bool)> = std::fs::read_to_string(&pred)
+        .expect("predictions")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("line");
+            (
+                v["id"].as_str().unwrap_or("").to_string(),
+                v["flagged"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        vec![("s1".to_string(), true), ("s2".to_string(), false)]
+    );
+}
+
+#[test]
+fn eval_rejects_a_line_without_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gold = dir.path().join("gold.jsonl");
+    std::fs::write(&gold, "{\"id\": 1, \"text\": \"ok\"}\n{\"id\": 2}\n").expect("written");
+    let pred = dir.path().join("pred.jsonl");
+    let o = promptveil(
+        &[
+            "eval",
+            "pii",
+            "--gold",
+            path(&gold),
+            "--predictions",
+            path(&pred),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gold.jsonl:2: no \"text\""));
+}
