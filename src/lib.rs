@@ -64,6 +64,9 @@
 //! - A placeholder tells the model *what kind* of value stood there (`[EMAIL_1]`), and how
 //!   many distinct values of each kind a text held.
 //! - Word boundaries in rule patterns are ASCII (see [`rules`]).
+//! - Redacting a redacted text changes nothing when values stand apart, separated by white
+//!   space as in prose. Glued to each other (`ana@example.coma.4111 1111 1111 1111`), a match
+//!   its rule rejects can hide a shorter valid value, which a second pass may then find.
 //!
 //! # Features
 //!

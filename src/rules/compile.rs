@@ -668,8 +668,9 @@ impl Matcher {
 /// twice.
 ///
 /// After a match its rule took, the search goes on from its end, as `find_iter` does. After a
-/// match its rule rejected (a checksum failed), it goes on from the next token start inside
-/// it: in `+44 20 7946 0958 4111 1111 1111 1111` the card pattern's leftmost match
+/// match its rule rejected (a checksum failed), it goes on from the next word inside it (after
+/// white space; not after `.` or `-`, or the groups of `03.93.92.16.85` would be tried as an
+/// IP address): in `+44 20 7946 0958 4111 1111 1111 1111` the card pattern's leftmost match
 /// `7946 0958 4111 1111` fails Luhn, and the card that follows must still be found — in the
 /// redacted text it would be, once the phone number is a placeholder. Only matches that reach
 /// past the rejected one count: the tails of a rejected number (`5678 9012 3456` in
@@ -706,13 +707,12 @@ impl Rescan {
         }
         self.budget -= span.len();
         let inside = text.get(span.range()).unwrap_or_default();
-        let mut prev_alnum = true;
+        let mut prev_space = false;
         for (i, c) in inside.char_indices() {
-            let alnum = c.is_alphanumeric();
-            if i > 0 && alnum && !prev_alnum {
+            if prev_space && !c.is_whitespace() {
                 return span.start + i;
             }
-            prev_alnum = alnum;
+            prev_space = c.is_whitespace();
         }
         span.end
     }
@@ -721,7 +721,7 @@ impl Rescan {
 impl CompiledPattern {
     /// Calls `f` with each match of this pattern alone, from byte `from` on: leftmost-first,
     /// each after the previous one's end when `f` returns true (its rule took the match),
-    /// else from the next token start inside it (see [`Rescan`]).
+    /// else from the next word inside it (see [`Rescan`]).
     pub(crate) fn for_each_match_from(
         &self,
         text: &str,
