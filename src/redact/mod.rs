@@ -2,7 +2,9 @@
 //!
 //! The [`Redactor`] runs every [`Detector`] over a text — by default the compiled
 //! [rule set](crate::rules::RuleSet), plus any detector of your own — resolves overlaps
-//! between their findings ([rules](overlap)), and replaces each finding as its rule says:
+//! between their findings (validated before unvalidated, then the higher score, then the
+//! longer span; what a loser holds outside the winners is still replaced), and replaces each
+//! finding as its rule says:
 //! a placeholder held in a [`Vault`], a mask, a keyed hash, or nothing. It returns a
 //! [`RedactedText`] and a [`RedactionReport`] that an audit trail may keep, since it holds
 //! spans, rule ids and keyed hashes but never a value.

@@ -81,7 +81,7 @@ impl Redactor {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Json`](crate::ErrorKind::Json) when the document nests deeper than
+    /// [`crate::ErrorKind::Json`] when the document nests deeper than
     /// [`MAX_DEPTH`] levels; nothing is returned then, so nothing unredacted can leak.
     ///
     /// # Examples
