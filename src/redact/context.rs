@@ -582,15 +582,28 @@ impl ContextHits<'_> {
         (start, end): (usize, usize),
         spans: &[Span],
     ) -> bool {
-        let inside = |pos: usize| {
+        self.negative_where(words, (start, end), |pos: usize| {
             let i = spans.partition_point(|m| m.end <= pos);
             spans.get(i).is_some_and(|m| m.start <= pos)
-        };
+        })
+    }
+
+    /// True when some negative word of the rule may be in the window of `start..end`.
+    pub(crate) fn negative_near(&self, words: &RuleWords, start: usize, end: usize) -> bool {
+        self.negative_where(words, (start, end), |_| true)
+    }
+
+    fn negative_where(
+        &self,
+        words: &RuleWords,
+        (start, end): (usize, usize),
+        at: impl Fn(usize) -> bool,
+    ) -> bool {
         words.always_precise
             || self.around_at(start, end).any(|(pos, id)| {
-                has_bit(&words.mask, id) && !has_bit(&words.positive_mask, id) && inside(pos)
+                has_bit(&words.mask, id) && !has_bit(&words.positive_mask, id) && at(pos)
             })
-            || self.hump_word(&words.all_words, start, end, inside)
+            || self.hump_word(&words.all_words, start, end, at)
     }
 
     /// True when some positive word of the rule may be in the window of `start..end`.

@@ -573,6 +573,14 @@ impl RuleSet {
     /// redaction is idempotent. Each round masks the findings of the previous ones; a round
     /// that finds nothing new ends it.
     fn recheck(&self, text: &str, hits: &ContextHits, found: &mut Found) {
+        // Masking only takes context words away: a candidate can only have been held down by
+        // a negative word inside a value. Those with none nearby at all stay below.
+        found.below.retain(|&(r, span)| {
+            self.inner
+                .rules
+                .get(r)
+                .is_some_and(|rule| hits.negative_near(&rule.words, span.start, span.end))
+        });
         for _ in 0..MAX_RECHECK_ROUNDS {
             if found.below.is_empty() || found.findings.is_empty() {
                 return;
@@ -585,8 +593,6 @@ impl RuleSet {
                 let Some(rule) = self.inner.rules.get(r) else {
                     return false;
                 };
-                // Masking only takes context words away: only a negative word inside a
-                // value can have held the candidate down.
                 if !hits.negative_inside(&rule.words, (span.start, span.end), &mask) {
                     return true;
                 }
