@@ -1,5 +1,7 @@
 //! The `promptveil` binary, run as a reviewer or operator would run it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -45,10 +47,8 @@ fn rules_check_accepts_the_default_rules() {
 
 #[test]
 fn rules_check_names_file_line_column_and_rule_of_each_mistake() {
-    let dir = root().join("fixtures/rules/invalid");
     let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).expect("invalid fixtures") {
-        let file = entry.expect("entry").path();
+    for file in common::toml_files("fixtures/rules/invalid") {
         let src = std::fs::read_to_string(&file).expect("readable");
         let expect = src
             .lines()

@@ -1,7 +1,9 @@
 //! The data-driven redaction corpus: every case in `fixtures/redaction/*.toml`, run against
 //! the default rules. See `fixtures/redaction/README.md` for the format.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use promptveil::redact::{Redactor, Vault};
 use serde::Deserialize;
@@ -23,14 +25,7 @@ struct Case {
 }
 
 fn corpus_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/redaction");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("fixtures/redaction exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
+    common::toml_files("fixtures/redaction")
 }
 
 #[test]

@@ -2,19 +2,14 @@
 //! first line announces: `# expect: LINE:COLUMN rest-of-message`. The message must name the
 //! file, the line and column, and (where the mistake is inside a rule) the rule id.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use promptveil::rules::RuleSet;
 
 fn invalid_fixtures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/invalid");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("fixtures/rules/invalid exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
+    common::toml_files("fixtures/rules/invalid")
 }
 
 #[test]

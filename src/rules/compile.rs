@@ -218,6 +218,23 @@ struct Needles {
 const JOINT_CACHE_BYTES: usize = 8 << 20;
 
 impl Joint {
+    /// Runs `f` with a pair of search caches (forward, reverse) taken from the pool, and puts
+    /// them back after.
+    fn with_caches<R>(&self, f: impl FnOnce(&mut (Cache, Cache)) -> R) -> R {
+        let mut caches = self
+            .caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_else(|| (self.fwd.create_cache(), self.rev.create_cache()));
+        let out = f(&mut caches);
+        self.caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(caches);
+        out
+    }
+
     fn new(hirs: &[Hir]) -> Option<Joint> {
         let compile = |reverse: bool| {
             thompson::Compiler::new()
@@ -380,18 +397,7 @@ impl Matcher {
     /// Scans `text`: joint pattern ends, literal presence, context word positions.
     pub(crate) fn scan(&self, text: &str) -> Scan {
         if let Some(joint) = &self.joint {
-            let mut caches = joint
-                .caches
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop()
-                .unwrap_or_else(|| (joint.fwd.create_cache(), joint.rev.create_cache()));
-            let ends = self.joint_ends(joint, &mut caches.0, text);
-            joint
-                .caches
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(caches);
+            let ends = joint.with_caches(|(fwd, _)| self.joint_ends(joint, fwd, text));
             if let Ok(all) = ends {
                 return self.split(all);
             }
@@ -580,39 +586,23 @@ impl Matcher {
             }
             return;
         };
-        let mut caches = joint
-            .caches
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-            .unwrap_or_else(|| (joint.fwd.create_cache(), joint.rev.create_cache()));
-        let mut rest = scan.ends.as_slice();
-        while let Some(&(pid, _)) = rest.first() {
-            let n = rest.partition_point(|&(p, _)| p == pid);
-            let (group, tail) = rest.split_at(n);
-            rest = tail;
-            let Some(p) = self.joint_ids.get(pid).and_then(|&g| self.patterns.get(g)) else {
-                continue;
-            };
-            let found = Self::joint_matches(
-                joint,
-                &mut caches.1,
-                text,
-                (pid, p),
-                group,
-                &mut keep,
-                &mut f,
-            );
-            if let Err(at) = found {
-                // The reverse search gave up (cache budget): finish this pattern on its own.
-                p.for_each_match_from(text, at, |span| f(p, span));
+        joint.with_caches(|(_, rev)| {
+            let mut rest = scan.ends.as_slice();
+            while let Some(&(pid, _)) = rest.first() {
+                let n = rest.partition_point(|&(p, _)| p == pid);
+                let (group, tail) = rest.split_at(n);
+                rest = tail;
+                let Some(p) = self.joint_ids.get(pid).and_then(|&g| self.patterns.get(g)) else {
+                    continue;
+                };
+                let found =
+                    Self::joint_matches(joint, rev, text, (pid, p), group, &mut keep, &mut f);
+                if let Err(at) = found {
+                    // The reverse search gave up (cache budget): finish this pattern on its own.
+                    p.for_each_match_from(text, at, |span| f(p, span));
+                }
             }
-        }
-        joint
-            .caches
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(caches);
+        });
     }
 
     /// The matches of joint pattern `pid` (`p`), from the `(pid, end)` pairs the scan reported
