@@ -118,7 +118,7 @@ impl ContextScorer {
     /// The score adjustment for a candidate at `start..end` of `text`: `+boost` when a positive
     /// entry is in the window, `-penalty` when a negative one is (both may apply). `near`
     /// limits the entries looked for to those whose first word occurs nearby. Tokens inside
-    /// the `mask` spans (sorted by start: values found by other rules) count as placeholder
+    /// the `mask` spans (disjoint, sorted: values found by other rules) count as placeholder
     /// tokens, which they will be once the text is redacted.
     pub(crate) fn adjust(
         &self,
@@ -285,20 +285,23 @@ fn offset_in(whole: &str, sub: &str) -> usize {
     (sub.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
 }
 
+/// True when one of `spans` (disjoint, sorted) overlaps `start..end`.
+fn touches(spans: &[Span], start: usize, end: usize) -> bool {
+    let i = spans.partition_point(|m| m.end <= start);
+    spans
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|m| m.start < end)
+        .any(|m| m.end > start)
+}
+
 /// Adds `t` (a slice of `text`) to the window unless it is part of a placeholder or of a
 /// masked span.
 fn push_token<'t>(text: &'t str, toks: &mut Window<'t>, t: &'t str, mask: &[Span]) {
     let at = offset_in(text, t);
     let end = at + t.len();
-    let masked = || {
-        let i = mask.partition_point(|m| m.end <= at);
-        mask.get(i..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|m| m.start < end)
-            .any(|m| m.end > at)
-    };
-    if in_placeholder(text, at, end) || (!mask.is_empty() && masked()) {
+    if in_placeholder(text, at, end) || touches(mask, at, end) {
         toks.placeholder();
     } else {
         toks.push(t);
@@ -574,8 +577,8 @@ impl ContextHits<'_> {
             })
     }
 
-    /// True when some negative word of the rule may start inside one of `spans` (sorted by
-    /// start) in the window of `start..end`.
+    /// True when some negative word of the rule may start inside one of `spans` (disjoint,
+    /// sorted) in the window of `start..end`.
     pub(crate) fn negative_inside(
         &self,
         words: &RuleWords,
@@ -583,8 +586,7 @@ impl ContextHits<'_> {
         spans: &[Span],
     ) -> bool {
         self.negative_where(words, (start, end), |pos: usize| {
-            let i = spans.partition_point(|m| m.end <= pos);
-            spans.get(i).is_some_and(|m| m.start <= pos)
+            touches(spans, pos, pos + 1)
         })
     }
 

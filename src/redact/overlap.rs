@@ -69,10 +69,7 @@ fn keep_uncovered(text: &str, f: Finding, taken: &mut Taken, accepted: &mut Vec<
         .iter()
         .chain(std::iter::once(&Span::new(span.end, span.end)))
     {
-        let gap = trim_space(
-            text,
-            Span::new(cursor, o.start.clamp(cursor, span.end.max(cursor))),
-        );
+        let gap = trim_space(text, Span::new(cursor, o.start.min(span.end).max(cursor)));
         if !gap.is_empty() && has_alnum(text, gap) {
             pieces.push(gap);
         }

@@ -557,7 +557,7 @@ impl Matcher {
     }
 
     /// Calls `f` with each match of each pattern in `text`, given its [`Scan`]; `f` says
-    /// whether its rule took the match (see [`CompiledPattern::for_each_match`]).
+    /// whether its rule took the match (see [`CompiledPattern::for_each_match_from`]).
     /// `keep(p, end)` may veto, before any further search, the match of `p` the joint
     /// automaton saw ending at `end`; it must only veto matches its caller would drop anyway.
     pub(crate) fn for_each_match(
@@ -595,19 +595,14 @@ impl Matcher {
                 let Some(p) = self.joint_ids.get(pid).and_then(|&g| self.patterns.get(g)) else {
                     continue;
                 };
-                let found =
-                    Self::joint_matches(joint, rev, text, (pid, p), group, &mut keep, &mut f);
-                if let Err(at) = found {
-                    // The reverse search gave up (cache budget): finish this pattern on its own.
-                    p.for_each_match_from(text, at, |span| f(p, span));
-                }
+                Self::joint_matches(joint, rev, text, (pid, p), group, &mut keep, &mut f);
             }
         });
     }
 
     /// The matches of joint pattern `pid` (`p`), from the `(pid, end)` pairs the scan reported
-    /// for it, ends increasing. On a search error, returns where `p` must be searched on its
-    /// own from.
+    /// for it, ends increasing. If the reverse search gives up (cache budget), `p` finishes
+    /// on its own from where it got to.
     fn joint_matches(
         joint: &Joint,
         rev_cache: &mut Cache,
@@ -616,11 +611,11 @@ impl Matcher {
         all: &[(usize, usize)],
         keep: &mut impl FnMut(&CompiledPattern, usize) -> bool,
         f: &mut impl FnMut(&CompiledPattern, Span) -> bool,
-    ) -> Result<(), usize> {
+    ) {
         // `at` is where the next match may start; ends at or before it cost one comparison.
         let mut at = 0;
         let mut k = 0;
-        let mut budget = Rescan::new(text);
+        let mut rescan = Rescan::new(text);
         while let Some(&(_, end)) = all.get(k) {
             if end <= at || !keep(p, end) {
                 k += 1;
@@ -629,9 +624,13 @@ impl Matcher {
             let rev = Input::new(text)
                 .range(at..end)
                 .anchored(Anchored::Pattern(PatternID::new_unchecked(pid)));
-            let Some(start) = joint.rev.try_search_rev(rev_cache, &rev).map_err(|_| at)? else {
-                k += 1;
-                continue;
+            let start = match joint.rev.try_search_rev(rev_cache, &rev) {
+                Ok(Some(start)) => start,
+                Ok(None) => {
+                    k += 1;
+                    continue;
+                }
+                Err(_) => return p.matches_from(text, at, &mut rescan, |span| f(p, span)),
             };
             let fwd = Input::new(text)
                 .range(start.offset()..)
@@ -641,7 +640,7 @@ impl Matcher {
                 // `k` stays.
                 Some(m) if !m.is_empty() => {
                     let span = Span::from(m.range());
-                    at = budget.step(text, span, |span| f(p, span));
+                    at = rescan.step(text, span, |span| f(p, span));
                     if at < span.end {
                         // Ends inside the rejected match may belong to a match starting later.
                         k = all.partition_point(|&(_, e)| e <= at);
@@ -650,7 +649,6 @@ impl Matcher {
                 _ => k += 1,
             }
         }
-        Ok(())
     }
 }
 
@@ -712,14 +710,19 @@ impl CompiledPattern {
     /// Calls `f` with each match of this pattern alone, from byte `from` on: leftmost-first,
     /// each after the previous one's end when `f` returns true (its rule took the match),
     /// else from the next word inside it (see [`Rescan`]).
-    pub(crate) fn for_each_match_from(
+    pub(crate) fn for_each_match_from(&self, text: &str, from: usize, f: impl FnMut(Span) -> bool) {
+        self.matches_from(text, from, &mut Rescan::new(text), f);
+    }
+
+    /// [`for_each_match_from`](Self::for_each_match_from), going on with a search's state.
+    fn matches_from(
         &self,
         text: &str,
         from: usize,
+        rescan: &mut Rescan,
         mut f: impl FnMut(Span) -> bool,
     ) {
         let mut at = from;
-        let mut budget = Rescan::new(text);
         while at < text.len() {
             let Some(m) = self.regex.search(&Input::new(text).range(at..)) else {
                 return;
@@ -728,7 +731,7 @@ impl CompiledPattern {
                 return;
             }
             let span = Span::from(m.range());
-            at = budget.step(text, span, &mut f);
+            at = rescan.step(text, span, &mut f);
         }
     }
 }

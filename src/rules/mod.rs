@@ -322,6 +322,20 @@ impl Rule {
     }
 }
 
+/// The union of `spans`, as disjoint spans sorted by start (findings of different rules may
+/// overlap; the context masks need their ends in order too).
+fn union(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.sort_unstable();
+    let mut out: Vec<Span> = Vec::with_capacity(spans.len());
+    for s in spans {
+        match out.last_mut() {
+            Some(last) if s.start <= last.end => last.end = last.end.max(s.end),
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
 /// What a rule makes of one candidate.
 enum Verdict {
     /// A finding.
@@ -585,8 +599,7 @@ impl RuleSet {
             if found.below.is_empty() || found.findings.is_empty() {
                 return;
             }
-            let mut mask: Vec<Span> = found.findings.iter().map(|(f, _)| f.span()).collect();
-            mask.sort_unstable();
+            let mask = union(found.findings.iter().map(|(f, _)| f.span()).collect());
             let before = found.findings.len();
             let findings = &mut found.findings;
             found.below.retain(|&(r, span)| {

@@ -153,3 +153,21 @@ fn joint_matcher_agrees_with_each_pattern_alone() {
         assert_eq!(joint, alone, "on {text:?}");
     }
 }
+
+#[test]
+fn masks_are_merged_into_disjoint_spans() {
+    let s = |a, b| Span::new(a, b);
+    // A long finding holding shorter ones (an email around a domain) leaves one span, so
+    // that ends are in order for the binary searches over the mask.
+    assert_eq!(
+        union(vec![
+            s(30, 40),
+            s(0, 100),
+            s(10, 20),
+            s(100, 104),
+            s(200, 201)
+        ]),
+        vec![s(0, 104), s(200, 201)]
+    );
+    assert!(union(Vec::new()).is_empty());
+}
