@@ -209,34 +209,32 @@ fn redact_with_a_broken_rule_file_fails_cleanly() {
     assert!(o.stdout.is_empty());
 }
 
-#[test]
-fn eval_pii_writes_character_offsets_and_labels() {
+/// The JSON values of a JSON Lines file.
+fn read_jsonl(file: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// Runs `promptveil eval MODE` on a gold file; returns its output and its predictions.
+fn eval(mode: &str, gold: &str) -> (Output, Vec<serde_json::Value>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let pred = dir.path().join("pred.jsonl");
     let o = promptveil(
-        &[
-            "eval",
-            "pii",
-            "--gold",
-            "fixtures/eval/pii-sample.jsonl",
-            "--predictions",
-            path(&pred),
-        ],
+        &["eval", mode, "--gold", gold, "--predictions", path(&pred)],
         None,
     );
     assert!(o.status.success(), "{o:?}");
+    (o, read_jsonl(&pred))
+}
+
+#[test]
+fn eval_pii_writes_character_offsets_and_labels() {
+    let (o, lines) = eval("pii", "fixtures/eval/pii-sample.jsonl");
     assert!(String::from_utf8_lossy(&o.stderr).contains("MB/s"));
-    let gold: Vec<serde_json::Value> =
-        std::fs::read_to_string(root().join("fixtures/eval/pii-sample.jsonl"))
-            .expect("gold")
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("gold line"))
-            .collect();
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&pred)
-        .expect("predictions")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("prediction line"))
-        .collect();
+    let gold = read_jsonl(&root().join("fixtures/eval/pii-sample.jsonl"));
     assert_eq!(lines.len(), gold.len());
     let mut labels = Vec::new();
     for (g, p) in gold.iter().zip(&lines) {
@@ -264,35 +262,12 @@ fn eval_pii_writes_character_offsets_and_labels() {
 
 #[test]
 fn eval_secrets_flags_records() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pred = dir.path().join("pred.jsonl");
-    let o = promptveil(
-        &[
-            "eval",
-            "secrets",
-            "--gold",
-            "fixtures/eval/secrets-sample.jsonl",
-            "--predictions",
-            path(&pred),
-        ],
-        None,
-    );
-    assert!(o.status.success(), "{o:?}");
-    let flags: Vec<(String, bool)> = std::fs::read_to_string(&pred)
-        .expect("predictions")
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("line");
-            (
-                v["id"].as_str().unwrap_or("").to_string(),
-                v["flagged"] == true,
-            )
-        })
+    let (_, lines) = eval("secrets", "fixtures/eval/secrets-sample.jsonl");
+    let flags: Vec<(&str, bool)> = lines
+        .iter()
+        .map(|v| (v["id"].as_str().unwrap_or(""), v["flagged"] == true))
         .collect();
-    assert_eq!(
-        flags,
-        vec![("s1".to_string(), true), ("s2".to_string(), false)]
-    );
+    assert_eq!(flags, vec![("s1", true), ("s2", false)]);
 }
 
 #[test]
