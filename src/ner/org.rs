@@ -1,0 +1,233 @@
+//! Organisation names: a capitalised name before a legal form (`Acme Widgets Ltd.`), a firm's
+//! "A, B and C" or "A-B" name, and a capitalised name after a cue ("works at", "the company").
+
+use regex_automata::meta::Regex;
+use regex_automata::util::captures::Captures;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::redact::Span;
+
+/// How an organisation was recognised; sets the score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OrgCue {
+    /// A legal form follows the name.
+    LegalForm,
+    /// A cue word or phrase precedes or follows the name.
+    Context,
+    /// "A, B and C" / "A & B": a firm named after its partners.
+    Partners,
+}
+
+impl OrgCue {
+    pub(crate) fn score(self) -> f32 {
+        match self {
+            OrgCue::LegalForm => 0.85,
+            OrgCue::Partners => 0.7,
+            OrgCue::Context => 0.65,
+        }
+    }
+}
+
+/// An organisation name found in a text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct OrgHit {
+    pub(crate) span: Span,
+    pub(crate) cue: OrgCue,
+}
+
+/// A capitalised word: upper-case letter, then letters, digits, apostrophes, dots, ampersands.
+const CAP: &str = r"\p{Lu}[\p{L}\p{M}\p{Nd}'’&]*(?:\.(?:\p{L}\.)*)?";
+/// A lower-case joint inside a name ("Bank of America", "Procter & Gamble").
+const JOINT: &str = r"(?:&|and|of|de|la|du|del|der|van|von|the|für|y)";
+
+const LEGAL_FORMS: &str = r"Inc|Incorporated|LLC|L\.L\.C|Ltd|Limited|GmbH|AG|SA|S\.A|SAS|SARL|SRL|S\.r\.l|SpA|S\.p\.A|PLC|plc|Corp|Corporation|Co|Company|Group|Holdings|LLP|LP|BV|B\.V|NV|N\.V|Pty|Oy|AB|ASA|KG|KGaA|Partners|Associates|Technologies|Systems|Solutions|Labs|Industries|Enterprises|Consulting|Ventures|Capital|Bank|Foundation|Institute|University|Hospital|Clinic|Agency|Studios?|Media|Pharma|Pharmaceuticals|Software|Insurance";
+
+const CUES_BEFORE: &str = r"(?i:(?:work(?:s|ed|ing)?|employed|interned?|interning|consult(?:s|ed|ing)?)\s+(?:at|for|by|with)|employee\s+(?:of|at)|(?:joined|joining|join|left|leaving|acquired\s+by|partnered\s+with|partnership\s+with|contract\s+with|customer\s+of|client\s+of)|(?:ceo|cfo|cto|coo|founder|co-founder|president|director|head|manager|chairman|chairwoman|spokesperson|employees?|staff|engineers?|analysts?|representative)\s+(?:of|at)|(?:the\s+)?(?:company|firm|startup|start-up|employer|vendor|supplier|organi[sz]ation|corporation|brand|agency|bank|insurer|retailer|publisher|manufacturer|subsidiary|conglomerate|nonprofit|charity),?)";
+
+const CUES_AFTER: &str = r"(?:'s|’s)?\s+(?i:company|corporation|headquarters|hq|employees|staff|shares|stock|board|subsidiary|brand|products|customers|platform|app|website|ceo|cfo|cto|founder|spokesperson|announced|reported\s+earnings|was\s+founded|is\s+headquartered|has\s+been\s+acquired|acquired|hired|laid\s+off|went\s+public|ipo)\b";
+
+/// The organisation patterns, compiled once per detector.
+pub(crate) struct OrgFinder {
+    /// A capitalised name, anchored where a search starts.
+    name: Regex,
+    /// A capitalised name with a possessive, at the end of the searched text.
+    possessive: Regex,
+    legal: Regex,
+    partners: Regex,
+    before: Regex,
+    after: Regex,
+}
+
+impl std::fmt::Debug for OrgFinder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgFinder").finish_non_exhaustive()
+    }
+}
+
+fn compile(pattern: &str) -> Result<Regex> {
+    Regex::new(pattern).map_err(|e| {
+        Error::new(
+            ErrorKind::Config,
+            "an organisation pattern does not compile",
+        )
+        .with_source(e)
+    })
+}
+
+impl OrgFinder {
+    pub(crate) fn new() -> Result<OrgFinder> {
+        let name = format!(r"{CAP}(?:[ \t]+(?:{CAP}|{JOINT}[ \t]+{CAP})){{0,4}}");
+        Ok(OrgFinder {
+            name: compile(&format!(r"(?:{name})"))?,
+            possessive: compile(&format!(r"(?P<org>{name})(?:'s|’s)[ \t]+$"))?,
+            legal: compile(&format!(
+                r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{name},?[ \t]+(?:{LEGAL_FORMS})(?:\.|\b))"
+            ))?,
+            partners: compile(&format!(
+                r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{CAP}(?:,[ \t]+{CAP})+,?[ \t]+(?:and|&)[ \t]+{CAP}|{CAP}[ \t]+&[ \t]+{CAP})\b"
+            ))?,
+            before: compile(&format!(
+                r"\b{CUES_BEFORE}[ \t]+(?:the[ \t]+)?(?P<org>{name})"
+            ))?,
+            after: compile(&format!(
+                r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{name}){CUES_AFTER}"
+            ))?,
+        })
+    }
+
+    /// The capitalised name starting exactly at `at`, if one does.
+    pub(crate) fn name_at(&self, text: &str, at: usize) -> Option<Span> {
+        let input = regex_automata::Input::new(text)
+            .span(at..text.len())
+            .anchored(regex_automata::Anchored::Yes);
+        let m = self.name.search(&input)?;
+        let span = trim_name(text, Span::new(m.start(), m.end()));
+        (!span.is_empty()).then_some(span)
+    }
+
+    /// The capitalised name with a possessive (`Acme's `) that ends exactly at `end`, looking
+    /// back no further than the line.
+    pub(crate) fn possessive_before(&self, text: &str, end: usize) -> Option<Span> {
+        let line_start = text.get(..end)?.rfind('\n').map_or(0, |i| i + 1);
+        let input = regex_automata::Input::new(text).span(line_start..end);
+        let mut caps = self.possessive.create_captures();
+        self.possessive.search_captures(&input, &mut caps);
+        let g = caps.get_group_by_name("org")?;
+        let span = trim_name(text, Span::new(g.start, g.end));
+        (!span.is_empty()).then_some(span)
+    }
+
+    /// Organisation names in `text`, possibly overlapping one another.
+    pub(crate) fn find(&self, text: &str, out: &mut Vec<OrgHit>) {
+        for (re, cue) in [
+            (&self.legal, OrgCue::LegalForm),
+            (&self.partners, OrgCue::Partners),
+            (&self.before, OrgCue::Context),
+            (&self.after, OrgCue::Context),
+        ] {
+            let mut caps: Captures = re.create_captures();
+            let mut at = 0;
+            while at <= text.len() {
+                let input = regex_automata::Input::new(text).span(at..text.len());
+                re.search_captures(&input, &mut caps);
+                let Some(whole) = caps.get_match() else {
+                    break;
+                };
+                if let Some(g) = caps.get_group_by_name("org") {
+                    let span = trim_name(text, Span::new(g.start, g.end));
+                    if !span.is_empty() {
+                        out.push(OrgHit { span, cue });
+                    }
+                }
+                at = if whole.end() > at {
+                    whole.end()
+                } else {
+                    next_char(text, at)
+                };
+            }
+        }
+    }
+}
+
+fn next_char(text: &str, at: usize) -> usize {
+    text.get(at..)
+        .and_then(|s| s.chars().next())
+        .map_or(text.len() + 1, |c| at + c.len_utf8())
+}
+
+/// Drops a leading "The" and trailing lower-case joints or punctuation from a name.
+fn trim_name(text: &str, span: Span) -> Span {
+    let Some(s) = text.get(span.range()) else {
+        return span;
+    };
+    let mut start = span.start;
+    let mut body = s;
+    // Sentence openers and articles are not part of the name ("The", "When Acme ...").
+    while let Some((first, rest)) = body.split_once([' ', '\t']) {
+        if !super::window::is_common_opener(first) {
+            break;
+        }
+        start += first.len() + 1;
+        body = rest.trim_start_matches([' ', '\t']);
+        start += rest.len() - body.len();
+    }
+    // A name does not run past a sentence end: "Acme Ltd. Please ..." stops after "Ltd.".
+    let mut offset = 0;
+    for word in body.split(' ') {
+        if word.ends_with('.') {
+            let next = body.get(offset + word.len() + 1..).unwrap_or_default();
+            let next_word = next.split(' ').next().unwrap_or_default();
+            if super::window::is_common_opener(next_word) {
+                body = body.get(..offset + word.len()).unwrap_or(body);
+                break;
+            }
+        }
+        offset += word.len() + 1;
+    }
+    if super::window::is_common_opener(body.trim_end()) {
+        return Span::new(start, start);
+    }
+    let mut trimmed = body.trim_end_matches([',', ' ', '\t']);
+    for possessive in ["'s", "\u{2019}s"] {
+        trimmed = trimmed.strip_suffix(possessive).unwrap_or(trimmed);
+    }
+    Span::new(start, start + trimmed.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(String, OrgCue)> {
+        let f = OrgFinder::new().expect("patterns compile");
+        let mut out = Vec::new();
+        f.find(text, &mut out);
+        out.into_iter()
+            .map(|h| (text[h.span.range()].to_string(), h.cue))
+            .collect()
+    }
+
+    #[test]
+    fn legal_forms_partners_and_cues() {
+        assert!(
+            found("Invoices from Brightwater Analytics Ltd. are late")
+                .contains(&("Brightwater Analytics Ltd.".to_string(), OrgCue::LegalForm))
+        );
+        assert!(
+            found("a letter from Hale, Moreno and Quist arrived")
+                .iter()
+                .any(|(s, c)| s == "Hale, Moreno and Quist" && *c == OrgCue::Partners)
+        );
+        assert!(
+            found("She works at Quillfeather since May")
+                .iter()
+                .any(|(s, _)| s == "Quillfeather")
+        );
+        assert!(
+            found("When Tidewell's headquarters moved")
+                .iter()
+                .any(|(s, _)| s == "Tidewell")
+        );
+        assert!(found("nothing to see here, the weather is fine").is_empty());
+    }
+}
