@@ -172,19 +172,13 @@ impl NerDetector {
         let Some(slice) = text.get(range.clone()) else {
             return;
         };
-        let tagger = &self.inner.tagger;
-        let fits = match tagger.token_count(slice) {
-            Ok(n) => n <= model::MAX_TOKENS,
+        match self.inner.tagger.tag(slice, range.start, WORD_FLOOR, out) {
+            Ok(true) => return,
+            Ok(false) => {}
             Err(_) => {
                 self.inner.failures.fetch_add(1, Ordering::Relaxed);
                 return;
             }
-        };
-        if fits {
-            if tagger.tag(slice, range.start, WORD_FLOOR, out).is_err() {
-                self.inner.failures.fetch_add(1, Ordering::Relaxed);
-            }
-            return;
         }
         // Dense scripts can encode to several tokens a character: cut in two at a space (or
         // any character boundary) and tag each half.

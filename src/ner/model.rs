@@ -271,34 +271,24 @@ impl Tagger {
         }
     }
 
-    /// The number of tokens `text` encodes to, special tokens included.
-    pub(crate) fn token_count(&self, text: &str) -> Result<usize> {
-        self.tokenizer
-            .encode(text, true)
-            .map(|e| e.len())
-            .map_err(|e| model_error("tokenizer failed", e))
-    }
-
     /// Tags the words of `text` (one window, at most [`MAX_TOKENS`] tokens once encoded) and
     /// pushes those the model gives an entity label with at least `floor` probability. Spans
-    /// are shifted by `base`, the window's offset in the whole text.
+    /// are shifted by `base`, the window's offset in the whole text. Returns `false`, having
+    /// run nothing, when the window encodes to more than [`MAX_TOKENS`] tokens.
     pub(crate) fn tag(
         &self,
         text: &str,
         base: usize,
         floor: f32,
         out: &mut Vec<TaggedWord>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let enc = self
             .tokenizer
             .encode(text, true)
             .map_err(|e| model_error("tokenizer failed", e))?;
         let n = enc.len();
         if n > MAX_TOKENS {
-            return Err(Error::new(
-                ErrorKind::Model,
-                format!("a window of {n} tokens exceeds the model's {MAX_TOKENS}"),
-            ));
+            return Ok(false);
         }
         let ids: Vec<i64> = enc.get_ids().iter().map(|&i| i64::from(i)).collect();
         let mask = vec![1_i64; n];
@@ -362,7 +352,7 @@ impl Tagger {
                 });
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The word's best entity label from its summed token probabilities, if any reaches `floor`.
