@@ -5,9 +5,11 @@ The shipped ONNX file packs each projection weight in 4-bit blocks (MatMulNBits,
 contrib op with a slow CPU kernel for short sequences). This script expands every such
 weight back to float32 (value = (nibble - zero point) * block scale), replaces the node with
 a plain MatMul, and lets onnxruntime's dynamic quantiser store the weights as int8
-(MatMulInteger). The 4-bit values are represented exactly in the float expansion, so the
-only change is the int8 rounding, which keeps the tagger's labels (checked by the
-crate's evaluation). Usage: requantize_int8.py IN.onnx OUT.onnx
+(MatMulInteger) with one scale per output channel. The 4-bit values are represented exactly
+in the float expansion, so the only change is the int8 rounding (and the dynamic
+quantisation of activations). Per-channel scales matter: with one scale per tensor the
+tagger lost 2.5 points of PERSON F1 on the evaluation set; per channel it scores as the
+float expansion does (PERSON overlap F1 0.867 both). Usage: requantize_int8.py IN.onnx OUT.onnx
 """
 import sys
 
@@ -64,7 +66,13 @@ def main():
     expanded = expand_nbits(model)
     tmp = dst + ".f32.onnx"
     onnx.save(model, tmp)
-    quantize_dynamic(tmp, dst, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+    quantize_dynamic(
+        tmp,
+        dst,
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul"],
+        per_channel=True,
+    )
     import os
 
     os.remove(tmp)

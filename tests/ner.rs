@@ -163,6 +163,90 @@ sensitivity = "internal"
     assert!(found.iter().all(|f| f.score() >= 0.5));
 }
 
+/// What the detector reports for `text`: (value, entity, rule id), in text order.
+fn findings(text: &str) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    detector().detect(text, &mut found);
+    found.sort_by_key(|f| f.span().start);
+    found
+        .iter()
+        .map(|f| {
+            (
+                text[f.span().range()].to_string(),
+                f.entity().as_str().to_string(),
+                f.rule().as_str().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_name_found_once_is_found_again_and_firms_keep_their_surnames() {
+    // The model tags the full name; the surname alone later is the same person.
+    let text = "The film was directed by Joakim Westgard and starring Westgard.";
+    let found = findings(text);
+    assert!(
+        found.contains(&(
+            "Westgard".to_string(),
+            "PERSON".to_string(),
+            "context-person".to_string()
+        )),
+        "{found:?}"
+    );
+    // A surname before a legal form is the firm's name, not a person.
+    for (text, firm) in [
+        (
+            "Brennick Incorporated is the brainchild of two engineers.",
+            "Brennick Incorporated",
+        ),
+        (
+            "Reach us at Quarrington and Sons for a quote.",
+            "Quarrington and Sons",
+        ),
+        ("I work for Tamsin-Okafor since May.", "Tamsin-Okafor"),
+    ] {
+        let found = findings(text);
+        assert_eq!(found.len(), 1, "{text}: {found:?}");
+        assert_eq!(
+            (found[0].0.as_str(), found[0].1.as_str()),
+            (firm, "ORGANIZATION")
+        );
+    }
+    // Partners' names are a firm; the same shape after a colon is a list of people.
+    let firm = findings("We retained Hale, Moreno and Quist for the audit.");
+    assert_eq!(firm.len(), 1, "{firm:?}");
+    assert_eq!(firm[0].1, "ORGANIZATION");
+    let people = findings("The board thanked its founders: Kowalczyk, Lindqvist and Okafor.");
+    let names: Vec<&str> = people.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(names, ["Kowalczyk", "Lindqvist", "Okafor"], "{people:?}");
+    assert!(people.iter().all(|f| f.1 == "PERSON"));
+}
+
+#[test]
+fn bullets_before_a_signature_block_do_not_hide_it() {
+    let text =
+        "??? Daniel Okafor\n??? Quillfeather\n??? 18 Linden Avenue\n??? Apt. 5\n??? Portland";
+    let found = findings(text);
+    let values: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert!(values.contains(&"Daniel Okafor"), "{found:?}");
+    assert!(
+        values.iter().any(|v| v.starts_with("18 Linden Avenue")),
+        "{found:?}"
+    );
+    // Offsets are the original text's: no finding starts or ends inside a bullet, and the
+    // address runs across the bulleted lines as one.
+    assert!(
+        values
+            .iter()
+            .all(|v| v.starts_with(char::is_alphanumeric) && !v.ends_with(['?', ' '])),
+        "{found:?}"
+    );
+    assert!(
+        values.contains(&"18 Linden Avenue\n??? Apt. 5\n??? Portland"),
+        "{found:?}"
+    );
+}
+
 #[test]
 fn text_without_names_is_left_alone() {
     let mut found = Vec::new();

@@ -213,7 +213,12 @@ impl NerConfig {
             allow.extend(global.iter().cloned());
             let lower = name.to_lowercase().replace('_', "-");
             let id = |prefix: &str| RuleId::new(&format!("{prefix}-{lower}"));
-            let ids = [id("ner")?, id("gazetteer")?, id("org-pattern")?];
+            let ids = [
+                id("ner")?,
+                id("gazetteer")?,
+                id("org-pattern")?,
+                id("context")?,
+            ];
             entities.push(Compiled1 {
                 name,
                 entity,
@@ -257,8 +262,8 @@ pub(crate) struct Compiled1 {
     pub(crate) sensitivity: Sensitivity,
     pub(crate) action: Action,
     allow: HashSet<String>,
-    /// Rule ids by source: model, gazetteer, pattern.
-    ids: [RuleId; 3],
+    /// Rule ids by source: model, gazetteer, pattern, context.
+    ids: [RuleId; 4],
 }
 
 impl Compiled1 {
@@ -267,13 +272,15 @@ impl Compiled1 {
         !self.allow.is_empty() && self.allow.contains(&value.trim().to_lowercase())
     }
 
-    /// The rule id for findings from a source: `ner-…`, `gazetteer-…` or `org-pattern-…`.
+    /// The rule id for findings from a source: `ner-…`, `gazetteer-…`, `org-pattern-…` or
+    /// `context-…`.
     pub(crate) fn rule_id(&self, source: super::Source) -> &RuleId {
-        let [model, gazetteer, pattern] = &self.ids;
+        let [model, gazetteer, pattern, context] = &self.ids;
         match source {
             super::Source::Model => model,
             super::Source::Gazetteer => gazetteer,
             super::Source::Pattern => pattern,
+            super::Source::Context => context,
         }
     }
 }

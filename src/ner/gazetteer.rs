@@ -175,6 +175,11 @@ impl Gazetteers {
         out
     }
 
+    /// Is `word` (any case) a known given name?
+    pub(crate) fn is_given_name(&self, word: &str) -> bool {
+        self.given.contains(word.to_uppercase().as_str())
+    }
+
     /// True when `text` has a word of three letters or more that is a known given name, in
     /// any case: lower-case chat ("ask maria") still reaches the model.
     pub(crate) fn mentions_given_name(&self, text: &str) -> bool {

@@ -72,6 +72,13 @@ use gazetteer::{Gazetteers, Place};
 use model::Tagger;
 use org::{OrgFinder, OrgHit};
 
+/// The score of a person named in a list after a colon ("our founders: Kovacs, Berg and
+/// Lind").
+const LISTED_PERSON_SCORE: f32 = 0.6;
+
+/// A surname or given name repeated alone scores this fraction of the full name's score.
+const PROPAGATED_DISCOUNT: f32 = 0.9;
+
 /// Words tagged with less than this probability are not kept at all; entity thresholds
 /// (usually 0.5) then decide.
 const WORD_FLOOR: f32 = 0.3;
@@ -127,12 +134,57 @@ impl Target {
 }
 
 /// Where a candidate came from; names its rule id (`ner-person`, `gazetteer-location`,
-/// `org-pattern-organization`).
+/// `org-pattern-organization`, `context-person`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
     Model,
     Gazetteer,
     Pattern,
+    /// Found from another finding in the same text: a repeated name, a list of people.
+    Context,
+}
+
+/// Is the text before `at` (spaces aside) a colon?
+fn after_colon(text: &str, at: usize) -> bool {
+    text.get(..at)
+        .is_some_and(|s| s.trim_end_matches([' ', '\t']).ends_with(':'))
+}
+
+/// The items of "A, B and C" / "A & B".
+fn list_items(text: &str, span: Span) -> Vec<Span> {
+    let Some(s) = text.get(span.range()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for part in s.split_inclusive([',', '&']) {
+        let mut item = part.trim_end_matches([',', '&']);
+        let mut lead = 0;
+        for joint in [" and ", "and "] {
+            if let Some(i) = item.find(joint) {
+                // "Berg and Lind" inside the last part: two items.
+                let (a, b) = (
+                    item.get(..i).unwrap_or_default(),
+                    item.get(i + joint.len()..).unwrap_or_default(),
+                );
+                push_item(&mut out, span.start + offset, a);
+                lead = i + joint.len();
+                item = b;
+                break;
+            }
+        }
+        push_item(&mut out, span.start + offset + lead, item);
+        offset += part.len();
+    }
+    out
+}
+
+fn push_item(out: &mut Vec<Span>, at: usize, item: &str) {
+    let lead = item.len() - item.trim_start().len();
+    let body = item.trim();
+    if body.starts_with(char::is_uppercase) {
+        out.push(Span::new(at + lead, at + lead + body.len()));
+    }
 }
 
 impl NerDetector {
@@ -202,8 +254,11 @@ impl NerDetector {
     }
 
     /// Every candidate in `text`, before thresholds.
-    fn candidates(&self, text: &str) -> Vec<Candidate> {
+    fn candidates(&self, original: &str) -> Vec<Candidate> {
         let config = &self.inner.config;
+        // Every offset into the blanked text is an offset into the original.
+        let blanked = window::blank_line_markers(original);
+        let text: &str = &blanked;
         let mut words = Vec::new();
         for w in window::plan(text, config.window_chars) {
             let worth = !config.prefilter
@@ -225,6 +280,8 @@ impl NerDetector {
                 source: Source::Model,
             })
             .collect();
+        self.complete_given_names(text, &mut out);
+        absorb_streets_taken_for_people(text, &mut out);
         self.add_places(text, &mut out);
         let mut orgs: Vec<OrgHit> = Vec::new();
         self.inner.orgs.find(text, &mut orgs);
@@ -236,8 +293,18 @@ impl NerDetector {
             .map(|c| c.span)
             .collect();
         let mut drop_people = Vec::new();
+        let mut listed = Vec::new();
         for mut o in orgs {
-            // "Jeremy Hale of Brightwater Ltd": the organisation starts after the person.
+            if o.cue == org::OrgCue::Partners
+                && after_colon(text, o.span.start)
+                && self.names_someone(text, o.span, &people)
+            {
+                // "our founders: Kovacs, Berg and Lind" lists people; it is not a firm's name.
+                listed.extend(list_items(text, o.span));
+                continue;
+            }
+            // "Jeremy Hale of Brightwater Ltd": the organisation starts after the person. With
+            // no joint ("Galorath Incorporated"), the person's word is the firm's name.
             if let Some(p) = people
                 .iter()
                 .find(|p| p.start <= o.span.start && p.end > o.span.start && p.end < o.span.end)
@@ -245,13 +312,17 @@ impl NerDetector {
                 let after = text.get(p.end..o.span.end).unwrap_or_default();
                 let skip = after.len() - after.trim_start_matches([' ', ',']).len();
                 let rest = after.get(skip..).unwrap_or_default();
-                let joint = ["of ", "at ", "from ", "and "]
-                    .iter()
-                    .find(|j| rest.starts_with(**j))
-                    .map_or(0, |j| j.len());
-                o.span = Span::new(p.end + skip + joint, o.span.end);
-                if o.span.is_empty() {
-                    continue;
+                // "Thomas and Sons" is one name: "and" is no joint before a legal form.
+                let joints: &[&str] = if o.cue == org::OrgCue::LegalForm {
+                    &["of ", "at ", "from "]
+                } else {
+                    &["of ", "at ", "from ", "and "]
+                };
+                if let Some(joint) = joints.iter().find(|j| rest.starts_with(**j)) {
+                    o.span = Span::new(p.end + skip + joint.len(), o.span.end);
+                    if o.span.is_empty() {
+                        continue;
+                    }
                 }
             }
             let overlapping: Vec<&Span> = people.iter().filter(|p| p.overlaps(&o.span)).collect();
@@ -259,13 +330,26 @@ impl NerDetector {
                 let holds_all = overlapping
                     .iter()
                     .all(|p| p.start >= o.span.start && p.end <= o.span.end);
-                if o.cue == org::OrgCue::LegalForm && holds_all {
-                    // "Fernandez Inc.": the surname is part of the firm's name.
-                    drop_people.extend(overlapping.into_iter().copied());
-                } else {
+                // A lone word the model took for a name, which a cue calls a firm ("works for
+                // Ellis-Ingram", "Telenav is a design agency"), unless it is a known given name.
+                // A given name alone still yields to a longer firm name ("Thomas and Sons").
+                let lone_words = overlapping.iter().all(|p| {
+                    self.lone_word(text, **p)
+                        || (p.len() < o.span.len()
+                            && !text.get(p.range()).unwrap_or_default().contains(' '))
+                });
+                let firm_wins = holds_all
+                    && match o.cue {
+                        // "Fernandez Inc.", "Davis, Reynolds and Williamson": surnames are part
+                        // of the firm's name.
+                        org::OrgCue::LegalForm | org::OrgCue::Partners => true,
+                        org::OrgCue::Context => lone_words,
+                    };
+                if !firm_wins {
                     // A list of people is not a firm.
                     continue;
                 }
+                drop_people.extend(overlapping.into_iter().copied());
             }
             out.push(Candidate {
                 span: o.span,
@@ -274,16 +358,96 @@ impl NerDetector {
                 source: Source::Pattern,
             });
         }
+        for span in listed {
+            if !out.iter().any(|c| c.span.overlaps(&span)) {
+                out.push(Candidate {
+                    span,
+                    kind: Target::Model(Kind::Person),
+                    score: LISTED_PERSON_SCORE,
+                    source: Source::Context,
+                });
+            }
+        }
         out.retain(|c| !(c.kind == Target::Model(Kind::Person) && drop_people.contains(&c.span)));
         resolve_organizations(&mut out);
+        self.propagate_names(text, &mut out);
         out
+    }
+
+    /// A person found once is the same person elsewhere in the text: the whole name repeated,
+    /// or its surname or given name alone ("directed by Joakim Westgard and starring
+    /// Westgard"). Leaving the second mention would undo the first one's redaction. Only
+    /// capitalised whole-word occurrences count; common sentence openers and words of fewer
+    /// than three letters are not propagated.
+    fn propagate_names(&self, text: &str, out: &mut Vec<Candidate>) {
+        let Some(person) = self.inner.config.entity("PERSON") else {
+            return;
+        };
+        let mut needles: Vec<(&str, f32)> = Vec::new();
+        for c in out.iter().filter(|c| {
+            c.kind == Target::Model(Kind::Person)
+                && c.source == Source::Model
+                && c.score >= person.threshold
+        }) {
+            let Some(name) = text.get(c.span.range()) else {
+                continue;
+            };
+            if !name.starts_with(char::is_uppercase) {
+                continue;
+            }
+            needles.push((name, c.score));
+            let words: Vec<&str> = name
+                .split(|ch: char| ch.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .collect();
+            if words.len() >= 2 {
+                for w in [words.first(), words.last()].into_iter().flatten() {
+                    let w = w.trim_end_matches(['.', ',']);
+                    if w.chars().count() >= 3
+                        && w.starts_with(char::is_uppercase)
+                        && !window::is_common_opener(w)
+                    {
+                        needles.push((w, c.score * PROPAGATED_DISCOUNT));
+                    }
+                }
+            }
+        }
+        // Longest first, so a repeated full name is one span rather than two words.
+        needles.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(b.0)));
+        needles.dedup_by(|a, b| a.0 == b.0);
+        let mut found = Vec::new();
+        for (needle, score) in needles {
+            for (at, _) in text.match_indices(needle) {
+                let span = Span::new(at, at + needle.len());
+                if gazetteer::whole_word(text, span.start, span.end)
+                    && !out
+                        .iter()
+                        .any(|c| c.span.overlaps(&span) && self.passes_threshold(c))
+                    && !found.iter().any(|c: &Candidate| c.span.overlaps(&span))
+                {
+                    found.push(Candidate {
+                        span,
+                        kind: Target::Model(Kind::Person),
+                        score,
+                        source: Source::Context,
+                    });
+                }
+            }
+        }
+        out.extend(found);
     }
 
     /// "Ana Lima of Quillfeather", "Ana Lima at Quillfeather", "Quillfeather's Ana Lima": the
     /// capitalised name next to a person is where they work.
     fn orgs_near_people(&self, text: &str, found: &[Candidate], orgs: &mut Vec<OrgHit>) {
         let finder = &self.inner.orgs;
-        let taken = |span: &Span| found.iter().any(|c| c.span.overlaps(span));
+        // A lone word the model took for a name may still be the firm ("Evans-Bonilla's Ana
+        // Lima"); the fusion below decides.
+        let taken = |span: &Span| {
+            found
+                .iter()
+                .any(|c| c.span.overlaps(span) && !self.lone_word_person(text, c))
+        };
         for c in found
             .iter()
             .filter(|c| c.kind == Target::Model(Kind::Person))
@@ -315,13 +479,17 @@ impl NerDetector {
     }
 
     /// A signature block: the line after a line holding only a person, when the line after it
-    /// starts an address, names the person's organisation ("Ana Lima\nQuillfeather\n12 Elm
-    /// Road").
+    /// starts an address or another person, names the person's organisation ("Ana
+    /// Lima\nQuillfeather\n12 Elm Road").
     fn signature_orgs(&self, text: &str, found: &[Candidate], orgs: &mut Vec<OrgHit>) {
         for c in found
             .iter()
             .filter(|c| c.kind == Target::Model(Kind::Person))
         {
+            // A full name: a lone surname at a line's end may close a list of partners.
+            if !text.get(c.span.range()).is_some_and(|n| n.contains(' ')) {
+                continue;
+            }
             let rest = text.get(c.span.end..).unwrap_or_default();
             let Some(nl) = rest.find('\n') else {
                 continue;
@@ -334,7 +502,7 @@ impl NerDetector {
             let line_len = line.find('\n').unwrap_or(line.len());
             let next_start = line_start + line_len + 1;
             let starts_address = found.iter().any(|a| {
-                a.kind == Target::Model(Kind::Address)
+                matches!(a.kind, Target::Model(Kind::Address | Kind::Person))
                     && a.span.start >= next_start
                     && text
                         .get(next_start..a.span.start)
@@ -353,11 +521,49 @@ impl NerDetector {
             };
             let line_end = line_start + line_len;
             let tail = text.get(span.end..line_end).unwrap_or_default();
-            if tail.trim().is_empty() && !found.iter().any(|f| f.span.overlaps(&span)) {
+            if tail.trim().is_empty()
+                && !found
+                    .iter()
+                    .any(|f| f.span.overlaps(&span) && !self.lone_word_person(text, f))
+            {
                 orgs.push(OrgHit {
                     span,
                     cue: org::OrgCue::Context,
                 });
+            }
+        }
+    }
+
+    /// A person the model ended on a known given name, followed on the line by a capitalised
+    /// word it left untagged ("Joakim Westgard"), takes that word as the surname.
+    fn complete_given_names(&self, text: &str, out: &mut [Candidate]) {
+        let spans: Vec<Span> = out.iter().map(|c| c.span).collect();
+        for c in out
+            .iter_mut()
+            .filter(|c| c.kind == Target::Model(Kind::Person))
+        {
+            let name = text.get(c.span.range()).unwrap_or_default();
+            let last = name.rsplit(char::is_whitespace).next().unwrap_or_default();
+            if !self.inner.gazetteers.is_given_name(last) {
+                continue;
+            }
+            let rest = text.get(c.span.end..).unwrap_or_default();
+            let Some(word) = rest.strip_prefix(' ') else {
+                continue;
+            };
+            let len = word
+                .find(|ch: char| !(ch.is_alphabetic() || ch == '-' || ch == '\''))
+                .unwrap_or(word.len());
+            let word = word.get(..len).unwrap_or_default();
+            let start = c.span.end + 1;
+            let surname = Span::new(start, start + len);
+            if word.chars().count() >= 2
+                && word.starts_with(char::is_uppercase)
+                && word.chars().skip(1).any(char::is_lowercase)
+                && !window::is_common_opener(word)
+                && !spans.iter().any(|s| s.overlaps(&surname))
+            {
+                c.span = Span::new(c.span.start, surname.end);
             }
         }
     }
@@ -424,6 +630,35 @@ impl NerDetector {
 }
 
 impl NerDetector {
+    /// One word, not a known given name: a model person that a firm's cue can overrule.
+    fn lone_word(&self, text: &str, span: Span) -> bool {
+        let word = text.get(span.range()).unwrap_or_default();
+        !word.contains(char::is_whitespace) && !self.inner.gazetteers.is_given_name(word)
+    }
+
+    /// Does a list hold a person: an item the model took for one, or a known given name?
+    fn names_someone(&self, text: &str, list: Span, people: &[Span]) -> bool {
+        list_items(text, list).iter().any(|item| {
+            people.iter().any(|p| p.overlaps(item))
+                || self
+                    .inner
+                    .gazetteers
+                    .is_given_name(text.get(item.range()).unwrap_or_default())
+        })
+    }
+
+    /// Does a candidate reach its entity type's threshold?
+    fn passes_threshold(&self, c: &Candidate) -> bool {
+        self.inner
+            .config
+            .entity(c.kind.entity())
+            .is_some_and(|s| c.score >= s.threshold)
+    }
+
+    fn lone_word_person(&self, text: &str, c: &Candidate) -> bool {
+        c.kind == Target::Model(Kind::Person) && self.lone_word(text, c.span)
+    }
+
     /// Model guesses that need more than the model's word: a person written without any
     /// capital letter must be a known given name ("ask maria", not `len` in code), and an
     /// address that is one bare number (a port, a count) needs a score of 0.9.
@@ -439,6 +674,51 @@ impl NerDetector {
                 c.score >= 0.9
             }
             _ => true,
+        }
+    }
+}
+
+/// A model person between two parts of one address line ("56539 Rua Cyro Schmutzer Franco
+/// 1213": the street's name looks like a name) is part of the address.
+fn absorb_streets_taken_for_people(text: &str, out: &mut Vec<Candidate>) {
+    let same_line_gap = |a: usize, b: usize| {
+        a <= b
+            && text
+                .get(a..b)
+                .is_some_and(|g| g.chars().all(|c| c == ' ' || c == '\t'))
+    };
+    let is_address = |c: &Candidate| c.kind == Target::Model(Kind::Address);
+    loop {
+        let mut merge = None;
+        for (i, p) in out.iter().enumerate() {
+            if p.kind != Target::Model(Kind::Person) {
+                continue;
+            }
+            let before = out
+                .iter()
+                .position(|a| is_address(a) && same_line_gap(a.span.end, p.span.start));
+            let after = out
+                .iter()
+                .position(|a| is_address(a) && same_line_gap(p.span.end, a.span.start));
+            if let (Some(b), Some(a)) = (before, after) {
+                merge = Some((b, i, a));
+                break;
+            }
+        }
+        let Some((b, p, a)) = merge else {
+            return;
+        };
+        let (Some(first), Some(last)) = (out.get(b).copied(), out.get(a).copied()) else {
+            return;
+        };
+        if let Some(address) = out.get_mut(b) {
+            address.span = Span::new(first.span.start, last.span.end);
+            address.score = first.score.max(last.score);
+        }
+        let mut gone = [p, a];
+        gone.sort_unstable();
+        for i in gone.into_iter().rev() {
+            out.remove(i);
         }
     }
 }

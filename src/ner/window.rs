@@ -1,7 +1,55 @@
 //! Cutting a text into the short windows the tagger reads best, and skipping windows that
 //! cannot hold a name or an address.
 
+use std::borrow::Cow;
 use std::ops::Range;
+
+/// `text` with the markers that start its lines blanked out: quote marks of a quoted mail
+/// (`>`, `|`), and bullets (`*`, `-`, `•`, `·`, or the `?` that a lost bullet character
+/// becomes) followed by white space. Each marker becomes as many spaces as it has bytes, so
+/// every offset stays valid in the original. The tagger reads a signature block behind
+/// `> ` or `??? ` as noise and misses the names in it; blanked, it reads the block as lines.
+pub(crate) fn blank_line_markers(text: &str) -> Cow<'_, str> {
+    let mut out: Option<String> = None;
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let body = line.get(indent..).unwrap_or_default();
+        // Quote marks only when a space follows: the tagger reads ">Ana Lima" well as it is.
+        let marks = body.len() - body.trim_start_matches(['>', '|']).len();
+        let quotes = if body
+            .get(marks..)
+            .is_some_and(|r| r.starts_with([' ', '\t']))
+        {
+            marks
+        } else {
+            0
+        };
+        let after = body.get(quotes..).unwrap_or_default();
+        let bullets = after.len() - after.trim_start_matches(['*', '-', '•', '·', '?']).len();
+        let bullets = if bullets > 0
+            && after
+                .get(bullets..)
+                .is_some_and(|r| r.starts_with([' ', '\t']))
+        {
+            bullets
+        } else {
+            0
+        };
+        let marked = quotes + bullets;
+        if marked > 0 {
+            let s =
+                out.get_or_insert_with(|| text.get(..line_start).unwrap_or_default().to_string());
+            s.push_str(line.get(..indent).unwrap_or_default());
+            s.extend(std::iter::repeat_n(' ', marked));
+            s.push_str(line.get(indent + marked..).unwrap_or_default());
+        } else if let Some(s) = out.as_mut() {
+            s.push_str(line);
+        }
+        line_start += line.len();
+    }
+    out.map_or(Cow::Borrowed(text), Cow::Owned)
+}
 
 /// Cuts `text` into windows of about `target` characters.
 ///
@@ -126,6 +174,21 @@ pub(crate) fn worth_tagging(window: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_markers_become_spaces_of_the_same_length() {
+        let text = "> Ana Lima\n>> Quillfeather\n??? 12 Elm Road\n• Suite 4\n- x\n-5 degrees\n>Ana\nWhy? Because";
+        let blanked = blank_line_markers(text);
+        assert_eq!(blanked.len(), text.len());
+        assert_eq!(
+            blanked,
+            "  Ana Lima\n   Quillfeather\n    12 Elm Road\n    Suite 4\n  x\n-5 degrees\n>Ana\nWhy? Because"
+        );
+        assert!(matches!(
+            blank_line_markers("plain text\n"),
+            Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn short_text_is_one_window() {
