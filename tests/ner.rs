@@ -212,6 +212,14 @@ fn a_name_found_once_is_found_again_and_firms_keep_their_surnames() {
             (firm, "ORGANIZATION")
         );
     }
+    // Demonyms are nationalities.
+    let found = findings("The new hires are Chileans; the manager is Norwegian.");
+    let nrp: Vec<&str> = found
+        .iter()
+        .filter(|f| f.1 == "NRP")
+        .map(|f| f.0.as_str())
+        .collect();
+    assert_eq!(nrp, ["Chileans", "Norwegian"], "{found:?}");
     // Partners' names are a firm; the same shape after a colon is a list of people.
     let firm = findings("We retained Hale, Moreno and Quist for the audit.");
     assert_eq!(firm.len(), 1, "{firm:?}");

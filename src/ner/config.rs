@@ -14,11 +14,12 @@ use crate::sensitivity::Sensitivity;
 const DEFAULT: &str = include_str!("../../fixtures/ner/default.toml");
 
 /// The entity types the detector can report.
-const KNOWN: [&str; 13] = [
+const KNOWN: [&str; 14] = [
     "PERSON",
     "ADDRESS",
     "LOCATION",
     "ORGANIZATION",
+    "NRP",
     "EMAIL",
     "PHONE",
     "URL",

