@@ -231,6 +231,34 @@ fn a_name_found_once_is_found_again_and_firms_keep_their_surnames() {
 }
 
 #[test]
+fn whole_addresses_take_intersections_towns_and_countries() {
+    for (text, address) in [
+        (
+            "Meet me at the corner of Birchwood Lane 12 and Halvard Bridge tomorrow.",
+            "the corner of Birchwood Lane 12 and Halvard Bridge",
+        ),
+        (
+            "Ship it to 14 Tanner Road Apt. 3 Kestrelby Norway please.",
+            "14 Tanner Road Apt. 3 Kestrelby Norway",
+        ),
+        (
+            "Please return to USNS Haverkamp\nFPO AA 30124 in case of an issue.",
+            "USNS Haverkamp\nFPO AA 30124",
+        ),
+    ] {
+        let r = redactor();
+        let red = r.redact(text, &Vault::new());
+        let text_out = red.text().as_str();
+        assert!(!text_out.contains(address), "{text_out}");
+        assert_eq!(text_out.matches("[ADDRESS_").count(), 1, "{text_out}");
+        assert!(
+            !text_out.contains("[LOCATION_") && !text_out.contains("[PERSON_"),
+            "{text_out}"
+        );
+    }
+}
+
+#[test]
 fn bullets_before_a_signature_block_do_not_hide_it() {
     let text =
         "??? Daniel Okafor\n??? Quillfeather\n??? 18 Linden Avenue\n??? Apt. 5\n??? Portland";

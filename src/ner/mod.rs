@@ -156,9 +156,18 @@ pub(crate) enum Source {
 }
 
 /// Is the text before `at` (spaces aside) a colon?
-fn after_colon(text: &str, at: usize) -> bool {
-    text.get(..at)
-        .is_some_and(|s| s.trim_end_matches([' ', '\t']).ends_with(':'))
+/// What introduces the text at `at` when a colon does: `Some(true)` after a common noun or a
+/// number ("our founders:", "they had 6:"), `Some(false)` after a capitalised name inside a line
+/// ("the home city Arlon:"), `None` without a colon.
+fn after_colon(text: &str, at: usize) -> Option<bool> {
+    let head = text
+        .get(..at)?
+        .trim_end_matches([' ', '\t'])
+        .strip_suffix(':')?;
+    let line = head.rsplit('\n').next().unwrap_or_default();
+    let word = line.rsplit([' ', '\t']).next().unwrap_or_default();
+    let first_on_line = line.trim_start().len() == word.len();
+    Some(first_on_line || !word.starts_with(char::is_uppercase))
 }
 
 /// The items of "A, B and C" / "A & B".
@@ -293,6 +302,7 @@ impl NerDetector {
             .collect();
         self.complete_given_names(text, &mut out);
         absorb_streets_taken_for_people(text, &mut out);
+        join_intersections(text, &mut out);
         self.add_places(text, &mut out);
         let mut orgs: Vec<OrgHit> = Vec::new();
         self.inner.orgs.find(text, &mut orgs);
@@ -306,10 +316,11 @@ impl NerDetector {
         let mut drop_people = Vec::new();
         let mut listed = Vec::new();
         for mut o in orgs {
-            if o.cue == org::OrgCue::Partners
-                && after_colon(text, o.span.start)
-                && self.names_someone(text, o.span, &people)
-            {
+            let listed_people = match after_colon(text, o.span.start) {
+                Some(after_noun) => self.names_people(text, o.span, &people, after_noun),
+                None => false,
+            };
+            if o.cue == org::OrgCue::Partners && listed_people {
                 // "our founders: Kovacs, Berg and Lind" lists people; it is not a firm's name.
                 listed.extend(list_items(text, o.span));
                 continue;
@@ -583,12 +594,19 @@ impl NerDetector {
     /// extends the address; one inside a model person or address is dropped; the rest are
     /// locations. A demonym no model entity holds is a nationality.
     fn add_places(&self, text: &str, out: &mut Vec<Candidate>) {
-        for hit in self.inner.gazetteers.places(text) {
+        let hits = self.inner.gazetteers.places(text);
+        for hit in &hits {
             let word = text.get(hit.span.range()).unwrap_or_default();
-            if window::is_common_opener(word) {
+            if window::is_common_opener(word) || !stands_alone(text, hit.span, hit.place, &hits) {
                 continue;
             }
             if hit.place == Place::Nationality {
+                // "this nice new Hungarian place": the model's place is the demonym.
+                out.retain(|c| {
+                    !(c.source == Source::Model
+                        && c.kind == Target::Model(Kind::Location)
+                        && c.span.overlaps(&hit.span))
+                });
                 if !out
                     .iter()
                     .any(|c| c.span.overlaps(&hit.span) && self.passes_threshold(c))
@@ -612,8 +630,9 @@ impl NerDetector {
                     Target::Model(Kind::Address) => {
                         let gap = text.get(c.span.end..hit.span.start);
                         let adjacent = gap.is_some_and(|g| {
-                            g.chars().count() <= 3
-                                && g.chars().all(|ch| ch.is_whitespace() || ch == ',')
+                            (g.chars().count() <= 3
+                                && g.chars().all(|ch| ch.is_whitespace() || ch == ','))
+                                || (hit.place == Place::Country && is_town_gap(g))
                         });
                         if overlaps || adjacent {
                             c.span = Span::new(
@@ -662,15 +681,26 @@ impl NerDetector {
         !word.contains(char::is_whitespace) && !self.inner.gazetteers.is_given_name(word)
     }
 
-    /// Does a list hold a person: an item the model took for one, or a known given name?
-    fn names_someone(&self, text: &str, list: Span, people: &[Span]) -> bool {
-        list_items(text, list).iter().any(|item| {
-            people.iter().any(|p| p.overlaps(item))
-                || self
-                    .inner
-                    .gazetteers
-                    .is_given_name(text.get(item.range()).unwrap_or_default())
-        })
+    /// Is a list one of people? After a common noun ("our founders:") one item the model took
+    /// for a person or a known given name is enough; after a name ("the home city Arlon:"), at
+    /// least half the items must be.
+    fn names_people(&self, text: &str, list: Span, people: &[Span], after_noun: bool) -> bool {
+        let items = list_items(text, list);
+        let named = items
+            .iter()
+            .filter(|item| {
+                people.iter().any(|p| p.overlaps(item))
+                    || self
+                        .inner
+                        .gazetteers
+                        .is_given_name(text.get(item.range()).unwrap_or_default())
+            })
+            .count();
+        if after_noun {
+            named > 0
+        } else {
+            !items.is_empty() && named * 2 >= items.len()
+        }
     }
 
     /// Does a candidate reach its entity type's threshold?
@@ -700,6 +730,174 @@ impl NerDetector {
                 c.score >= 0.9
             }
             _ => true,
+        }
+    }
+}
+
+/// Is a gazetteer hit a name of its own, rather than a piece of a longer one or a label? Not
+/// when a hyphen glues it to a word ("Weeks-Rivas"), it opens a line before a colon ("Date:"),
+/// or (places, not demonyms) a capitalised word other than a sentence opener, weekday, month
+/// or compass word stands next to it on the line ("European Union", "Golden Helix", "Jordan
+/// Peterson"), unless that word is a place too ("Paris France").
+fn stands_alone(text: &str, span: Span, place: Place, hits: &[gazetteer::PlaceHit]) -> bool {
+    let before = text.get(..span.start).unwrap_or_default();
+    let after = text.get(span.end..).unwrap_or_default();
+    let glued = |c: Option<char>| c == Some('-');
+    let line_start = before
+        .rsplit('\n')
+        .next()
+        .is_some_and(|l| l.trim().is_empty());
+    if glued(before.chars().next_back())
+        || glued(after.chars().next())
+        || (line_start && after.starts_with(':'))
+    {
+        return false;
+    }
+    if place == Place::Nationality {
+        // "Japanese Border Force": a demonym qualifies the name after it.
+        return true;
+    }
+    let is_place = |start: usize| {
+        hits.iter()
+            .any(|h| h.span.start <= start && start < h.span.end)
+    };
+    let neighbour_is_name = |word: &str, start: usize| {
+        let word = word.trim_end_matches(['.', ',', ';', '!', '?', '\'', ')']);
+        word.chars().next().is_some_and(char::is_uppercase)
+            && word.chars().skip(1).any(char::is_lowercase)
+            && !window::is_common_opener(word)
+            && !is_calendar_word(word)
+            && !is_place(start)
+    };
+    if let Some(rest) = after.strip_prefix(' ') {
+        let word = rest.split([' ', '\t', '\n']).next().unwrap_or_default();
+        if neighbour_is_name(word, span.end + 1) {
+            return false;
+        }
+    }
+    if let Some(head) = before.strip_suffix(' ') {
+        let word = head.rsplit([' ', '\t', '\n']).next().unwrap_or_default();
+        // "in Oslo" has no capitalised neighbour; "Ms. Oslo" ends with a period and is a name.
+        if !word.ends_with([',', '.', ';', ':'])
+            && neighbour_is_name(word, span.start - 1 - word.len())
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// The town between an address and the country that ends it: at most three lines of at most
+/// four words of letters ("Apt. 289 Mogyorosbanya Hungary", "Suite 7\n ASKIM\n Sweden").
+fn is_town_gap(gap: &str) -> bool {
+    let lines: Vec<&str> = gap.split('\n').collect();
+    !gap.is_empty()
+        && lines.len() <= 3
+        && lines.iter().all(|line| {
+            let words: Vec<&str> = line
+                .split(|c: char| c.is_whitespace() || matches!(c, ',' | '>' | '?' | '*' | '•'))
+                .filter(|w| !w.is_empty())
+                .collect();
+            words.len() <= 4
+                && words.iter().all(|w| {
+                    w.chars()
+                        .all(|c| c.is_alphabetic() || matches!(c, '-' | '.' | '\''))
+                })
+        })
+}
+
+/// Weekday, month and compass words, capitalised next to a place without making it another
+/// name ("Monday", "Southern Italy").
+fn is_calendar_word(word: &str) -> bool {
+    const WORDS: [&str; 34] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "January",
+        "February",
+        "March",
+        "April",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "May",
+        "North",
+        "South",
+        "East",
+        "West",
+        "Northern",
+        "Southern",
+        "Eastern",
+        "Western",
+        "Central",
+        "Upper",
+        "Lower",
+        "Greater",
+        "Downtown",
+        "Coastal",
+        "Rural",
+    ];
+    WORDS.contains(&word)
+}
+
+/// "the corner of Elm Street and Harbour Road": the address the model ended at "and" takes
+/// the second street, which it may have called a place or a person, or left untagged (then
+/// the capitalised words up to the next punctuation or line end).
+fn join_intersections(text: &str, out: &mut Vec<Candidate>) {
+    let mut i = 0;
+    while i < out.len() {
+        let Some(a) = out.get(i).copied() else {
+            break;
+        };
+        i += 1;
+        let opens = text.get(a.span.range()).is_some_and(|s| {
+            s.to_lowercase().starts_with("the corner of")
+                || s.to_lowercase().starts_with("corner of")
+        });
+        let rest = text.get(a.span.end..).unwrap_or_default();
+        if a.kind != Target::Model(Kind::Address) || !opens || !rest.starts_with(" and ") {
+            continue;
+        }
+        let from = a.span.end + " and ".len();
+        let next = out
+            .iter()
+            .position(|c| c.span.start == from && c.source == Source::Model);
+        let end = if let Some(n) = next {
+            let end = out.get(n).map_or(from, |c| c.span.end);
+            out.remove(n);
+            if n < i {
+                i -= 1;
+            }
+            end
+        } else {
+            let tail = text.get(from..).unwrap_or_default();
+            let mut end = from;
+            let mut offset = 0;
+            for word in tail.split(' ') {
+                let bare = word.trim_end_matches(['.', ',', ';', '!', '?']);
+                if !bare.starts_with(char::is_uppercase) && !bare.starts_with(char::is_numeric) {
+                    break;
+                }
+                end = from + offset + bare.len();
+                if bare.len() != word.len() || word.contains('\n') {
+                    break;
+                }
+                offset += word.len() + 1;
+            }
+            end
+        };
+        if end > from
+            && let Some(c) = out.get_mut(i - 1)
+        {
+            c.span = Span::new(c.span.start, end);
         }
     }
 }
@@ -750,8 +948,8 @@ fn absorb_streets_taken_for_people(text: &str, out: &mut Vec<Candidate>) {
 }
 
 /// Organisations among themselves: of two overlapping, the better-scored (then longer) stays,
-/// so no fragment of the other is left to redact. A model "city" the gazetteer does not know,
-/// inside an organisation, was the organisation ("works at Quillfeather").
+/// so no fragment of the other is left to redact. A place inside an organisation's name is
+/// the organisation's.
 fn resolve_organizations(out: &mut Vec<Candidate>) {
     let mut orgs: Vec<Candidate> = out
         .iter()
@@ -774,8 +972,10 @@ fn resolve_organizations(out: &mut Vec<Candidate>) {
         if c.kind == Target::Organization {
             return false;
         }
-        let unconfirmed_city = c.kind == Target::Model(Kind::Location) && c.source == Source::Model;
-        !(unconfirmed_city
+        // A place inside a firm's name ("Bank of America", a model "city" in "works at
+        // Quillfeather") is the firm's.
+        let place = c.kind == Target::Model(Kind::Location);
+        !(place
             && kept
                 .iter()
                 .any(|k| k.span.start <= c.span.start && c.span.end <= k.span.end))
@@ -807,5 +1007,58 @@ impl Detector for NerDetector {
                     .with_action(settings.action),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_place_next_to_another_name_or_before_a_label_colon_is_not_a_place() {
+        let alone = |text: &str, word: &str| {
+            let start = text.find(word).expect("word in text");
+            stands_alone(
+                text,
+                Span::new(start, start + word.len()),
+                Place::City { population: 20_000 },
+                &[],
+            )
+        };
+        assert!(alone("She moved to Oslo in May.", "Oslo"));
+        assert!(alone("Flights to Oslo Monday", "Oslo"));
+        assert!(alone("serving Southern Oslo", "Oslo"));
+        assert!(!alone("the Treaty on European Union", "Union"));
+        assert!(!alone("The Golden Helix Orchestra", "Golden"));
+        assert!(!alone("at Weeks-Rivas today", "Rivas"));
+        assert!(!alone("Date: 2020-01-02", "Date"));
+        assert!(alone("the home city Arlon: a list", "Arlon"));
+    }
+
+    #[test]
+    fn a_town_line_may_sit_between_an_address_and_its_country() {
+        assert!(is_town_gap(" Mogyorosbanya "));
+        assert!(is_town_gap("\n ASKIM\n "));
+        assert!(is_town_gap(", begunje na gorenjskem "));
+        assert!(!is_town_gap("\n12 Elm Road\n"));
+        assert!(!is_town_gap(" and then we flew on to "));
+        assert!(!is_town_gap("\na\nb\nc\n"));
+    }
+
+    #[test]
+    fn colons_introduce_lists_after_nouns_and_labels_after_names() {
+        let text = "our founders: Berg, Lind and Okafor";
+        let at = text.find("Berg").expect("list");
+        assert_eq!(after_colon(text, at), Some(true));
+        let text = "the home city Arlon: Berg, Lind and Okafor";
+        let at = text.find("Berg").expect("list");
+        assert_eq!(after_colon(text, at), Some(false));
+        assert_eq!(after_colon("Members: Berg", 9), Some(true));
+        assert_eq!(after_colon("we met Berg", 7), None);
+        let items: Vec<&str> = list_items(text, Span::new(at, text.len()))
+            .iter()
+            .map(|s| &text[s.range()])
+            .collect();
+        assert_eq!(items, ["Berg", "Lind", "Okafor"]);
     }
 }
