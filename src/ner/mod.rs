@@ -304,6 +304,7 @@ impl NerDetector {
         absorb_streets_taken_for_people(text, &mut out);
         join_intersections(text, &mut out);
         self.add_places(text, &mut out);
+        drop_parts_of_addresses(text, &mut out);
         let mut orgs: Vec<OrgHit> = Vec::new();
         self.inner.orgs.find(text, &mut orgs);
         self.orgs_near_people(text, &out, &mut orgs);
@@ -850,7 +851,8 @@ fn is_calendar_word(word: &str) -> bool {
 
 /// "the corner of Elm Street and Harbour Road": the address the model ended at "and" takes
 /// the second street, which it may have called a place or a person, or left untagged (then
-/// the capitalised words up to the next punctuation or line end).
+/// the capitalised words up to the next punctuation or line end). "Leon and Elm Street 4",
+/// one word alone before "and" and an address, is an intersection too.
 fn join_intersections(text: &str, out: &mut Vec<Candidate>) {
     let mut i = 0;
     while i < out.len() {
@@ -862,6 +864,40 @@ fn join_intersections(text: &str, out: &mut Vec<Candidate>) {
             s.to_lowercase().starts_with("the corner of")
                 || s.to_lowercase().starts_with("corner of")
         });
+        if a.kind == Target::Model(Kind::Address) && !opens {
+            // "Leon and Eyrarodda 66": one capitalised word and "and" before an address name
+            // the first street of an intersection.
+            let head = text.get(..a.span.start).unwrap_or_default();
+            if let Some(head) = head.strip_suffix(" and ") {
+                let word = head
+                    .rsplit([' ', '\t', '\n', ':', ','])
+                    .next()
+                    .unwrap_or_default();
+                let start = a.span.start - " and ".len() - word.len();
+                // Alone: not the last word of a longer capitalised name ("Ana Lima and ...").
+                let before = text.get(..start).unwrap_or_default();
+                let prev = before.trim_end_matches([' ', '\t']);
+                let alone = prev.len() == before.len()
+                    || !prev.rsplit([' ', '\t', '\n']).next().is_some_and(|w| {
+                        w.starts_with(char::is_uppercase) && !w.ends_with([':', ',', '.', '?'])
+                    });
+                if alone
+                    && word.starts_with(char::is_uppercase)
+                    && word.chars().all(char::is_alphabetic)
+                    && !window::is_common_opener(word)
+                {
+                    let street = Span::new(start, start + word.len());
+                    out.retain(|c| !(c.source == Source::Model && c.span == street));
+                    if let Some(pos) = out.iter().position(|c| c.span == a.span) {
+                        if let Some(c) = out.get_mut(pos) {
+                            c.span = Span::new(start, a.span.end);
+                        }
+                        i = pos + 1;
+                    }
+                }
+            }
+            continue;
+        }
         let rest = text.get(a.span.end..).unwrap_or_default();
         if a.kind != Target::Model(Kind::Address) || !opens || !rest.starts_with(" and ") {
             continue;
@@ -903,7 +939,8 @@ fn join_intersections(text: &str, out: &mut Vec<Candidate>) {
 }
 
 /// A model person between two parts of one address line ("56539 Rua Cyro Schmutzer Franco
-/// 1213": the street's name looks like a name) is part of the address.
+/// 1213": the street's name looks like a name), or after an address at the end of its line
+/// (the town), is part of the address.
 fn absorb_streets_taken_for_people(text: &str, out: &mut Vec<Candidate>) {
     let same_line_gap = |a: usize, b: usize| {
         a <= b
@@ -924,27 +961,92 @@ fn absorb_streets_taken_for_people(text: &str, out: &mut Vec<Candidate>) {
             let after = out
                 .iter()
                 .position(|a| is_address(a) && same_line_gap(p.span.end, a.span.start));
-            if let (Some(b), Some(a)) = (before, after) {
-                merge = Some((b, i, a));
-                break;
+            // The town that ends an address line: "... Suite 694 Valderice Trapani".
+            let line_ends = text
+                .get(p.span.end..)
+                .unwrap_or_default()
+                .trim_start_matches([' ', '\t', '.', ',', ';'])
+                .starts_with(['\n', '\r'])
+                || text
+                    .get(p.span.end..)
+                    .unwrap_or_default()
+                    .trim_start_matches([' ', '\t', '.', ',', ';'])
+                    .is_empty();
+            match (before, after) {
+                (Some(b), Some(a)) => {
+                    merge = Some((b, i, Some(a)));
+                    break;
+                }
+                (Some(b), None) if line_ends => {
+                    merge = Some((b, i, None));
+                    break;
+                }
+                _ => {}
             }
         }
         let Some((b, p, a)) = merge else {
             return;
         };
-        let (Some(first), Some(last)) = (out.get(b).copied(), out.get(a).copied()) else {
+        let Some(first) = out.get(b).copied() else {
+            return;
+        };
+        let last = match a {
+            Some(a) => out.get(a).copied(),
+            None => out.get(p).copied(),
+        };
+        let Some(last) = last else {
             return;
         };
         if let Some(address) = out.get_mut(b) {
             address.span = Span::new(first.span.start, last.span.end);
             address.score = first.score.max(last.score);
         }
-        let mut gone = [p, a];
+        let mut gone = vec![p];
+        gone.extend(a);
         gone.sort_unstable();
         for i in gone.into_iter().rev() {
             out.remove(i);
         }
     }
+}
+
+/// A model person or place wholly inside a model address is a part of it (a town line the
+/// address took in, a street named after someone).
+fn drop_parts_of_addresses(text: &str, out: &mut Vec<Candidate>) {
+    // A person the address begins with ("Billing address: Ana Lima\n 12 Elm Road") is the
+    // addressee: the address starts after them.
+    let people: Vec<Span> = out
+        .iter()
+        .filter(|c| c.kind == Target::Model(Kind::Person))
+        .map(|c| c.span)
+        .collect();
+    for a in out
+        .iter_mut()
+        .filter(|c| c.kind == Target::Model(Kind::Address))
+    {
+        if let Some(p) = people
+            .iter()
+            .find(|p| p.start == a.span.start && p.end < a.span.end)
+        {
+            let rest = text.get(p.end..a.span.end).unwrap_or_default();
+            let skip = rest.len()
+                - rest
+                    .trim_start_matches(|c: char| !c.is_alphanumeric())
+                    .len();
+            a.span = Span::new(p.end + skip, a.span.end);
+        }
+    }
+    let addresses: Vec<Span> = out
+        .iter()
+        .filter(|c| c.kind == Target::Model(Kind::Address))
+        .map(|c| c.span)
+        .collect();
+    out.retain(|c| {
+        !(matches!(c.kind, Target::Model(Kind::Person | Kind::Location))
+            && addresses
+                .iter()
+                .any(|a| a.start <= c.span.start && c.span.end <= a.end))
+    });
 }
 
 /// Organisations among themselves: of two overlapping, the better-scored (then longer) stays,
