@@ -242,6 +242,10 @@ fn whole_addresses_take_intersections_towns_and_countries() {
             "14 Tanner Road Apt. 3 Kestrelby Norway",
         ),
         (
+            "Please return to Halvard and Birchwood Lane 66 in case of an issue.",
+            "Halvard and Birchwood Lane 66",
+        ),
+        (
             "Please return to USNS Haverkamp\nFPO AA 30124 in case of an issue.",
             "USNS Haverkamp\nFPO AA 30124",
         ),
@@ -256,6 +260,14 @@ fn whole_addresses_take_intersections_towns_and_countries() {
             "{text_out}"
         );
     }
+    // A full name before "and" is a person, not a street.
+    let red = redactor().redact("Ship to Ana Lima and 12 Elm Road, Leeds.", &Vault::new());
+    assert_eq!(
+        red.text().as_str(),
+        "Ship to [PERSON_1] and [ADDRESS_1].",
+        "{:?}",
+        red.text()
+    );
 }
 
 #[test]
