@@ -1,9 +1,9 @@
 //! The NER path: the full default rules plus the NER detector (model, gazetteers,
 //! organisation patterns) on 1.7 KB prompts.
 //!
-//! - `ner/prompt-1.7KB`: the customer email, meeting notes and HR note fixtures (prose with
-//!   names, addresses, companies), cut into consecutive 1.7 KB prompts; one iteration redacts
-//!   all of them, reported per byte.
+//! - `ner/prompt-1.7KB`: the prose fixtures (customer email, meeting notes, HR note, support
+//!   ticket, contract clause, research question: names, addresses, companies), cut into
+//!   consecutive 1.7 KB prompts; one iteration redacts all of them, reported per byte.
 //! - `ner/detector-only-1.7KB`: the same prompts through the NER detector alone.
 //! - `ner/4-threads-1.7KB`: four threads redacting the prompts at once through one detector
 //!   (one ONNX Runtime session per thread), for the parallel throughput.
@@ -18,7 +18,14 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use promptveil::ner::{NerAssets, NerConfig, NerDetector};
 use promptveil::redact::{Detector, HashKey, Redactor, Vault};
 
-const PROSE: &[&str] = &["customer-email.txt", "meeting-notes.txt", "hr-note.txt"];
+const PROSE: &[&str] = &[
+    "customer-email.txt",
+    "meeting-notes.txt",
+    "hr-note.txt",
+    "support-ticket.txt",
+    "contract-clause.txt",
+    "research-question.txt",
+];
 const PROMPT_BYTES: usize = 1700;
 
 fn prompts() -> Vec<String> {
@@ -59,6 +66,10 @@ fn bench(c: &mut Criterion) {
         .map(|p| redactor.redact(p, &Vault::new()).report().len())
         .sum();
     assert!(expected > 10, "the prose prompts hold names");
+    eprintln!(
+        "{} prompts, {bytes} bytes, {expected} findings",
+        prompts.len()
+    );
 
     let mut g = c.benchmark_group("ner");
     g.throughput(Throughput::Bytes(bytes as u64));
