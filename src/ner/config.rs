@@ -62,7 +62,9 @@ pub struct NerConfig {
     /// Skip windows that cannot hold a name or an address. Default true.
     #[serde(default = "default_true")]
     pub prefilter: bool,
-    /// Smallest city population in the place gazetteer. Default 15000.
+    /// Smallest city population in the place gazetteer. Default 15000; below that the larger
+    /// GeoNames file (cities of 5,000 or more) is read. Measured: 5000 adds false hits on the
+    /// evaluation set and no recall.
     #[serde(default = "default_population")]
     pub min_city_population: u64,
     /// Values never reported, whatever their type (whole value, any case).

@@ -102,7 +102,14 @@ impl Gazetteers {
         for s in read_geonames::<Named>(&geo.join("us_states.json"), "the US state gazetteer")? {
             names.push((s.name, Place::State));
         }
-        for c in read_geonames::<City>(&geo.join("cities15000.json"), "the city gazetteer")? {
+        // GeoNames ships two city files: every city of 15,000 people or more, and (larger)
+        // every one of 5,000 or more, read only when the settings go below 15,000.
+        let cities = if min_population < 15_000 {
+            "cities5000.json"
+        } else {
+            "cities15000.json"
+        };
+        for c in read_geonames::<City>(&geo.join(cities), "the city gazetteer")? {
             if c.population >= min_population {
                 names.push((
                     c.name,
