@@ -40,6 +40,12 @@ pub enum ErrorKind {
     Asset,
     /// A model could not be loaded or run (ONNX Runtime or tokenizer failure).
     Model,
+    /// A knowledge index directory is missing, corrupt, from another program, or was built
+    /// with a different embedding model than the one asked for.
+    Index,
+    /// A corpus cannot be indexed: no passage at all, or a JSON Lines record that is not an
+    /// object with a text (the message names the file and line, never the text).
+    Corpus,
 }
 
 impl fmt::Display for ErrorKind {
@@ -52,6 +58,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Json => "invalid json",
             ErrorKind::Asset => "missing asset",
             ErrorKind::Model => "model error",
+            ErrorKind::Index => "invalid index",
+            ErrorKind::Corpus => "invalid corpus",
         })
     }
 }

