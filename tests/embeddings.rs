@@ -105,7 +105,7 @@ fn an_index_built_with_another_model_is_refused() {
     let text = std::fs::read_to_string(&manifest).expect("manifest");
     std::fs::write(
         &manifest,
-        text.replace("all-MiniLM-L6-v2-int8", "some-other-model"),
+        text.replace("all-MiniLM-L6-v2-int8pc", "some-other-model"),
     )
     .expect("write");
     let other = KnowledgeIndex::open(&dir).expect("opens");

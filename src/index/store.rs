@@ -185,11 +185,21 @@ impl KnowledgeIndex {
             .iter()
             .map(|p| format!("{}\n{}", p.title, p.text))
             .collect();
-        let mut data = Vec::with_capacity(passages.len() * embedder.info().dims);
-        for chunk in texts.chunks(256) {
-            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            for v in embedder.embed(&refs)? {
-                data.extend_from_slice(&v);
+        // Embedded in order of length, so each batch pads to a similar length; rows are put
+        // back in passage order.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts.get(i).map_or(0, String::len));
+        let dims = embedder.info().dims;
+        let mut data = vec![0.0_f32; passages.len() * dims];
+        for chunk in order.chunks(256) {
+            let refs: Vec<&str> = chunk
+                .iter()
+                .filter_map(|&i| texts.get(i).map(String::as_str))
+                .collect();
+            for (&i, v) in chunk.iter().zip(embedder.embed(&refs)?) {
+                if let Some(row) = data.get_mut(i * dims..(i + 1) * dims) {
+                    row.copy_from_slice(&v);
+                }
             }
         }
         let vectors = super::dense::Vectors::new(embedder.info().dims, data)?;
