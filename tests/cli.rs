@@ -293,3 +293,95 @@ fn eval_rejects_a_line_without_text() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("gold.jsonl:2: no \"text\""));
 }
+
+#[test]
+fn index_build_search_and_retrieval_evaluation() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let index = tmp.path().join("kb");
+    let o = promptveil(
+        &[
+            "index",
+            "build",
+            "fixtures/knowledge/clinic",
+            "--index",
+            path(&index),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        stdout(&o).contains("from 7 documents in 5 files"),
+        "{}",
+        stdout(&o)
+    );
+    let o = promptveil(
+        &[
+            "index",
+            "search",
+            "--index",
+            path(&index),
+            "-k",
+            "2",
+            "when does flu vaccination start",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{o:?}");
+    let out = stdout(&o);
+    assert!(out.starts_with(" 1. "), "{out}");
+    assert!(out.contains("vaccinations.md#"), "{out}");
+    assert!(
+        out.lines().filter(|l| l.starts_with(" 2. ")).count() == 1,
+        "{out}"
+    );
+
+    // A retrieval run over the clinic FAQ as a BEIR corpus.
+    let queries = tmp.path().join("queries.jsonl");
+    std::fs::write(
+        &queries,
+        "{\"_id\": \"q1\", \"text\": \"is parking free\"}\n{\"_id\": \"q2\", \"text\": \"late cancellation fee\"}\n",
+    )
+    .expect("write");
+    let run = tmp.path().join("run.trec");
+    let o = promptveil(
+        &[
+            "eval",
+            "retrieval",
+            "--corpus",
+            "fixtures/knowledge/clinic/faq.jsonl",
+            "--queries",
+            path(&queries),
+            "--run",
+            path(&run),
+            "--mode",
+            "bm25",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("latency p50"), "{}", stdout(&o));
+    let text = std::fs::read_to_string(&run).expect("run");
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(' ').collect()).collect();
+    assert_eq!(rows[0][..4], ["q1", "Q0", "faq-parking", "1"]);
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "q2" && r[2] == "faq-cancel" && r[3] == "1")
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.len() == 6 && r[5] == "promptveil-bm25")
+    );
+    // Scores strictly decrease within a query.
+    for q in ["q1", "q2"] {
+        let scores: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[0] == q)
+            .map(|r| r[4].parse().expect("score"))
+            .collect();
+        assert!(scores.windows(2).all(|w| w[0] > w[1]), "{scores:?}");
+    }
+    // A directory that is not an index is an error, exit status 2.
+    let o = promptveil(&["index", "search", "--index", "fixtures", "x"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a promptveil index"));
+}
