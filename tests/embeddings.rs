@@ -139,3 +139,27 @@ fn missing_model_files_name_the_file_and_the_fetch_command() {
         "{msg}"
     );
 }
+
+#[test]
+fn concurrent_queries_get_the_same_vectors_as_one_at_a_time() {
+    let e = embedder();
+    let texts = ["flu vaccination dates", "parking behind the building", "medical records copy"];
+    let alone: Vec<Vec<f32>> = texts
+        .iter()
+        .map(|t| e.embed(&[t]).expect("embed").remove(0))
+        .collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|i| {
+                let e = e.clone();
+                let t = texts[i % 3];
+                s.spawn(move || (i % 3, e.embed(&[t]).expect("embed").remove(0)))
+            })
+            .collect();
+        for h in handles {
+            let (i, v) = h.join().expect("thread");
+            let dot: f32 = v.iter().zip(&alone[i]).map(|(a, b)| a * b).sum();
+            assert!(dot > 0.9999, "{dot}");
+        }
+    });
+}
