@@ -1,7 +1,7 @@
 //! Names, places, organisations and addresses: a local NER detector (feature `ner`).
 //!
 //! Patterns cannot find a name or a street address. [`NerDetector`] finds them with three
-//! sources, fused into one [`Detector`](crate::redact::Detector) that runs beside the rule set:
+//! sources, fused into one [`Detector`] that runs beside the rule set:
 //!
 //! - a BERT token-classification model (the Rampart PII tagger, MiniLM-L6, CC-BY-4.0 by
 //!   National Design Studio) run through ONNX Runtime on one thread per call. The text is cut
@@ -55,7 +55,7 @@
 //!
 //! # Failures
 //!
-//! A [`Detector`](crate::redact::Detector) cannot return an error. Should the runtime fail on a
+//! A [`Detector`] cannot return an error. Should the runtime fail on a
 //! window (it does not on any text we know of: windows are bounded in tokens), that window is
 //! counted in [`NerDetector::failures`] and the rest of the text is still scanned; the rule
 //! set's findings are unaffected.
