@@ -143,7 +143,11 @@ fn missing_model_files_name_the_file_and_the_fetch_command() {
 #[test]
 fn concurrent_queries_get_the_same_vectors_as_one_at_a_time() {
     let e = embedder();
-    let texts = ["flu vaccination dates", "parking behind the building", "medical records copy"];
+    let texts = [
+        "flu vaccination dates",
+        "parking behind the building",
+        "medical records copy",
+    ];
     let alone: Vec<Vec<f32>> = texts
         .iter()
         .map(|t| e.embed(&[t]).expect("embed").remove(0))
