@@ -40,6 +40,9 @@
 //!   search with tantivy (and, feature `embeddings`, their vectors);
 //!   [`index::LocalRetriever`] searches it and is a [`index::Retriever`], the async trait a
 //!   team implements to plug in its own search service.
+//! - [`route::RoutingPolicy`] chooses the backends a request may go to, from a
+//!   [`route::RouteSummary`] (levels and counts, never text); [`route::DefaultPolicy`] keeps
+//!   restricted data on premises and sends hard prompts to large models, with reasons.
 //! - [`Sensitivity`] orders data from `Public` to `Restricted`.
 //! - [`Error`] is the one error type, with [`ErrorKind`].
 //!
@@ -103,6 +106,7 @@ pub mod index;
 #[cfg(feature = "ner")]
 pub mod ner;
 pub mod redact;
+pub mod route;
 pub mod rules;
 #[cfg(any(feature = "ner", feature = "embeddings"))]
 mod runtime;

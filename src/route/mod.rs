@@ -1,0 +1,541 @@
+//! Routing: which model may see a prompt, and which should.
+//!
+//! A [`RoutingPolicy`] is synchronous and pure: it reads a [`RouteSummary`] of the request —
+//! the highest sensitivity the redactor found, the entity types, token estimates, a
+//! [`Complexity`] score, budgets, caller tags — and the [`BackendProfile`]s with their health,
+//! never the prompt text, and returns a [`RouteDecision`]: an ordered chain of backends to try,
+//! or a refusal, with machine-readable [`Reason`]s either way.
+//!
+//! [`DefaultPolicy`] decides in this order:
+//!
+//! 1. **What may see the prompt at all.** A backend whose profile says it must never receive
+//!    a level the prompt touched (even redacted) is out: by default an external backend never
+//!    receives a prompt that touched `Restricted` data.
+//! 2. **Health and fit.** Backends in cooldown, and backends whose context window cannot hold
+//!    the prompt and the answer, are out.
+//! 3. **Budgets.** Backends whose estimated cost or typical latency exceed the request's budget
+//!    are out.
+//! 4. **Complexity.** A score at or above the threshold prefers large models, below it small
+//!    ones (the on-premises SLM): power where the prompt needs it, efficiency where it does
+//!    not.
+//! 5. **Order.** The preferred size first; within a size, on-premises before external, then
+//!    cheaper, then faster, then by name.
+//! 6. **Fallback.** The chain goes on to the other backends left, except that an external
+//!    backend only follows an on-premises one when the policy allows escalation
+//!    ([`DefaultPolicy::escalate_to_external`], off by default): an on-premises failure never
+//!    sends the prompt out of the building unless configured.
+//!
+//! ```
+//! use promptveil::Sensitivity;
+//! use promptveil::route::{BackendProfile, DefaultPolicy, Locality, RouteSummary, RoutingPolicy, Size};
+//!
+//! let slm = BackendProfile::new("local-slm", Locality::OnPremises, Size::Small, 8192);
+//! let llm = BackendProfile::new("cloud-llm", Locality::External, Size::Large, 200_000)
+//!     .with_prices(3.0, 15.0);
+//! let policy = DefaultPolicy::default();
+//!
+//! // A hard question about restricted data stays on premises, and says why.
+//! let summary = RouteSummary::new(Sensitivity::Restricted, 400, 0.9);
+//! let decision = policy.route(&summary, &[slm.clone(), llm.clone()]);
+//! assert_eq!(decision.chain(), ["local-slm"]);
+//!
+//! // The same question without sensitive data goes to the large model first.
+//! let summary = RouteSummary::new(Sensitivity::Public, 400, 0.9);
+//! assert_eq!(policy.route(&summary, &[slm, llm]).chain(), ["cloud-llm", "local-slm"]);
+//! ```
+
+mod complexity;
+
+use serde::{Deserialize, Serialize};
+
+pub use complexity::{Complexity, ComplexityWeights, Feature, estimate_tokens, score};
+
+use crate::sensitivity::Sensitivity;
+
+/// Where a backend runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Locality {
+    /// Inside the building: the prompt does not leave the organisation's machines.
+    OnPremises,
+    /// A third party's service.
+    External,
+}
+
+/// How capable a backend's model is, for complexity routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Size {
+    /// A small model: fast, cheap, less capable.
+    Small,
+    /// A large model.
+    Large,
+}
+
+/// What a backend is and what it may receive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BackendProfile {
+    /// Its name, unique among the backends.
+    pub name: String,
+    /// Where it runs.
+    pub locality: Locality,
+    /// Its model's size.
+    pub size: Size,
+    /// The lowest sensitivity level it must never receive, even redacted: a prompt that
+    /// touched this level or above does not go to it. `None`: any level, redacted. The
+    /// default is `Restricted` for external backends and `None` on premises.
+    pub never_receives: Option<Sensitivity>,
+    /// Tokens of prompt plus answer it accepts.
+    pub context_window: usize,
+    /// Price per million input tokens (any currency, the same for all backends).
+    pub price_in: f64,
+    /// Price per million output tokens.
+    pub price_out: f64,
+    /// Typical latency of a short answer, in milliseconds.
+    pub typical_latency_ms: u64,
+}
+
+impl BackendProfile {
+    /// A free backend with typical latency 1 s; external backends never receive prompts that
+    /// touched `Restricted` data.
+    pub fn new(
+        name: impl Into<String>,
+        locality: Locality,
+        size: Size,
+        context_window: usize,
+    ) -> BackendProfile {
+        BackendProfile {
+            name: name.into(),
+            locality,
+            size,
+            never_receives: match locality {
+                Locality::External => Some(Sensitivity::Restricted),
+                Locality::OnPremises => None,
+            },
+            context_window,
+            price_in: 0.0,
+            price_out: 0.0,
+            typical_latency_ms: 1000,
+        }
+    }
+
+    /// Sets the prices per million input and output tokens.
+    pub fn with_prices(mut self, price_in: f64, price_out: f64) -> BackendProfile {
+        self.price_in = price_in;
+        self.price_out = price_out;
+        self
+    }
+
+    /// Sets the lowest level the backend must never receive (`None`: any, redacted).
+    pub fn never_receiving(mut self, level: Option<Sensitivity>) -> BackendProfile {
+        self.never_receives = level;
+        self
+    }
+
+    /// Sets the typical latency.
+    pub fn with_latency_ms(mut self, ms: u64) -> BackendProfile {
+        self.typical_latency_ms = ms;
+        self
+    }
+
+    /// Estimated cost of a request with these token counts.
+    pub fn estimated_cost(&self, tokens_in: usize, tokens_out: usize) -> f64 {
+        (tokens_in as f64 * self.price_in + tokens_out as f64 * self.price_out) / 1e6
+    }
+}
+
+/// What a policy knows of a request: counts and levels, never text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RouteSummary {
+    /// The highest sensitivity among the redacted findings (and retrieved passages).
+    pub max_sensitivity: Sensitivity,
+    /// Entity types found, for policies that care (`"PERSON"`, `"IBAN"`).
+    pub entity_types: Vec<String>,
+    /// Estimated tokens of the enriched prompt.
+    pub tokens_in: usize,
+    /// Tokens the answer may take.
+    pub tokens_out: usize,
+    /// Complexity score in `0.0..1.0`.
+    pub complexity: f32,
+    /// Most the request may cost (same unit as the profiles' prices); `None`: no limit.
+    pub max_cost: Option<f64>,
+    /// Longest typical latency acceptable, in milliseconds; `None`: no limit.
+    pub max_latency_ms: Option<u64>,
+    /// Backends in cooldown after repeated failures.
+    pub cooling_down: Vec<String>,
+    /// Free-form tags of the caller (`"batch"`, `"interactive"`), for custom policies.
+    pub tags: Vec<String>,
+}
+
+impl RouteSummary {
+    /// A summary with 512 answer tokens, no budgets, no tags, every backend healthy.
+    pub fn new(max_sensitivity: Sensitivity, tokens_in: usize, complexity: f32) -> RouteSummary {
+        RouteSummary {
+            max_sensitivity,
+            entity_types: Vec::new(),
+            tokens_in,
+            tokens_out: 512,
+            complexity,
+            max_cost: None,
+            max_latency_ms: None,
+            cooling_down: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    /// Sets the cost and latency budgets.
+    pub fn with_budget(
+        mut self,
+        max_cost: Option<f64>,
+        max_latency_ms: Option<u64>,
+    ) -> RouteSummary {
+        self.max_cost = max_cost;
+        self.max_latency_ms = max_latency_ms;
+        self
+    }
+
+    /// Sets the backends in cooldown.
+    pub fn with_cooling_down(mut self, names: Vec<String>) -> RouteSummary {
+        self.cooling_down = names;
+        self
+    }
+
+    /// Sets the answer's token allowance.
+    pub fn with_tokens_out(mut self, tokens_out: usize) -> RouteSummary {
+        self.tokens_out = tokens_out;
+        self
+    }
+}
+
+/// Why a policy did what it did: one entry per consideration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Reason {
+    /// The prompt touched a level this backend must never receive.
+    SensitivityExcludes {
+        /// The backend.
+        backend: String,
+        /// The level the prompt touched.
+        touched: Sensitivity,
+        /// The backend's limit.
+        never_receives: Sensitivity,
+    },
+    /// The backend is in cooldown.
+    CoolingDown {
+        /// The backend.
+        backend: String,
+    },
+    /// Prompt and answer do not fit the backend's context window.
+    ContextTooSmall {
+        /// The backend.
+        backend: String,
+        /// Tokens needed.
+        needed: usize,
+        /// Its window.
+        window: usize,
+    },
+    /// The estimated cost exceeds the budget.
+    OverBudget {
+        /// The backend.
+        backend: String,
+        /// Estimated cost.
+        cost: f64,
+        /// The budget.
+        budget: f64,
+    },
+    /// The typical latency exceeds the budget.
+    TooSlow {
+        /// The backend.
+        backend: String,
+        /// Its typical latency.
+        latency_ms: u64,
+        /// The budget.
+        budget_ms: u64,
+    },
+    /// The complexity score picked the preferred model size.
+    Complexity {
+        /// The score.
+        score: f32,
+        /// The threshold.
+        threshold: f32,
+        /// The size preferred.
+        prefers: Size,
+    },
+    /// An external backend was left out of the fallback after an on-premises one.
+    NoEscalation {
+        /// The backend left out.
+        backend: String,
+    },
+    /// No backend may take the request.
+    NoBackend,
+}
+
+/// A policy's answer: the backends to try in order, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RouteDecision {
+    /// Backend names, first choice first; empty when refused.
+    pub chain: Vec<String>,
+    /// Every consideration, in the order the policy made them.
+    pub reasons: Vec<Reason>,
+}
+
+impl RouteDecision {
+    /// The chain as string slices.
+    pub fn chain(&self) -> Vec<&str> {
+        self.chain.iter().map(String::as_str).collect()
+    }
+
+    /// True when no backend may take the request.
+    pub fn is_refused(&self) -> bool {
+        self.chain.is_empty()
+    }
+}
+
+/// Chooses backends for a request. Implementations must be pure: the same summary and
+/// profiles give the same decision.
+pub trait RoutingPolicy: Send + Sync + std::fmt::Debug {
+    /// The decision for `summary` among `backends`.
+    fn route(&self, summary: &RouteSummary, backends: &[BackendProfile]) -> RouteDecision;
+}
+
+/// The default policy (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DefaultPolicy {
+    /// Complexity at or above which large models are preferred. Default 0.6.
+    pub complexity_threshold: f32,
+    /// May an external backend follow an on-premises one in the fallback chain? Default no.
+    pub escalate_to_external: bool,
+}
+
+impl Default for DefaultPolicy {
+    fn default() -> DefaultPolicy {
+        DefaultPolicy {
+            complexity_threshold: 0.6,
+            escalate_to_external: false,
+        }
+    }
+}
+
+impl RoutingPolicy for DefaultPolicy {
+    fn route(&self, summary: &RouteSummary, backends: &[BackendProfile]) -> RouteDecision {
+        let mut reasons = Vec::new();
+        let mut eligible: Vec<&BackendProfile> = Vec::new();
+        for b in backends {
+            if let Some(limit) = b.never_receives
+                && summary.max_sensitivity >= limit
+            {
+                reasons.push(Reason::SensitivityExcludes {
+                    backend: b.name.clone(),
+                    touched: summary.max_sensitivity,
+                    never_receives: limit,
+                });
+                continue;
+            }
+            if summary.cooling_down.contains(&b.name) {
+                reasons.push(Reason::CoolingDown {
+                    backend: b.name.clone(),
+                });
+                continue;
+            }
+            let needed = summary.tokens_in + summary.tokens_out;
+            if needed > b.context_window {
+                reasons.push(Reason::ContextTooSmall {
+                    backend: b.name.clone(),
+                    needed,
+                    window: b.context_window,
+                });
+                continue;
+            }
+            let cost = b.estimated_cost(summary.tokens_in, summary.tokens_out);
+            if let Some(budget) = summary.max_cost
+                && cost > budget
+            {
+                reasons.push(Reason::OverBudget {
+                    backend: b.name.clone(),
+                    cost,
+                    budget,
+                });
+                continue;
+            }
+            if let Some(budget_ms) = summary.max_latency_ms
+                && b.typical_latency_ms > budget_ms
+            {
+                reasons.push(Reason::TooSlow {
+                    backend: b.name.clone(),
+                    latency_ms: b.typical_latency_ms,
+                    budget_ms,
+                });
+                continue;
+            }
+            eligible.push(b);
+        }
+        let prefers = if summary.complexity >= self.complexity_threshold {
+            Size::Large
+        } else {
+            Size::Small
+        };
+        reasons.push(Reason::Complexity {
+            score: summary.complexity,
+            threshold: self.complexity_threshold,
+            prefers,
+        });
+        let key = |b: &BackendProfile| {
+            (
+                b.size != prefers,
+                b.locality != Locality::OnPremises,
+                b.estimated_cost(summary.tokens_in, summary.tokens_out),
+                b.typical_latency_ms,
+            )
+        };
+        eligible.sort_by(|a, b| {
+            let (ka, kb) = (key(a), key(b));
+            ka.0.cmp(&kb.0)
+                .then(ka.1.cmp(&kb.1))
+                .then(ka.2.total_cmp(&kb.2))
+                .then(ka.3.cmp(&kb.3))
+                .then(a.name.cmp(&b.name))
+        });
+        let mut chain: Vec<String> = Vec::new();
+        let mut on_premises_before = false;
+        for b in eligible {
+            if b.locality == Locality::External && on_premises_before && !self.escalate_to_external
+            {
+                reasons.push(Reason::NoEscalation {
+                    backend: b.name.clone(),
+                });
+                continue;
+            }
+            on_premises_before |= b.locality == Locality::OnPremises;
+            chain.push(b.name.clone());
+        }
+        if chain.is_empty() {
+            reasons.push(Reason::NoBackend);
+        }
+        RouteDecision { chain, reasons }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backends() -> Vec<BackendProfile> {
+        vec![
+            BackendProfile::new("slm", Locality::OnPremises, Size::Small, 8192)
+                .with_latency_ms(400),
+            BackendProfile::new("big-local", Locality::OnPremises, Size::Large, 32_768)
+                .with_latency_ms(3000),
+            BackendProfile::new("claude", Locality::External, Size::Large, 200_000)
+                .with_prices(3.0, 15.0)
+                .with_latency_ms(2000),
+            BackendProfile::new("gpt-mini", Locality::External, Size::Small, 128_000)
+                .with_prices(0.15, 0.6)
+                .with_latency_ms(800),
+        ]
+    }
+
+    #[test]
+    fn restricted_data_never_goes_external_even_when_hard() {
+        let d = DefaultPolicy::default().route(
+            &RouteSummary::new(Sensitivity::Restricted, 500, 0.95),
+            &backends(),
+        );
+        assert_eq!(d.chain(), ["big-local", "slm"]);
+        let excluded: Vec<&str> = d
+            .reasons
+            .iter()
+            .filter_map(|r| match r {
+                Reason::SensitivityExcludes { backend, .. } => Some(backend.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(excluded, ["claude", "gpt-mini"]);
+        // Reasons serialise for the audit trail.
+        let json = serde_json::to_string(&d.reasons).expect("json");
+        assert!(
+            json.contains("\"reason\":\"sensitivity_excludes\""),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn complexity_picks_the_size_and_locality_breaks_ties() {
+        let p = DefaultPolicy::default();
+        let easy = p.route(
+            &RouteSummary::new(Sensitivity::Internal, 200, 0.1),
+            &backends(),
+        );
+        // Small first (on premises before external), then large; no escalation past the SLM.
+        assert_eq!(easy.chain(), ["slm", "big-local"]);
+        assert!(easy.reasons.contains(&Reason::NoEscalation {
+            backend: "gpt-mini".into()
+        }));
+        let hard = p.route(
+            &RouteSummary::new(Sensitivity::Public, 200, 0.9),
+            &backends(),
+        );
+        assert_eq!(hard.chain(), ["big-local", "slm"]);
+        // Without the large local model, a hard public prompt goes out first; falling back
+        // from external to on premises is allowed.
+        let no_big: Vec<BackendProfile> = backends()
+            .into_iter()
+            .filter(|b| b.name != "big-local")
+            .collect();
+        let hard = p.route(&RouteSummary::new(Sensitivity::Public, 200, 0.9), &no_big);
+        assert_eq!(hard.chain(), ["claude", "slm"]);
+        // Escalation when configured.
+        let escalating = DefaultPolicy {
+            escalate_to_external: true,
+            ..DefaultPolicy::default()
+        };
+        let easy = escalating.route(&RouteSummary::new(Sensitivity::Internal, 200, 0.1), &no_big);
+        assert_eq!(easy.chain(), ["slm", "gpt-mini", "claude"]);
+    }
+
+    #[test]
+    fn budgets_health_and_context_windows_exclude_backends() {
+        let p = DefaultPolicy {
+            escalate_to_external: true,
+            ..DefaultPolicy::default()
+        };
+        let s = RouteSummary::new(Sensitivity::Public, 20_000, 0.9)
+            .with_budget(Some(0.05), Some(2500))
+            .with_cooling_down(vec!["big-local".into()]);
+        let d = p.route(&s, &backends());
+        // slm: context too small; big-local: cooling down; claude: 20k*3/1e6 + 512*15/1e6 =
+        // 0.068 > 0.05; gpt-mini fits.
+        assert_eq!(d.chain(), ["gpt-mini"]);
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| matches!(r, Reason::ContextTooSmall { backend, .. } if backend == "slm"))
+        );
+        assert!(d.reasons.contains(&Reason::CoolingDown {
+            backend: "big-local".into()
+        }));
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| matches!(r, Reason::OverBudget { backend, .. } if backend == "claude"))
+        );
+        // Nothing left: a refusal with its reasons.
+        let none = p.route(&s.with_budget(Some(0.0001), None), &backends());
+        assert!(none.is_refused());
+        assert_eq!(none.reasons.last(), Some(&Reason::NoBackend));
+    }
+
+    #[test]
+    fn the_same_input_gives_the_same_decision() {
+        let p = DefaultPolicy::default();
+        let s = RouteSummary::new(Sensitivity::Confidential, 300, 0.4);
+        let mut shuffled = backends();
+        shuffled.reverse();
+        assert_eq!(p.route(&s, &backends()).chain, p.route(&s, &shuffled).chain);
+    }
+}
