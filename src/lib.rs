@@ -40,6 +40,8 @@
 //!   search with tantivy (and, feature `embeddings`, their vectors);
 //!   [`index::LocalRetriever`] searches it and is a [`index::Retriever`], the async trait a
 //!   team implements to plug in its own search service.
+//! - [`enrich::enrich`] packs a redacted question and redacted (or public) passages into an
+//!   [`enrich::EnrichedPrompt`] within a token budget, with numbered citations.
 //! - [`route::RoutingPolicy`] chooses the backends a request may go to, from a
 //!   [`route::RouteSummary`] (levels and counts, never text); [`route::DefaultPolicy`] keeps
 //!   restricted data on premises and sends hard prompts to large models, with reasons.
@@ -101,6 +103,7 @@
 pub mod assets;
 #[cfg(feature = "embeddings")]
 pub mod embed;
+pub mod enrich;
 mod error;
 pub mod index;
 #[cfg(feature = "ner")]
