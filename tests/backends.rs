@@ -294,3 +294,210 @@ fn base_urls_must_be_http() {
     let e = OpenAiBackend::new("ftp://example", "m", profile()).expect_err("scheme");
     assert!(e.to_string().contains("http://"));
 }
+
+mod dispatching {
+    use super::*;
+    use promptveil::Sensitivity;
+    use promptveil::backend::dispatch::{DispatchConfig, Dispatcher};
+    use promptveil::route::{DefaultPolicy, RouteSummary, RoutingPolicy};
+
+    fn backend(url: &str, name: &str, locality: Locality) -> Arc<dyn ModelBackend> {
+        let size = if locality == Locality::OnPremises {
+            Size::Small
+        } else {
+            Size::Large
+        };
+        Arc::new(
+            OpenAiBackend::new(url, "m", BackendProfile::new(name, locality, size, 8192))
+                .expect("backend")
+                .with_timeout(Duration::from_secs(5)),
+        )
+    }
+
+    fn fast() -> DispatchConfig {
+        DispatchConfig::default()
+            .with_backoff(2, Duration::from_millis(5), Duration::from_millis(20))
+            .with_cooldown(3, Duration::from_secs(60))
+    }
+
+    fn refused_url() -> String {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        drop(l);
+        format!("http://127.0.0.1:{port}/v1")
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_on_the_same_backend() {
+        let (url, received) = serve(vec![
+            Some(Canned {
+                status: "503 Service Unavailable",
+                content_type: "application/json",
+                extra: "",
+                body: "{}".into(),
+            }),
+            Some(ok_json(ANSWER)),
+        ])
+        .await;
+        let d = Dispatcher::new(vec![backend(&url, "slm", Locality::OnPremises)], fast())
+            .expect("dispatcher");
+        let decision = DefaultPolicy::default().route(
+            &RouteSummary::new(Sensitivity::Internal, 50, 0.1),
+            &d.profiles(),
+        );
+        let out = d
+            .dispatch(&decision, &request("hello"))
+            .await
+            .expect("answer");
+        assert_eq!(out.backend, "slm");
+        assert_eq!(out.attempts.len(), 2);
+        assert!(
+            out.attempts[0]
+                .error
+                .as_ref()
+                .is_some_and(BackendError::is_retryable)
+        );
+        assert_eq!(received.lock().expect("log").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn fallback_follows_the_chain_and_never_leaves_it() {
+        // The on-premises SLM refuses connections; a bigger on-premises model answers.
+        let (big, big_log) = serve(vec![Some(ok_json(ANSWER))]).await;
+        let (cloud, cloud_log) = serve(vec![Some(ok_json(ANSWER))]).await;
+        let slm = refused_url();
+        let d = Dispatcher::new(
+            vec![
+                backend(&slm, "slm", Locality::OnPremises),
+                Arc::new(
+                    OpenAiBackend::new(
+                        &big,
+                        "m",
+                        BackendProfile::new("big-local", Locality::OnPremises, Size::Large, 8192),
+                    )
+                    .expect("backend"),
+                ),
+                backend(&cloud, "cloud", Locality::External),
+            ],
+            fast(),
+        )
+        .expect("dispatcher");
+        let decision = DefaultPolicy::default().route(
+            &RouteSummary::new(Sensitivity::Internal, 50, 0.1),
+            &d.profiles(),
+        );
+        assert_eq!(decision.chain(), ["slm", "big-local"]);
+        let out = d
+            .dispatch(&decision, &request("hello"))
+            .await
+            .expect("answer");
+        assert_eq!(out.backend, "big-local");
+        // Three tries on the SLM (one and two retries), then the next in the chain.
+        assert_eq!(
+            out.attempts.iter().filter(|a| a.backend == "slm").count(),
+            3
+        );
+        assert_eq!(big_log.lock().expect("log").len(), 1);
+
+        // A chain of the failing SLM alone: the error lists the calls; nothing else is called,
+        // and the external backend never is.
+        let mut only_slm = decision.clone();
+        only_slm.chain.truncate(1);
+        let err = d
+            .dispatch(&only_slm, &request("hello"))
+            .await
+            .expect_err("all failed");
+        assert!(err.attempts.iter().all(|a| a.backend == "slm"));
+        assert!(
+            err.to_string().starts_with("every approved backend failed"),
+            "{err}"
+        );
+        assert!(cloud_log.lock().expect("log").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failing_backend_cools_down_and_is_skipped() {
+        let slm = refused_url();
+        let d = Dispatcher::new(
+            vec![backend(&slm, "slm", Locality::OnPremises)],
+            DispatchConfig::default()
+                .with_backoff(0, Duration::from_millis(1), Duration::from_millis(1))
+                .with_cooldown(2, Duration::from_secs(60)),
+        )
+        .expect("dispatcher");
+        let decision = DefaultPolicy::default().route(
+            &RouteSummary::new(Sensitivity::Public, 50, 0.1),
+            &d.profiles(),
+        );
+        for _ in 0..2 {
+            d.dispatch(&decision, &request("hello"))
+                .await
+                .expect_err("refused");
+        }
+        assert_eq!(d.cooling_down(), ["slm"]);
+        let err = d
+            .dispatch(&decision, &request("hello"))
+            .await
+            .expect_err("skipped");
+        assert!(err.attempts.is_empty());
+        assert_eq!(err.skipped, ["slm"]);
+        // The routing summary can carry the cooldown, and the policy then refuses.
+        let summary =
+            RouteSummary::new(Sensitivity::Public, 50, 0.1).with_cooling_down(d.cooling_down());
+        assert!(
+            DefaultPolicy::default()
+                .route(&summary, &d.profiles())
+                .is_refused()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_error_moves_on_without_retrying() {
+        let (a, a_log) = serve(vec![Some(Canned {
+            status: "400 Bad Request",
+            content_type: "application/json",
+            extra: "",
+            body: r#"{"error":{"type":"invalid_request_error"}}"#.into(),
+        })])
+        .await;
+        let (b, _) = serve(vec![Some(ok_json(ANSWER))]).await;
+        let d = Dispatcher::new(
+            vec![
+                backend(&a, "a", Locality::OnPremises),
+                Arc::new(
+                    OpenAiBackend::new(
+                        &b,
+                        "m",
+                        BackendProfile::new("b", Locality::OnPremises, Size::Large, 8192),
+                    )
+                    .expect("backend"),
+                ),
+            ],
+            fast(),
+        )
+        .expect("dispatcher");
+        let decision = DefaultPolicy::default().route(
+            &RouteSummary::new(Sensitivity::Public, 50, 0.1),
+            &d.profiles(),
+        );
+        let out = d
+            .dispatch(&decision, &request("hello"))
+            .await
+            .expect("answer");
+        assert_eq!(out.backend, "b");
+        assert_eq!(a_log.lock().expect("log").len(), 1);
+    }
+
+    #[test]
+    fn backend_names_are_unique() {
+        let err = Dispatcher::new(
+            vec![
+                backend("http://127.0.0.1:1/v1", "x", Locality::OnPremises),
+                backend("http://127.0.0.1:2/v1", "x", Locality::OnPremises),
+            ],
+            DispatchConfig::default(),
+        )
+        .expect_err("duplicate");
+        assert!(err.to_string().contains("`x`"));
+    }
+}

@@ -10,6 +10,7 @@
 //! Shipped: [`OpenAiBackend`](openai::OpenAiBackend) (feature `http`), the OpenAI-compatible
 //! chat completions API — llama.cpp's server, vLLM, Ollama, OpenAI.
 
+pub mod dispatch;
 #[cfg(feature = "http")]
 pub mod openai;
 

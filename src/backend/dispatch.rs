@@ -1,0 +1,331 @@
+//! The dispatcher: tries the backends of an approved chain in order, retrying transient
+//! failures with jittered exponential backoff, and puts failing backends in cooldown.
+//!
+//! - Only the chain a [`RoutingPolicy`](crate::route::RoutingPolicy) approved is tried, in its
+//!   order: a backend that is not in the chain is never called, whatever happens.
+//! - A retryable error ([`BackendError::is_retryable`]: connect, timeout, 429, 5xx) is retried
+//!   on the same backend up to [`DispatchConfig::retries`] times, waiting a random time up to
+//!   `base × 2^attempt` (capped), and at least the `Retry-After` the backend asked for; any
+//!   other error moves on to the next backend at once.
+//! - After [`DispatchConfig::cooldown_after`] failed calls in a row a backend cools down for
+//!   [`DispatchConfig::cooldown`]; [`Dispatcher::cooling_down`] lists such backends for the
+//!   routing summary, and the dispatcher skips them in a chain too.
+//! - Cancelling the returned future (dropping it) cancels the call in flight; health is only
+//!   updated when a call has finished, so a cancelled request leaves no trace.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{BackendError, BackendRequest, BackendResponse, ModelBackend};
+use crate::error::{Error, Result};
+use crate::route::{BackendProfile, RouteDecision};
+
+/// Retry, backoff and cooldown settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DispatchConfig {
+    /// Retries of a transient failure on the same backend. Default 2.
+    pub retries: u32,
+    /// First backoff step. Default 200 ms.
+    pub base_backoff: Duration,
+    /// Longest wait between two tries. Default 5 s.
+    pub max_backoff: Duration,
+    /// Failed calls in a row that put a backend in cooldown. Default 3.
+    pub cooldown_after: u32,
+    /// How long a cooldown lasts. Default 30 s.
+    pub cooldown: Duration,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> DispatchConfig {
+        DispatchConfig {
+            retries: 2,
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            cooldown_after: 3,
+            cooldown: Duration::from_secs(30),
+        }
+    }
+}
+
+impl DispatchConfig {
+    /// Sets the retries and the backoff steps.
+    pub fn with_backoff(mut self, retries: u32, base: Duration, max: Duration) -> DispatchConfig {
+        self.retries = retries;
+        self.base_backoff = base;
+        self.max_backoff = max.max(base);
+        self
+    }
+
+    /// Sets when and for how long a failing backend cools down.
+    pub fn with_cooldown(mut self, after: u32, cooldown: Duration) -> DispatchConfig {
+        self.cooldown_after = after.max(1);
+        self.cooldown = cooldown;
+        self
+    }
+}
+
+/// The wait before retry number `attempt` (0 for the first retry): uniformly random up to
+/// `base × 2^attempt` capped at `max` ("full jitter"), and at least `retry_after`.
+pub(crate) fn backoff(
+    config: &DispatchConfig,
+    attempt: u32,
+    retry_after: Option<Duration>,
+    random: u64,
+) -> Duration {
+    let ceiling = config
+        .base_backoff
+        .saturating_mul(1_u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
+        .min(config.max_backoff);
+    let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+    let jittered = Duration::from_nanos(if nanos == 0 { 0 } else { random % (nanos + 1) });
+    jittered.max(retry_after.unwrap_or_default())
+}
+
+fn random_u64() -> u64 {
+    let mut bytes = [0_u8; 8];
+    // Without an entropy source the wait is the ceiling: still bounded, only less spread.
+    if getrandom::fill(&mut bytes).is_err() {
+        return u64::MAX;
+    }
+    u64::from_le_bytes(bytes)
+}
+
+/// One call to one backend.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// The backend called.
+    pub backend: String,
+    /// How it failed, or `None` when it answered.
+    pub error: Option<BackendError>,
+    /// How long the call took.
+    pub elapsed: Duration,
+}
+
+/// An answer and how it was obtained.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Dispatched {
+    /// The backend that answered.
+    pub backend: String,
+    /// Its answer.
+    pub response: BackendResponse,
+    /// Every call made, failed ones first.
+    pub attempts: Vec<Attempt>,
+}
+
+/// Why no answer came: every backend of the chain failed, was cooling down, or the chain was
+/// empty.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct DispatchError {
+    /// Every call made.
+    pub attempts: Vec<Attempt>,
+    /// Backends of the chain skipped because they were cooling down.
+    pub skipped: Vec<String>,
+}
+
+impl std::fmt::Display for DispatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.attempts.is_empty() && self.skipped.is_empty() {
+            return f.write_str("no backend was approved for this request");
+        }
+        write!(
+            f,
+            "every approved backend failed ({} calls",
+            self.attempts.len()
+        )?;
+        if let Some(last) = self.attempts.last().and_then(|a| a.error.as_ref()) {
+            write!(f, "; last: {last}")?;
+        }
+        if !self.skipped.is_empty() {
+            write!(f, "; cooling down: {}", self.skipped.join(", "))?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl std::error::Error for DispatchError {}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Health {
+    failures: u32,
+    cooling_until: Option<Instant>,
+}
+
+/// The backends by name, their health, and the retry policy. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Dispatcher {
+    backends: HashMap<String, Arc<dyn ModelBackend>>,
+    order: Vec<String>,
+    health: Mutex<HashMap<String, Health>>,
+    config: DispatchConfig,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `backends`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when two backends share a name.
+    pub fn new(backends: Vec<Arc<dyn ModelBackend>>, config: DispatchConfig) -> Result<Dispatcher> {
+        let mut map = HashMap::new();
+        let mut order = Vec::new();
+        for b in backends {
+            let name = b.profile().name.clone();
+            if map.insert(name.clone(), b).is_some() {
+                return Err(Error::config(format!("two backends are named `{name}`")));
+            }
+            order.push(name);
+        }
+        Ok(Dispatcher {
+            backends: map,
+            order,
+            health: Mutex::new(HashMap::new()),
+            config,
+        })
+    }
+
+    /// The backends' profiles, in the order given.
+    pub fn profiles(&self) -> Vec<BackendProfile> {
+        self.order
+            .iter()
+            .filter_map(|n| self.backends.get(n).map(|b| b.profile().clone()))
+            .collect()
+    }
+
+    /// Backends cooling down now.
+    pub fn cooling_down(&self) -> Vec<String> {
+        let now = Instant::now();
+        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        self.order
+            .iter()
+            .filter(|n| {
+                health
+                    .get(*n)
+                    .and_then(|h| h.cooling_until)
+                    .is_some_and(|t| t > now)
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn record(&self, name: &str, ok: bool) {
+        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        let h = health.entry(name.to_string()).or_default();
+        if ok {
+            *h = Health::default();
+        } else {
+            h.failures += 1;
+            if h.failures >= self.config.cooldown_after {
+                h.cooling_until = Some(Instant::now() + self.config.cooldown);
+                h.failures = 0;
+            }
+        }
+    }
+
+    /// Sends `request` along the decision's chain.
+    ///
+    /// # Errors
+    ///
+    /// [`DispatchError`] with every call made when no backend of the chain answered.
+    pub async fn dispatch(
+        &self,
+        decision: &RouteDecision,
+        request: &BackendRequest,
+    ) -> std::result::Result<Dispatched, DispatchError> {
+        let mut attempts = Vec::new();
+        let mut skipped = Vec::new();
+        let cooling = self.cooling_down();
+        for name in &decision.chain {
+            let Some(backend) = self.backends.get(name) else {
+                continue;
+            };
+            if cooling.contains(name) {
+                skipped.push(name.clone());
+                continue;
+            }
+            let mut retry = 0;
+            loop {
+                let started = Instant::now();
+                let result = backend.complete(request).await;
+                let elapsed = started.elapsed();
+                match result {
+                    Ok(response) => {
+                        self.record(name, true);
+                        attempts.push(Attempt {
+                            backend: name.clone(),
+                            error: None,
+                            elapsed,
+                        });
+                        return Ok(Dispatched {
+                            backend: name.clone(),
+                            response,
+                            attempts,
+                        });
+                    }
+                    Err(e) => {
+                        self.record(name, false);
+                        let retry_after = match &e {
+                            BackendError::Status { retry_after, .. } => *retry_after,
+                            _ => None,
+                        };
+                        let again = e.is_retryable() && retry < self.config.retries;
+                        attempts.push(Attempt {
+                            backend: name.clone(),
+                            error: Some(e),
+                            elapsed,
+                        });
+                        if !again {
+                            break;
+                        }
+                        let wait = backoff(&self.config, retry, retry_after, random_u64());
+                        tokio::time::sleep(wait).await;
+                        retry += 1;
+                    }
+                }
+            }
+        }
+        Err(DispatchError { attempts, skipped })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_jittered_and_honours_retry_after() {
+        let c = DispatchConfig::default().with_backoff(
+            5,
+            Duration::from_millis(100),
+            Duration::from_secs(1),
+        );
+        // The ceiling doubles: random = max gives the ceiling itself.
+        assert_eq!(
+            backoff(&c, 0, None, u64::MAX),
+            Duration::from_nanos(u64::MAX % 100_000_001)
+        );
+        let ceilings: Vec<Duration> = (0..6)
+            .map(|a| c.base_backoff.saturating_mul(1 << a).min(c.max_backoff))
+            .collect();
+        assert_eq!(ceilings[0], Duration::from_millis(100));
+        assert_eq!(ceilings[3], Duration::from_millis(800));
+        assert_eq!(ceilings[5], Duration::from_secs(1));
+        for a in 0..6 {
+            for r in [0, 1, 12345, u64::MAX / 3] {
+                assert!(backoff(&c, a, None, r) <= ceilings[a as usize]);
+            }
+        }
+        assert_eq!(backoff(&c, 0, None, 0), Duration::ZERO);
+        // Retry-After wins when longer.
+        assert_eq!(
+            backoff(&c, 0, Some(Duration::from_secs(3)), 0),
+            Duration::from_secs(3)
+        );
+        // Huge attempt numbers do not overflow.
+        assert!(backoff(&c, 1000, None, u64::MAX) <= Duration::from_secs(1));
+    }
+}
