@@ -11,6 +11,7 @@
 //! chat completions API — llama.cpp's server, vLLM, Ollama, OpenAI.
 
 pub mod dispatch;
+pub mod egress;
 #[cfg(feature = "http")]
 pub mod openai;
 

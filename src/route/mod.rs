@@ -86,6 +86,10 @@ pub struct BackendProfile {
     /// touched this level or above does not go to it. `None`: any level, redacted. The
     /// default is `Restricted` for external backends and `None` on premises.
     pub never_receives: Option<Sensitivity>,
+    /// The highest level it may receive in clear (not redacted): what the egress guard lets
+    /// through. The default is `Public` for external backends and `Confidential` on premises
+    /// (restricted values — card numbers, national ids, secrets — are never sent in clear).
+    pub in_clear: Sensitivity,
     /// Tokens of prompt plus answer it accepts.
     pub context_window: usize,
     /// Price per million input tokens (any currency, the same for all backends).
@@ -98,7 +102,8 @@ pub struct BackendProfile {
 
 impl BackendProfile {
     /// A free backend with typical latency 1 s; external backends never receive prompts that
-    /// touched `Restricted` data.
+    /// touched `Restricted` data, and receive only `Public` data in clear (on premises:
+    /// `Confidential`).
     pub fn new(
         name: impl Into<String>,
         locality: Locality,
@@ -112,6 +117,10 @@ impl BackendProfile {
             never_receives: match locality {
                 Locality::External => Some(Sensitivity::Restricted),
                 Locality::OnPremises => None,
+            },
+            in_clear: match locality {
+                Locality::External => Sensitivity::Public,
+                Locality::OnPremises => Sensitivity::Confidential,
             },
             context_window,
             price_in: 0.0,
@@ -130,6 +139,12 @@ impl BackendProfile {
     /// Sets the lowest level the backend must never receive (`None`: any, redacted).
     pub fn never_receiving(mut self, level: Option<Sensitivity>) -> BackendProfile {
         self.never_receives = level;
+        self
+    }
+
+    /// Sets the highest level the backend may receive in clear.
+    pub fn receiving_in_clear(mut self, level: Sensitivity) -> BackendProfile {
+        self.in_clear = level;
         self
     }
 

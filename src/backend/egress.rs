@@ -1,0 +1,84 @@
+//! The egress guard: the exact payload about to be sent is scanned again, and refused when it
+//! still holds data above what the chosen backend may receive in clear.
+//!
+//! Redaction ran on the question and on the passages; this check runs on what actually
+//! leaves, after enrichment, so a bug, a passage from an index wrongly declared public, or a
+//! value the first pass missed in a context it did not see is caught before it is sent. The
+//! check fails closed: any finding above [`BackendProfile::in_clear`] refuses the request.
+//! The refusal names entity types, levels and rule ids — never a value.
+
+use serde::Serialize;
+
+use super::BackendRequest;
+use crate::redact::{Redactor, Vault};
+use crate::route::BackendProfile;
+use crate::sensitivity::Sensitivity;
+
+/// A request the guard refused to send.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct EgressRefusal {
+    /// The backend it was meant for.
+    pub backend: String,
+    /// The most the backend may receive in clear.
+    pub in_clear: Sensitivity,
+    /// What was found above it: entity type, sensitivity and rule id, in payload order.
+    pub found: Vec<(String, Sensitivity, String)>,
+}
+
+impl std::fmt::Display for EgressRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kinds: Vec<String> = self
+            .found
+            .iter()
+            .map(|(entity, level, rule)| format!("{entity} ({level}, rule {rule})"))
+            .collect();
+        write!(
+            f,
+            "refused to send to `{}`: the payload still holds {} above {}",
+            self.backend,
+            kinds.join(", "),
+            self.in_clear
+        )
+    }
+}
+
+impl std::error::Error for EgressRefusal {}
+
+/// Scans `request`'s payload with `redactor` and refuses it when a finding is above what
+/// `profile` may receive in clear. Placeholders already in the payload are not findings.
+///
+/// # Errors
+///
+/// [`EgressRefusal`] naming what was found (never the values).
+pub fn check_egress(
+    redactor: &Redactor,
+    request: &BackendRequest,
+    profile: &BackendProfile,
+) -> Result<(), EgressRefusal> {
+    // A scratch vault: the values found are never kept, and are wiped when it drops.
+    let scratch = Vault::new();
+    let scan = redactor.redact(request.prompt(), &scratch);
+    let found: Vec<(String, Sensitivity, String)> = scan
+        .report()
+        .records
+        .iter()
+        .filter(|r| r.sensitivity > profile.in_clear)
+        .map(|r| {
+            (
+                r.entity.as_str().to_string(),
+                r.sensitivity,
+                r.rule.as_str().to_string(),
+            )
+        })
+        .collect();
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(EgressRefusal {
+            backend: profile.name.clone(),
+            in_clear: profile.in_clear,
+            found,
+        })
+    }
+}

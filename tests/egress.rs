@@ -1,0 +1,105 @@
+//! The egress guard: a canary planted in a passage of an index wrongly declared public is
+//! caught in the exact payload before it is sent, and the refusal never shows it.
+
+use promptveil::Sensitivity;
+use promptveil::backend::BackendRequest;
+use promptveil::backend::egress::check_egress;
+use promptveil::enrich::{ContextPassage, HeuristicCounter, Template, enrich};
+use promptveil::index::Passage;
+use promptveil::redact::{Redactor, Vault};
+use promptveil::route::{BackendProfile, Locality, Size};
+
+/// A made-up AWS access key id and an email address, unique to this test.
+const KEY_CANARY: &str = "AKIAQ7CANARY7EGRESS7";
+const MAIL_CANARY: &str = "canary.egress@example.org";
+
+fn payload(passage_text: &str) -> BackendRequest {
+    let redactor = Redactor::builder().build().expect("rules");
+    let vault = Vault::new();
+    let question = redactor.redact("What does the runbook say about deploy keys?", &vault);
+    // The index was declared public, so its passages go in unredacted.
+    let passage = Passage::new("runbook.md#3", "runbook.md", "Deploy keys", passage_text);
+    let prompt = enrich(
+        &Template::default(),
+        "Answer from the context.",
+        question.text(),
+        &[ContextPassage::public(&passage)],
+        1000,
+        &HeuristicCounter,
+    )
+    .expect("fits");
+    BackendRequest::new(&prompt, 64, 0.0)
+}
+
+#[test]
+fn a_planted_secret_in_a_public_passage_is_refused_for_every_backend() {
+    let redactor = Redactor::builder().build().expect("rules");
+    let request = payload(&format!(
+        "Rotate the deploy key {KEY_CANARY} every quarter and mail {MAIL_CANARY}."
+    ));
+    assert!(
+        request.prompt().contains(KEY_CANARY),
+        "the canary is in the payload"
+    );
+    let external = BackendProfile::new("cloud-llm", Locality::External, Size::Large, 100_000);
+    let refusal = check_egress(&redactor, &request, &external).expect_err("refused");
+    assert_eq!(refusal.backend, "cloud-llm");
+    let kinds: Vec<(&str, Sensitivity)> = refusal
+        .found
+        .iter()
+        .map(|(e, s, _)| (e.as_str(), *s))
+        .collect();
+    assert!(
+        kinds.contains(&("SECRET", Sensitivity::Restricted)),
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|(e, _)| *e == "EMAIL"), "{kinds:?}");
+    // Even on premises a secret is not sent in clear.
+    let local = BackendProfile::new("slm", Locality::OnPremises, Size::Small, 8192);
+    let refusal_local = check_egress(&redactor, &request, &local).expect_err("refused");
+    assert!(
+        refusal_local
+            .found
+            .iter()
+            .all(|(_, s, _)| *s == Sensitivity::Restricted)
+    );
+    // The refusal never shows a value, in Display, Debug or its JSON.
+    for shown in [
+        refusal.to_string(),
+        format!("{refusal:?}"),
+        serde_json::to_string(&refusal).expect("json"),
+        format!("{request:?}"),
+    ] {
+        assert!(
+            !shown.contains(KEY_CANARY) && !shown.contains(MAIL_CANARY),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn redacted_payloads_and_allowed_levels_pass() {
+    let redactor = Redactor::builder().build().expect("rules");
+    // Placeholders are not findings: a payload built from redacted text passes.
+    let vault = Vault::new();
+    let red = redactor.redact(&format!("mail {MAIL_CANARY} about it"), &vault);
+    let prompt = enrich(
+        &Template::parse("{question}").expect("template"),
+        "",
+        red.text(),
+        &[],
+        100,
+        &HeuristicCounter,
+    )
+    .expect("fits");
+    let request = BackendRequest::new(&prompt, 16, 0.0);
+    let external = BackendProfile::new("cloud-llm", Locality::External, Size::Large, 100_000);
+    check_egress(&redactor, &request, &external).expect("only placeholders");
+    // An email (confidential) in clear is allowed on premises, not outside.
+    let request = payload(&format!("Questions go to {MAIL_CANARY}."));
+    let local = BackendProfile::new("slm", Locality::OnPremises, Size::Small, 8192);
+    check_egress(&redactor, &request, &local).expect("confidential is allowed on premises");
+    check_egress(&redactor, &request, &external).expect_err("not outside");
+    let lenient = external.receiving_in_clear(Sensitivity::Confidential);
+    check_egress(&redactor, &request, &lenient).expect("configured to allow it");
+}
