@@ -38,3 +38,14 @@ pub(crate) fn missing(what: &str, path: &Path) -> Error {
         ),
     )
 }
+
+/// Checks that each file is there, naming the first one missing (`what`, its path) and the
+/// fetch command.
+pub(crate) fn check_files(files: &[(&str, &Path)]) -> crate::error::Result<()> {
+    for (what, path) in files {
+        if !path.is_file() {
+            return Err(missing(what, path));
+        }
+    }
+    Ok(())
+}

@@ -65,16 +65,11 @@ impl EmbeddingAssets {
     ///
     /// [`ErrorKind::Asset`] for the first missing file.
     pub fn check(&self) -> Result<()> {
-        for (what, path) in [
+        crate::assets::check_files(&[
             ("the ONNX Runtime library", &self.runtime),
             ("the embedding model", &self.model),
             ("the embedding tokenizer", &self.tokenizer),
-        ] {
-            if !path.is_file() {
-                return Err(crate::assets::missing(what, path));
-            }
-        }
-        Ok(())
+        ])
     }
 }
 

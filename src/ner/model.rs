@@ -58,16 +58,12 @@ impl NerAssets {
     ///
     /// [`ErrorKind::Asset`] for the first missing file.
     pub fn check(&self) -> Result<()> {
-        for (what, path) in [
+        crate::assets::check_files(&[
             ("the ONNX Runtime library", &self.runtime),
             ("the NER model", &self.model),
             ("the NER tokenizer", &self.tokenizer),
             ("the NER model config", &self.config),
-        ] {
-            if !path.is_file() {
-                return Err(crate::assets::missing(what, path));
-            }
-        }
+        ])?;
         if !self.gazetteers.is_dir() {
             return Err(crate::assets::missing(
                 "the gazetteer folder",
