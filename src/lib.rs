@@ -45,6 +45,8 @@
 //! - [`backend::ModelBackend`] is the async trait a model service implements; its requests
 //!   ([`backend::BackendRequest`]) are made only from enriched prompts, its failures are typed
 //!   ([`backend::BackendError`]).
+//! - [`audit::AuditSink`] receives one [`audit::AuditEvent`] per step of a request (JSON
+//!   Lines file, `tracing`, or nothing); events never hold a value.
 //! - [`route::RoutingPolicy`] chooses the backends a request may go to, from a
 //!   [`route::RouteSummary`] (levels and counts, never text); [`route::DefaultPolicy`] keeps
 //!   restricted data on premises and sends hard prompts to large models, with reasons.
@@ -105,6 +107,7 @@
 
 #[cfg(any(feature = "ner", feature = "embeddings"))]
 pub mod assets;
+pub mod audit;
 pub mod backend;
 #[cfg(feature = "embeddings")]
 pub mod embed;
