@@ -165,7 +165,7 @@ impl KnowledgeIndex {
     /// [`ErrorKind::Corpus`] when `passages` is empty, [`ErrorKind::Index`] when `dir` exists
     /// and is neither empty nor a promptveil index, [`ErrorKind::Io`] when writing fails.
     pub fn build(dir: &Path, passages: &[Passage]) -> Result<KnowledgeIndex> {
-        Self::build_with(dir, passages, None)
+        Self::build_files(dir, passages, None, |_| Ok(()))
     }
 
     /// Builds an index of `passages` in `dir` with their vectors from `embedder` (title and
@@ -202,35 +202,10 @@ impl KnowledgeIndex {
                 }
             }
         }
-        let vectors = super::dense::Vectors::new(embedder.info().dims, data)?;
-        Self::build_with(dir, passages, Some((embedder.info(), &vectors)))
-    }
-
-    #[cfg(not(feature = "embeddings"))]
-    fn build_with(
-        dir: &Path,
-        passages: &[Passage],
-        vectors: Option<(&EmbeddingInfo, &())>,
-    ) -> Result<KnowledgeIndex> {
-        let _ = vectors;
-        Self::build_files(dir, passages, None, |_| Ok(()))
-    }
-
-    #[cfg(feature = "embeddings")]
-    fn build_with(
-        dir: &Path,
-        passages: &[Passage],
-        vectors: Option<(&EmbeddingInfo, &super::dense::Vectors)>,
-    ) -> Result<KnowledgeIndex> {
-        Self::build_files(
-            dir,
-            passages,
-            vectors.map(|(info, _)| info.clone()),
-            |tmp| match vectors {
-                Some((_, v)) => v.write(tmp),
-                None => Ok(()),
-            },
-        )
+        let vectors = super::dense::Vectors::new(dims, data)?;
+        Self::build_files(dir, passages, Some(embedder.info().clone()), |tmp| {
+            vectors.write(tmp)
+        })
     }
 
     fn build_files(
