@@ -597,9 +597,11 @@ fn build_dense(
 #[cfg(not(feature = "embeddings"))]
 const NO_EMBEDDINGS: &str = "dense and hybrid search need a promptveil built with the `embeddings` feature (cargo build --features cli,embeddings)";
 
-fn retriever(index: &Path, mode: &str) -> Result<promptveil::index::LocalRetriever> {
-    use promptveil::index::{KnowledgeIndex, LocalRetriever, SearchMode};
-    let index = KnowledgeIndex::open(index)?;
+fn retriever(
+    index: promptveil::index::KnowledgeIndex,
+    mode: &str,
+) -> Result<promptveil::index::LocalRetriever> {
+    use promptveil::index::{LocalRetriever, SearchMode};
     let mode: SearchMode = mode.parse()?;
     let retriever = LocalRetriever::new(index.into(), mode);
     if mode == SearchMode::Bm25 {
@@ -630,7 +632,7 @@ fn with_embedder(
 }
 
 fn index_search(index: &Path, query: &str, k: usize, mode: &str) -> Result<()> {
-    let retriever = retriever(index, mode)?;
+    let retriever = retriever(promptveil::index::KnowledgeIndex::open(index)?, mode)?;
     for (rank, hit) in retriever.search(query, k)?.iter().enumerate() {
         let p = &hit.passage;
         println!(
@@ -676,18 +678,22 @@ fn eval_retrieval(args: &RetrievalArgs) -> Result<()> {
         }
     };
     let dense = args.mode != "bm25";
-    let usable =
-        KnowledgeIndex::open(&index_dir).is_ok_and(|i| !dense || i.manifest().embedding.is_some());
-    if !usable {
-        let (passages, report) = ingest_path(&args.corpus, &ChunkConfig::default())?;
-        eprintln!(
-            "{} passages from {} documents",
-            passages.len(),
-            report.documents
-        );
-        build_index(&index_dir, &passages, dense)?;
-    }
-    let retriever = retriever(&index_dir, &args.mode)?;
+    let existing = KnowledgeIndex::open(&index_dir)
+        .ok()
+        .filter(|i| !dense || i.manifest().embedding.is_some());
+    let index = match existing {
+        Some(index) => index,
+        None => {
+            let (passages, report) = ingest_path(&args.corpus, &ChunkConfig::default())?;
+            eprintln!(
+                "{} passages from {} documents",
+                passages.len(),
+                report.documents
+            );
+            build_index(&index_dir, &passages, dense)?
+        }
+    };
+    let retriever = retriever(index, &args.mode)?;
     let file = at(std::fs::File::open(&args.queries), &args.queries)?;
     let mut queries = Vec::new();
     for (n, line) in BufReader::new(file).lines().enumerate() {
