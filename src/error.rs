@@ -46,6 +46,15 @@ pub enum ErrorKind {
     /// A corpus cannot be indexed: no passage at all, or a JSON Lines record that is not an
     /// object with a text (the message names the file and line, never the text).
     Corpus,
+    /// A request was refused before anything was sent: the routing policy approved no
+    /// backend, or the egress guard found data above a backend's clearance in the payload.
+    /// The source is the [`EgressRefusal`](crate::backend::egress::EgressRefusal) when the
+    /// guard refused.
+    Refused,
+    /// No approved backend answered. The source is the
+    /// [`DispatchError`](crate::backend::dispatch::DispatchError) (every call made) or the
+    /// [`BackendError`](crate::backend::BackendError) that cut a stream short.
+    Backend,
 }
 
 impl fmt::Display for ErrorKind {
@@ -58,6 +67,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Json => "invalid json",
             ErrorKind::Asset => "missing asset",
             ErrorKind::Model => "model error",
+            ErrorKind::Refused => "request refused",
+            ErrorKind::Backend => "backend failure",
             ErrorKind::Index => "invalid index",
             ErrorKind::Corpus => "invalid corpus",
         })

@@ -116,6 +116,7 @@ mod error;
 pub mod index;
 #[cfg(feature = "ner")]
 pub mod ner;
+pub mod pipeline;
 pub mod redact;
 pub mod route;
 pub mod rules;

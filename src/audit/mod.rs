@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::backend::{BackendError, Usage};
 use crate::error::{Error, Result};
-use crate::redact::RedactionReport;
+use crate::redact::{RedactionReport, RestoreReport};
 use crate::route::{Reason, RouteDecision};
 use crate::sensitivity::Sensitivity;
 
@@ -112,6 +112,15 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
+    /// The event for a restoration report.
+    pub fn restored(report: &RestoreReport) -> AuditEvent {
+        AuditEvent::Restored {
+            exact: report.exact,
+            tolerant: report.tolerant,
+            unknown: report.unknown.len(),
+        }
+    }
+
     /// The event for a redaction report.
     pub fn redacted(what: impl Into<String>, report: &RedactionReport) -> AuditEvent {
         let mut entities = BTreeMap::new();

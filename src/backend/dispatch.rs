@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{BackendError, BackendRequest, BackendResponse, ModelBackend};
+use futures_util::StreamExt;
+
+use super::{BackendError, BackendRequest, BackendResponse, BackendStream, ModelBackend};
 use crate::error::{Error, Result};
 use crate::route::{BackendProfile, RouteDecision};
 
@@ -236,6 +238,65 @@ impl Dispatcher {
         decision: &RouteDecision,
         request: &BackendRequest,
     ) -> std::result::Result<Dispatched, DispatchError> {
+        let (backend, response, attempts) = self
+            .along_chain(decision, |b| async move { b.complete(request).await })
+            .await?;
+        Ok(Dispatched {
+            backend,
+            response,
+            attempts,
+        })
+    }
+
+    /// Opens a streamed answer along the decision's chain.
+    ///
+    /// A backend counts as answering once its first event arrived: an error before that
+    /// (a refused connection, an error status, an `error` event first thing) is retried or
+    /// falls back like any failed call; an error after it ends the stream, with no fallback —
+    /// part of an answer has been shown.
+    ///
+    /// # Errors
+    ///
+    /// [`DispatchError`] with every call made when no backend of the chain began an answer.
+    pub async fn dispatch_stream(
+        &self,
+        decision: &RouteDecision,
+        request: &BackendRequest,
+    ) -> std::result::Result<DispatchedStream, DispatchError> {
+        let (backend, stream, attempts) = self
+            .along_chain(decision, |b| async move {
+                let mut stream = b.stream(request).await?;
+                match stream.next().await {
+                    Some(Ok(first)) => {
+                        let rest: BackendStream =
+                            Box::pin(futures_util::stream::iter([Ok(first)]).chain(stream));
+                        Ok(rest)
+                    }
+                    Some(Err(e)) => Err(e),
+                    None => Err(BackendError::Malformed {
+                        detail: "the stream ended before any event".into(),
+                    }),
+                }
+            })
+            .await?;
+        Ok(DispatchedStream {
+            backend,
+            stream,
+            attempts,
+        })
+    }
+
+    /// Calls `call` on each backend of the chain in order, with retries and cooldown, until one
+    /// succeeds.
+    async fn along_chain<'a, T, F, Fut>(
+        &'a self,
+        decision: &RouteDecision,
+        mut call: F,
+    ) -> std::result::Result<(String, T, Vec<Attempt>), DispatchError>
+    where
+        F: FnMut(&'a Arc<dyn ModelBackend>) -> Fut,
+        Fut: Future<Output = std::result::Result<T, BackendError>>,
+    {
         let mut attempts = Vec::new();
         let mut skipped = Vec::new();
         let cooling = self.cooling_down();
@@ -250,21 +311,17 @@ impl Dispatcher {
             let mut retry = 0;
             loop {
                 let started = Instant::now();
-                let result = backend.complete(request).await;
+                let result = call(backend).await;
                 let elapsed = started.elapsed();
                 match result {
-                    Ok(response) => {
+                    Ok(answer) => {
                         self.record(name, true);
                         attempts.push(Attempt {
                             backend: name.clone(),
                             error: None,
                             elapsed,
                         });
-                        return Ok(Dispatched {
-                            backend: name.clone(),
-                            response,
-                            attempts,
-                        });
+                        return Ok((name.clone(), answer, attempts));
                     }
                     Err(e) => {
                         self.record(name, false);
@@ -289,6 +346,26 @@ impl Dispatcher {
             }
         }
         Err(DispatchError { attempts, skipped })
+    }
+}
+
+/// A streamed answer that began, and how it was obtained.
+#[non_exhaustive]
+pub struct DispatchedStream {
+    /// The backend answering.
+    pub backend: String,
+    /// Its answer: the first event has arrived.
+    pub stream: BackendStream,
+    /// Every call made, failed ones first.
+    pub attempts: Vec<Attempt>,
+}
+
+impl std::fmt::Debug for DispatchedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DispatchedStream")
+            .field("backend", &self.backend)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
     }
 }
 

@@ -56,29 +56,43 @@ pub fn check_egress(
     request: &BackendRequest,
     profile: &BackendProfile,
 ) -> Result<(), EgressRefusal> {
+    check_egress_all(redactor, request, [profile])
+}
+
+/// Like [`check_egress`] for every backend a request may go to, scanning the payload once:
+/// refuses at the first backend (in the order given) that may not receive it.
+///
+/// # Errors
+///
+/// [`EgressRefusal`] for that backend.
+pub fn check_egress_all<'a>(
+    redactor: &Redactor,
+    request: &BackendRequest,
+    profiles: impl IntoIterator<Item = &'a BackendProfile>,
+) -> Result<(), EgressRefusal> {
     // A scratch vault: the values found are never kept, and are wiped when it drops.
     let scratch = Vault::new();
     let scan = redactor.redact(request.prompt(), &scratch);
-    let found: Vec<(String, Sensitivity, String)> = scan
-        .report()
-        .records
-        .iter()
-        .filter(|r| r.sensitivity > profile.in_clear)
-        .map(|r| {
-            (
-                r.entity.as_str().to_string(),
-                r.sensitivity,
-                r.rule.as_str().to_string(),
-            )
-        })
-        .collect();
-    if found.is_empty() {
-        Ok(())
-    } else {
-        Err(EgressRefusal {
-            backend: profile.name.clone(),
-            in_clear: profile.in_clear,
-            found,
-        })
+    let records = &scan.report().records;
+    for profile in profiles {
+        let found: Vec<(String, Sensitivity, String)> = records
+            .iter()
+            .filter(|r| r.sensitivity > profile.in_clear)
+            .map(|r| {
+                (
+                    r.entity.as_str().to_string(),
+                    r.sensitivity,
+                    r.rule.as_str().to_string(),
+                )
+            })
+            .collect();
+        if !found.is_empty() {
+            return Err(EgressRefusal {
+                backend: profile.name.clone(),
+                in_clear: profile.in_clear,
+                found,
+            });
+        }
     }
+    Ok(())
 }

@@ -7,21 +7,76 @@
 //! [`BackendError::is_retryable`] says whether trying again may help, and a 429's
 //! `Retry-After` is kept. No error holds the prompt or the answer text.
 //!
-//! Shipped: [`OpenAiBackend`](openai::OpenAiBackend) (feature `http`), the OpenAI-compatible
-//! chat completions API — llama.cpp's server, vLLM, Ollama, OpenAI.
+//! A backend answers whole ([`ModelBackend::complete`]) or as a stream of
+//! [`StreamEvent`]s ([`ModelBackend::stream`]): text deltas, then exactly one
+//! [`StreamEvent::Finished`] with the usage. A backend that cannot stream need not implement
+//! `stream`: the default sends the whole answer as one delta.
+//!
+//! Shipped (feature `http`): [`OpenAiBackend`](openai::OpenAiBackend), the OpenAI-compatible
+//! chat completions API — llama.cpp's server, vLLM, Ollama, OpenAI — and
+//! [`AnthropicBackend`](anthropic::AnthropicBackend), the Anthropic Messages API; both in JSON
+//! and server-sent events ([`sse`]).
 
+#[cfg(feature = "http")]
+pub mod anthropic;
 pub mod dispatch;
 pub mod egress;
 #[cfg(feature = "http")]
+mod http;
+#[cfg(feature = "http")]
 pub mod openai;
+pub mod sse;
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
 use crate::enrich::EnrichedPrompt;
+use crate::error::{Error, Result as CrateResult};
 use crate::route::BackendProfile;
+
+/// An API key: sent, never shown.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(key.into())
+    }
+
+    /// Reads a key from the environment variable `var`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the variable when it is unset
+    /// or empty.
+    pub fn from_env(var: &str) -> CrateResult<ApiKey> {
+        match std::env::var(var) {
+            Ok(k) if !k.trim().is_empty() => Ok(ApiKey(k.trim().to_string())),
+            _ => Err(Error::config(format!(
+                "the environment variable {var} holds no API key"
+            ))),
+        }
+    }
+}
+
+impl ApiKey {
+    /// The key itself, to put in a request header (a custom backend needs it too). Never
+    /// log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
 
 /// What is sent to a model: the enriched prompt and generation settings.
 #[derive(Clone)]
@@ -82,6 +137,30 @@ pub struct BackendResponse {
     pub finish_reason: Option<String>,
 }
 
+impl BackendResponse {
+    /// An answer `text` from `model`, without usage or finish reason.
+    pub fn new(text: impl Into<String>, model: impl Into<String>) -> BackendResponse {
+        BackendResponse {
+            text: text.into(),
+            usage: None,
+            model: model.into(),
+            finish_reason: None,
+        }
+    }
+
+    /// Sets the token counts.
+    pub fn with_usage(mut self, usage: Usage) -> BackendResponse {
+        self.usage = Some(usage);
+        self
+    }
+
+    /// Sets why generation stopped.
+    pub fn with_finish_reason(mut self, reason: impl Into<String>) -> BackendResponse {
+        self.finish_reason = Some(reason.into());
+        self
+    }
+}
+
 impl std::fmt::Debug for BackendResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BackendResponse")
@@ -123,6 +202,11 @@ pub enum BackendError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The backend reported an error inside a streamed answer (an SSE `error` event).
+    Remote {
+        /// The backend's own error type (`overloaded_error`), when it gave a short one.
+        kind: Option<String>,
+    },
 }
 
 impl BackendError {
@@ -132,6 +216,9 @@ impl BackendError {
         match self {
             BackendError::Connect { .. } | BackendError::Timeout => true,
             BackendError::Status { code, .. } => *code == 429 || (500..600).contains(code),
+            BackendError::Remote { kind } => kind
+                .as_deref()
+                .is_some_and(|k| k.contains("overloaded") || k.contains("rate_limit")),
             BackendError::Malformed { .. } | BackendError::TooLarge { .. } => false,
         }
     }
@@ -160,11 +247,57 @@ impl std::fmt::Display for BackendError {
             BackendError::TooLarge { limit } => {
                 write!(f, "the backend's answer exceeds {limit} bytes")
             }
+            BackendError::Remote { kind } => {
+                f.write_str("the backend reported an error mid-answer")?;
+                if let Some(k) = kind {
+                    write!(f, " ({k})")?;
+                }
+                Ok(())
+            }
         }
     }
 }
 
 impl std::error::Error for BackendError {}
+
+/// One step of a streamed answer.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub enum StreamEvent {
+    /// The next piece of the answer's text.
+    Delta(String),
+    /// The answer is complete: always the last event of a stream that did not fail.
+    Finished {
+        /// Token counts, when the backend reported them.
+        usage: Option<Usage>,
+        /// The model that answered, as the backend named it.
+        model: String,
+        /// Why generation stopped, as the backend said.
+        finish_reason: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for StreamEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamEvent::Delta(t) => f.debug_struct("Delta").field("len", &t.len()).finish(),
+            StreamEvent::Finished {
+                usage,
+                model,
+                finish_reason,
+            } => f
+                .debug_struct("Finished")
+                .field("usage", usage)
+                .field("model", model)
+                .field("finish_reason", finish_reason)
+                .finish(),
+        }
+    }
+}
+
+/// A streamed answer: deltas, then [`StreamEvent::Finished`]; or an error, after which the
+/// stream ends. A stream that ends without `Finished` was cut short.
+pub type BackendStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, BackendError>> + Send>>;
 
 /// A language model the dispatcher can call.
 #[async_trait]
@@ -174,6 +307,24 @@ pub trait ModelBackend: Send + Sync + std::fmt::Debug {
 
     /// One complete answer.
     async fn complete(&self, request: &BackendRequest) -> Result<BackendResponse, BackendError>;
+
+    /// The answer as it is generated. Returns once the backend accepted the request (the
+    /// HTTP status is known); errors after that arrive in the stream.
+    ///
+    /// The default calls [`complete`](ModelBackend::complete) and sends its text as one
+    /// delta.
+    async fn stream(&self, request: &BackendRequest) -> Result<BackendStream, BackendError> {
+        let r = self.complete(request).await?;
+        let events = [
+            Ok(StreamEvent::Delta(r.text)),
+            Ok(StreamEvent::Finished {
+                usage: r.usage,
+                model: r.model,
+                finish_reason: r.finish_reason,
+            }),
+        ];
+        Ok(Box::pin(futures_util::stream::iter(events)))
+    }
 }
 
 #[cfg(test)]

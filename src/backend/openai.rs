@@ -5,61 +5,35 @@
 //! Answers are read with a size limit; an error status keeps the service's own error type
 //! (`error.type` or `error.code` of the body) and a `Retry-After` given in seconds. The API key
 //! is sent as a bearer token and never appears in `Debug` output or errors.
+//!
+//! Streaming asks for `stream_options.include_usage`, so the usage arrives in a last chunk
+//! with no choices; the stream ends at `data: [DONE]`. An `{"error": ...}` chunk becomes
+//! [`BackendError::Remote`]; a stream that stops before `[DONE]` is an error, not a short
+//! answer.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::{BackendError, BackendRequest, BackendResponse, ModelBackend, Usage};
-use crate::error::{Error, Result};
+pub use super::ApiKey;
+use super::http::{EventDecoder, Expect, Http, classify, error_kind_of, event_json};
+use super::sse::SseEvent;
+use super::{
+    BackendError, BackendRequest, BackendResponse, BackendStream, ModelBackend, StreamEvent, Usage,
+};
+use crate::error::Result;
 use crate::route::BackendProfile;
-
-/// An API key: sent, never shown.
-#[derive(Clone)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> ApiKey {
-        ApiKey(key.into())
-    }
-
-    /// Reads a key from the environment variable `var`.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the variable when it is unset
-    /// or empty.
-    pub fn from_env(var: &str) -> Result<ApiKey> {
-        match std::env::var(var) {
-            Ok(k) if !k.trim().is_empty() => Ok(ApiKey(k.trim().to_string())),
-            _ => Err(Error::config(format!(
-                "the environment variable {var} holds no API key"
-            ))),
-        }
-    }
-}
-
-impl std::fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiKey(***)")
-    }
-}
-
-/// Longest `Retry-After` honoured; longer waits are capped to it.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// A backend speaking the OpenAI chat completions wire format.
 #[derive(Debug, Clone)]
 pub struct OpenAiBackend {
-    client: reqwest::Client,
+    http: Http,
     url: String,
     model: String,
     key: Option<ApiKey>,
     profile: BackendProfile,
-    timeout: Duration,
-    max_body: usize,
 }
 
 impl OpenAiBackend {
@@ -71,24 +45,13 @@ impl OpenAiBackend {
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `base_url` is not an http(s) URL or
     /// the HTTP client cannot be built.
     pub fn new(base_url: &str, model: &str, profile: BackendProfile) -> Result<OpenAiBackend> {
-        let base = base_url.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::config(format!(
-                "backend `{}`: the base URL must start with http:// or https://",
-                profile.name
-            )));
-        }
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| Error::config("cannot build the HTTP client").with_source(e))?;
+        let (http, base) = Http::new(&profile.name, base_url)?;
         Ok(OpenAiBackend {
-            client,
+            http,
             url: format!("{base}/chat/completions"),
             model: model.to_string(),
             key: None,
             profile,
-            timeout: Duration::from_secs(60),
-            max_body: 4 << 20,
         })
     }
 
@@ -98,72 +61,39 @@ impl OpenAiBackend {
         self
     }
 
-    /// Sets the time allowed for a whole answer.
+    /// Sets the time allowed for a whole answer; when streaming, for the first byte and
+    /// between two chunks.
     pub fn with_timeout(mut self, timeout: Duration) -> OpenAiBackend {
-        self.timeout = timeout;
+        self.http.timeout = timeout;
         self
     }
 
     /// Sets the largest answer body accepted, in bytes.
     pub fn with_max_body(mut self, bytes: usize) -> OpenAiBackend {
-        self.max_body = bytes;
+        self.http.max_body = bytes;
         self
     }
 
-    fn transport_error(e: reqwest::Error) -> BackendError {
-        if e.is_timeout() {
-            BackendError::Timeout
-        } else if e.is_connect() {
-            BackendError::Connect {
-                detail: "connection failed".into(),
-            }
-        } else {
-            // reqwest's messages name the URL and the failure, never the body we sent.
-            BackendError::Connect {
-                detail: e.without_url().to_string(),
-            }
+    fn request(&self, request: &BackendRequest, stream: bool) -> reqwest::RequestBuilder {
+        let mut body = serde_json::json!({
+            "model": self.model,
+            "messages": [{"role": "user", "content": request.prompt()}],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stream": stream,
+        });
+        if stream && let Some(fields) = body.as_object_mut() {
+            fields.insert(
+                "stream_options".into(),
+                serde_json::json!({"include_usage": true}),
+            );
         }
-    }
-
-    /// Reads the body, failing past `max_body` bytes.
-    async fn body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, BackendError> {
-        let mut out = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(Self::transport_error)? {
-            if out.len() + chunk.len() > self.max_body {
-                return Err(BackendError::TooLarge {
-                    limit: self.max_body,
-                });
-            }
-            out.extend_from_slice(&chunk);
+        let mut http = self.http.client.post(&self.url).json(&body);
+        if let Some(key) = &self.key {
+            http = http.bearer_auth(key.expose());
         }
-        Ok(out)
+        http
     }
-}
-
-/// `Retry-After` in seconds (an HTTP date is not honoured: the dispatcher's own backoff
-/// applies), capped at [`MAX_RETRY_AFTER`].
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
-}
-
-/// The service's error type from an error body: `{"error": {"type": ..., "code": ...}}`.
-fn error_kind(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let e = v.get("error")?;
-    let field = |k: &str| e.get(k).and_then(|x| x.as_str()).map(str::to_string);
-    // Only short identifiers: a message could echo the prompt.
-    field("type").or_else(|| field("code")).filter(|k| {
-        k.len() <= 64
-            && k.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
-    })
 }
 
 #[derive(Deserialize)]
@@ -188,12 +118,92 @@ struct Message {
     content: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone, Copy)]
 struct WireUsage {
     #[serde(default)]
     prompt_tokens: u64,
     #[serde(default)]
     completion_tokens: u64,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(u: WireUsage) -> Usage {
+        Usage {
+            input_tokens: u.prompt_tokens,
+            output_tokens: u.completion_tokens,
+        }
+    }
+}
+
+/// One streamed chunk: `choices[].delta.content`, and `usage` in the last one.
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoice {
+    #[serde(default)]
+    delta: Option<Message>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+/// The chunks of one streamed answer.
+#[derive(Default)]
+struct ChunkDecoder {
+    model: String,
+    finish_reason: Option<String>,
+    usage: Option<Usage>,
+}
+
+impl EventDecoder for ChunkDecoder {
+    fn decode(
+        &mut self,
+        event: SseEvent,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<bool, BackendError> {
+        let data = event.data.trim();
+        if data == "[DONE]" {
+            out.push_back(StreamEvent::Finished {
+                usage: self.usage,
+                model: std::mem::take(&mut self.model),
+                finish_reason: self.finish_reason.take(),
+            });
+            return Ok(true);
+        }
+        let value: serde_json::Value = event_json(data, "a chat completion chunk")?;
+        if value.get("error").is_some() {
+            return Err(BackendError::Remote {
+                kind: error_kind_of(&value),
+            });
+        }
+        let chunk: Chunk = serde_json::from_value(value).map_err(|e| BackendError::Malformed {
+            detail: format!("not a chat completion chunk: {}", classify(&e)),
+        })?;
+        if let Some(m) = chunk.model {
+            self.model = m;
+        }
+        if let Some(u) = chunk.usage {
+            self.usage = Some(u.into());
+        }
+        if let Some(choice) = chunk.choices.into_iter().next() {
+            if let Some(text) = choice.delta.and_then(|d| d.content)
+                && !text.is_empty()
+            {
+                out.push_back(StreamEvent::Delta(text));
+            }
+            if choice.finish_reason.is_some() {
+                self.finish_reason = choice.finish_reason;
+            }
+        }
+        Ok(false)
+    }
 }
 
 #[async_trait]
@@ -203,47 +213,11 @@ impl ModelBackend for OpenAiBackend {
     }
 
     async fn complete(&self, request: &BackendRequest) -> Result<BackendResponse, BackendError> {
-        let body = serde_json::json!({
-            "model": self.model,
-            "messages": [{"role": "user", "content": request.prompt()}],
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "stream": false,
-        });
-        let mut http = self
-            .client
-            .post(&self.url)
-            .timeout(self.timeout)
-            .json(&body);
-        if let Some(ApiKey(key)) = &self.key {
-            http = http.bearer_auth(key);
-        }
-        let response = http.send().await.map_err(Self::transport_error)?;
-        let status = response.status();
-        let wait = retry_after(response.headers());
-        let json_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        let bytes = self.body(response).await?;
-        if !status.is_success() {
-            return Err(BackendError::Status {
-                code: status.as_u16(),
-                kind: error_kind(&bytes),
-                retry_after: wait,
-            });
-        }
-        if !json_type {
-            return Err(BackendError::Malformed {
-                detail: "the answer is not application/json".into(),
-            });
-        }
-        let completion: Completion =
-            serde_json::from_slice(&bytes).map_err(|e| BackendError::Malformed {
-                // serde_json names the line, column and expected type, not the content.
-                detail: format!("not a chat completion: {}", e.classify_and_position()),
-            })?;
+        let response = self
+            .http
+            .send(self.request(request, false), Expect::Json)
+            .await?;
+        let completion: Completion = self.http.json(response, "a chat completion").await?;
         let choice = completion
             .choices
             .into_iter()
@@ -256,39 +230,24 @@ impl ModelBackend for OpenAiBackend {
         })?;
         Ok(BackendResponse {
             text,
-            usage: completion.usage.map(|u| Usage {
-                input_tokens: u.prompt_tokens,
-                output_tokens: u.completion_tokens,
-            }),
+            usage: completion.usage.map(Usage::from),
             model: completion.model,
             finish_reason: choice.finish_reason,
         })
     }
-}
 
-/// A serde_json error's category and position, without the offending input.
-trait Classify {
-    fn classify_and_position(&self) -> String;
-}
-
-impl Classify for serde_json::Error {
-    fn classify_and_position(&self) -> String {
-        let category = match self.classify() {
-            serde_json::error::Category::Io => "i/o",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "unexpected shape",
-            serde_json::error::Category::Eof => "truncated",
-        };
-        format!(
-            "{category} at line {} column {}",
-            self.line(),
-            self.column()
-        )
+    async fn stream(&self, request: &BackendRequest) -> Result<BackendStream, BackendError> {
+        let response = self
+            .http
+            .send(self.request(request, true), Expect::EventStream)
+            .await?;
+        Ok(self.http.events(response, ChunkDecoder::default()))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::http::error_kind;
     use super::*;
 
     #[test]

@@ -337,6 +337,20 @@ impl Default for DefaultPolicy {
     }
 }
 
+impl DefaultPolicy {
+    /// Sets the complexity score at and above which large models are preferred.
+    pub fn with_complexity_threshold(mut self, threshold: f32) -> DefaultPolicy {
+        self.complexity_threshold = threshold;
+        self
+    }
+
+    /// Allows (or forbids) an external backend to follow an on-premises one in the chain.
+    pub fn with_escalation(mut self, escalate_to_external: bool) -> DefaultPolicy {
+        self.escalate_to_external = escalate_to_external;
+        self
+    }
+}
+
 impl RoutingPolicy for DefaultPolicy {
     fn route(&self, summary: &RouteSummary, backends: &[BackendProfile]) -> RouteDecision {
         let mut reasons = Vec::new();

@@ -1,0 +1,271 @@
+//! The Anthropic Messages API (feature `http`).
+//!
+//! `POST {base_url}/messages` (base URL ending in `/v1`, e.g. `https://api.anthropic.com/v1`)
+//! with headers `x-api-key` and `anthropic-version: 2023-06-01`, and one user message holding
+//! the enriched prompt. The answer's text blocks are joined; `usage.input_tokens` and
+//! `usage.output_tokens` are read. Error bodies (`{"type": "error", "error": {"type":
+//! "overloaded_error", ...}}`) keep their type; 529 (overloaded) is retryable like any 5xx.
+//!
+//! Streaming reads the event types `message_start` (model, input tokens),
+//! `content_block_delta` with `text_delta`, `message_delta` (stop reason, output tokens) and
+//! `message_stop`; `ping` and other block events are skipped, and an `error` event becomes
+//! [`BackendError::Remote`].
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::ApiKey;
+use super::http::{EventDecoder, Expect, Http, error_kind_of, event_json};
+use super::sse::SseEvent;
+use super::{
+    BackendError, BackendRequest, BackendResponse, BackendStream, ModelBackend, StreamEvent, Usage,
+};
+use crate::error::Result;
+use crate::route::BackendProfile;
+
+/// The API version sent in `anthropic-version`.
+pub const API_VERSION: &str = "2023-06-01";
+
+/// A backend speaking the Anthropic Messages wire format.
+#[derive(Debug, Clone)]
+pub struct AnthropicBackend {
+    http: Http,
+    url: String,
+    model: String,
+    key: Option<ApiKey>,
+    profile: BackendProfile,
+}
+
+impl AnthropicBackend {
+    /// A backend at `base_url` (ending in `/v1`) asking for `model`; timeout 60 s, answers up
+    /// to 4 MiB.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `base_url` is not an http(s) URL or
+    /// the HTTP client cannot be built.
+    pub fn new(base_url: &str, model: &str, profile: BackendProfile) -> Result<AnthropicBackend> {
+        let (http, base) = Http::new(&profile.name, base_url)?;
+        Ok(AnthropicBackend {
+            http,
+            url: format!("{base}/messages"),
+            model: model.to_string(),
+            key: None,
+            profile,
+        })
+    }
+
+    /// Sends `key` in `x-api-key`.
+    pub fn with_api_key(mut self, key: ApiKey) -> AnthropicBackend {
+        self.key = Some(key);
+        self
+    }
+
+    /// Sets the time allowed for a whole answer; when streaming, for the first byte and
+    /// between two chunks.
+    pub fn with_timeout(mut self, timeout: Duration) -> AnthropicBackend {
+        self.http.timeout = timeout;
+        self
+    }
+
+    /// Sets the largest answer body accepted, in bytes.
+    pub fn with_max_body(mut self, bytes: usize) -> AnthropicBackend {
+        self.http.max_body = bytes;
+        self
+    }
+
+    fn request(&self, request: &BackendRequest, stream: bool) -> reqwest::RequestBuilder {
+        let body = serde_json::json!({
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": "user", "content": request.prompt()}],
+            "temperature": request.temperature,
+            "stream": stream,
+        });
+        let mut http = self
+            .http
+            .client
+            .post(&self.url)
+            .header("anthropic-version", API_VERSION)
+            .json(&body);
+        if let Some(key) = &self.key {
+            http = http.header("x-api-key", key.expose());
+        }
+        http
+    }
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    model: String,
+    content: Vec<Block>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct Block {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy, Default)]
+struct WireUsage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+}
+
+/// The fields of the stream events this client reads.
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    message: Option<StartMessage>,
+    #[serde(default)]
+    delta: Option<Delta>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct StartMessage {
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct Delta {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+}
+
+#[derive(Default)]
+struct EventsDecoder {
+    model: String,
+    usage: Option<Usage>,
+    stop_reason: Option<String>,
+}
+
+impl EventDecoder for EventsDecoder {
+    fn decode(
+        &mut self,
+        event: SseEvent,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<bool, BackendError> {
+        let value: serde_json::Value = event_json(&event.data, "a Messages stream event")?;
+        if value.get("type").and_then(|t| t.as_str()) == Some("error") {
+            return Err(BackendError::Remote {
+                kind: error_kind_of(&value),
+            });
+        }
+        let e: Event = serde_json::from_value(value).map_err(|e| BackendError::Malformed {
+            detail: format!("not a Messages stream event: {}", super::http::classify(&e)),
+        })?;
+        match e.kind.as_str() {
+            "message_start" => {
+                if let Some(m) = e.message {
+                    self.model = m.model;
+                    if let Some(u) = m.usage {
+                        self.usage = Some(Usage {
+                            input_tokens: u.input_tokens,
+                            output_tokens: u.output_tokens,
+                        });
+                    }
+                }
+            }
+            "content_block_delta" => {
+                if let Some(d) = e.delta
+                    && d.kind.as_deref() == Some("text_delta")
+                    && let Some(text) = d.text
+                    && !text.is_empty()
+                {
+                    out.push_back(StreamEvent::Delta(text));
+                }
+            }
+            "message_delta" => {
+                if let Some(reason) = e.delta.and_then(|d| d.stop_reason) {
+                    self.stop_reason = Some(reason);
+                }
+                if let Some(u) = e.usage {
+                    // Output tokens are cumulative here; input tokens came with the start.
+                    let usage = self.usage.get_or_insert_with(Usage::default);
+                    usage.output_tokens = u.output_tokens;
+                    if u.input_tokens > 0 {
+                        usage.input_tokens = u.input_tokens;
+                    }
+                }
+            }
+            "message_stop" => {
+                out.push_back(StreamEvent::Finished {
+                    usage: self.usage,
+                    model: std::mem::take(&mut self.model),
+                    finish_reason: self.stop_reason.take(),
+                });
+                return Ok(true);
+            }
+            // ping, content_block_start, content_block_stop, and event types added later.
+            _ => {}
+        }
+        Ok(false)
+    }
+}
+
+#[async_trait]
+impl ModelBackend for AnthropicBackend {
+    fn profile(&self) -> &BackendProfile {
+        &self.profile
+    }
+
+    async fn complete(&self, request: &BackendRequest) -> Result<BackendResponse, BackendError> {
+        let response = self
+            .http
+            .send(self.request(request, false), Expect::Json)
+            .await?;
+        let message: Message = self.http.json(response, "a Messages answer").await?;
+        let texts: Vec<String> = message
+            .content
+            .into_iter()
+            .filter(|b| b.kind == "text")
+            .filter_map(|b| b.text)
+            .collect();
+        if texts.is_empty() {
+            return Err(BackendError::Malformed {
+                detail: "the answer has no text block".into(),
+            });
+        }
+        Ok(BackendResponse {
+            text: texts.concat(),
+            usage: message.usage.map(|u| Usage {
+                input_tokens: u.input_tokens,
+                output_tokens: u.output_tokens,
+            }),
+            model: message.model,
+            finish_reason: message.stop_reason,
+        })
+    }
+
+    async fn stream(&self, request: &BackendRequest) -> Result<BackendStream, BackendError> {
+        let response = self
+            .http
+            .send(self.request(request, true), Expect::EventStream)
+            .await?;
+        Ok(self.http.events(response, EventsDecoder::default()))
+    }
+}

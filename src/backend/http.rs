@@ -1,0 +1,316 @@
+//! What the HTTP backends share: the client, sending with a timeout, status and error bodies,
+//! bounded body reads, and the event-stream driver.
+//!
+//! Error details are built from status codes, header values, serde's error category and
+//! position, and short identifiers from the error body — never from the prompt or the answer.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
+
+use super::sse::{SseEvent, SseParser};
+use super::{BackendError, BackendStream, StreamEvent};
+use crate::error::{Error, Result};
+
+/// Longest `Retry-After` honoured; longer waits are capped to it.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The client and limits of one backend.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    pub(crate) client: reqwest::Client,
+    /// A whole JSON answer; for a stream, the wait for the first byte and between two chunks.
+    pub(crate) timeout: Duration,
+    /// Largest answer, in bytes (a stream's total).
+    pub(crate) max_body: usize,
+}
+
+/// The expected kind of answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    Json,
+    EventStream,
+}
+
+impl Http {
+    /// A client for backend `name` at `base_url`; returns it with the base URL without its
+    /// trailing slash.
+    pub(crate) fn new(name: &str, base_url: &str) -> Result<(Http, String)> {
+        let base = base_url.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::config(format!(
+                "backend `{name}`: the base URL must start with http:// or https://"
+            )));
+        }
+        let client = reqwest::Client::builder()
+            .build()
+            .map_err(|e| Error::config("cannot build the HTTP client").with_source(e))?;
+        Ok((
+            Http {
+                client,
+                timeout: Duration::from_secs(60),
+                max_body: 4 << 20,
+            },
+            base.to_string(),
+        ))
+    }
+
+    /// Sends `http`; returns the response once its status is a success and its content type
+    /// the one expected.
+    pub(crate) async fn send(
+        &self,
+        http: reqwest::RequestBuilder,
+        expect: Expect,
+    ) -> Result<reqwest::Response, BackendError> {
+        let sent = match expect {
+            // The whole answer within the timeout.
+            Expect::Json => http.timeout(self.timeout).send().await,
+            // The headers within the timeout; the body is timed chunk by chunk.
+            Expect::EventStream => tokio::time::timeout(self.timeout, http.send())
+                .await
+                .map_err(|_| BackendError::Timeout)?,
+        };
+        let response = sent.map_err(transport_error)?;
+        let status = response.status();
+        if !status.is_success() {
+            let wait = retry_after(response.headers());
+            let code = status.as_u16();
+            // The error body is best effort: its kind only.
+            let body = self.body(response).await.unwrap_or_default();
+            return Err(BackendError::Status {
+                code,
+                kind: error_kind(&body),
+                retry_after: wait,
+            });
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let wanted = match expect {
+            Expect::Json => "application/json",
+            Expect::EventStream => "text/event-stream",
+        };
+        if !content_type.trim_start().starts_with(wanted) {
+            return Err(BackendError::Malformed {
+                detail: format!("the answer is not {wanted}"),
+            });
+        }
+        Ok(response)
+    }
+
+    /// Reads a JSON answer of type `T`.
+    pub(crate) async fn json<T: DeserializeOwned>(
+        &self,
+        response: reqwest::Response,
+        what: &str,
+    ) -> Result<T, BackendError> {
+        let bytes = self.body(response).await?;
+        serde_json::from_slice(&bytes).map_err(|e| BackendError::Malformed {
+            detail: format!("not {what}: {}", classify(&e)),
+        })
+    }
+
+    /// Reads the body, failing past `max_body` bytes.
+    async fn body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, BackendError> {
+        let mut out = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if out.len() + chunk.len() > self.max_body {
+                return Err(BackendError::TooLarge {
+                    limit: self.max_body,
+                });
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    /// The answer's events, decoded by `decoder`.
+    pub(crate) fn events<D: EventDecoder>(
+        &self,
+        response: reqwest::Response,
+        decoder: D,
+    ) -> BackendStream {
+        event_stream(
+            Box::pin(response.bytes_stream()),
+            decoder,
+            self.timeout,
+            self.max_body,
+        )
+    }
+}
+
+pub(crate) fn transport_error(e: reqwest::Error) -> BackendError {
+    if e.is_timeout() {
+        BackendError::Timeout
+    } else if e.is_connect() {
+        BackendError::Connect {
+            detail: "connection failed".into(),
+        }
+    } else {
+        // reqwest's messages name the failure, never the body we sent; the URL is dropped.
+        BackendError::Connect {
+            detail: e.without_url().to_string(),
+        }
+    }
+}
+
+/// `Retry-After` in seconds (an HTTP date is not honoured: the dispatcher's own backoff
+/// applies), capped at [`MAX_RETRY_AFTER`].
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+}
+
+/// The service's error type from an error body, OpenAI's `{"error": {"type" | "code": ...}}`
+/// or Anthropic's `{"type": "error", "error": {"type": ...}}`.
+pub(crate) fn error_kind(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    error_kind_of(&v)
+}
+
+/// The error type of a parsed error object (see [`error_kind`]).
+pub(crate) fn error_kind_of(v: &serde_json::Value) -> Option<String> {
+    let e = v.get("error")?;
+    let field = |k: &str| e.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    // Only short identifiers: a message could echo the prompt.
+    field("type").or_else(|| field("code")).filter(|k| {
+        k.len() <= 64
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+    })
+}
+
+/// A serde_json error's category and position, without the offending input.
+pub(crate) fn classify(e: &serde_json::Error) -> String {
+    let category = match e.classify() {
+        serde_json::error::Category::Io => "i/o",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "unexpected shape",
+        serde_json::error::Category::Eof => "truncated",
+    };
+    format!("{category} at line {} column {}", e.line(), e.column())
+}
+
+/// Parses one event's JSON data.
+pub(crate) fn event_json<T: DeserializeOwned>(data: &str, what: &str) -> Result<T, BackendError> {
+    serde_json::from_str(data).map_err(|e| BackendError::Malformed {
+        detail: format!("not {what}: {}", classify(&e)),
+    })
+}
+
+/// Turns a service's events into [`StreamEvent`]s.
+pub(crate) trait EventDecoder: Send + 'static {
+    /// Handles one event, queueing what it yields; returns true when the answer is complete
+    /// (a `Finished` event was queued).
+    fn decode(
+        &mut self,
+        event: SseEvent,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<bool, BackendError>;
+}
+
+struct Driver<S, D> {
+    body: S,
+    parser: SseParser,
+    decoder: D,
+    queue: VecDeque<StreamEvent>,
+    /// An error to yield once the queue is drained; the stream ends after it.
+    failed: Option<BackendError>,
+    /// No more bytes are read: the answer is complete or the stream failed.
+    done: bool,
+    idle: Duration,
+    read: usize,
+    limit: usize,
+}
+
+impl<S, B, D> Driver<S, D>
+where
+    S: Stream<Item = reqwest::Result<B>> + Send + Unpin + 'static,
+    B: AsRef<[u8]>,
+    D: EventDecoder,
+{
+    /// Reads one chunk and decodes its events.
+    async fn read(&mut self) -> Result<(), BackendError> {
+        let chunk = match tokio::time::timeout(self.idle, self.body.next()).await {
+            Err(_) => return Err(BackendError::Timeout),
+            Ok(None) => {
+                return Err(BackendError::Malformed {
+                    detail: "the event stream ended before the answer was complete".into(),
+                });
+            }
+            Ok(Some(chunk)) => chunk.map_err(transport_error)?,
+        };
+        let bytes = chunk.as_ref();
+        self.read += bytes.len();
+        if self.read > self.limit {
+            return Err(BackendError::TooLarge { limit: self.limit });
+        }
+        let mut events = Vec::new();
+        self.parser
+            .push(bytes, &mut events)
+            .map_err(|e| BackendError::Malformed {
+                detail: e.to_string(),
+            })?;
+        for event in events {
+            if self.decoder.decode(event, &mut self.queue)? {
+                self.done = true;
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The stream of `decoder`'s events over `body`'s bytes: each chunk must come within `idle`,
+/// the total stays under `limit` bytes, and a body that ends before the decoder saw the end
+/// of the answer is an error.
+pub(crate) fn event_stream<S, B, D>(
+    body: S,
+    decoder: D,
+    idle: Duration,
+    limit: usize,
+) -> BackendStream
+where
+    S: Stream<Item = reqwest::Result<B>> + Send + Unpin + 'static,
+    B: AsRef<[u8]>,
+    D: EventDecoder,
+{
+    let driver = Driver {
+        body,
+        parser: SseParser::new(limit.min(1 << 20)),
+        decoder,
+        queue: VecDeque::new(),
+        failed: None,
+        done: false,
+        idle,
+        read: 0,
+        limit,
+    };
+    Box::pin(futures_util::stream::unfold(driver, |mut d| async move {
+        loop {
+            if let Some(event) = d.queue.pop_front() {
+                return Some((Ok(event), d));
+            }
+            if let Some(e) = d.failed.take() {
+                return Some((Err(e), d));
+            }
+            if d.done {
+                return None;
+            }
+            if let Err(e) = d.read().await {
+                d.failed = Some(e);
+                d.done = true;
+            }
+        }
+    }))
+}

@@ -1,0 +1,439 @@
+//! The pipeline's TOML configuration file.
+//!
+//! Every table is optional except `[[backends]]`; relative paths are relative to the file's
+//! folder; unknown keys are errors, which name the file, line and column. API keys are never
+//! written in the file: `api_key_env` names the environment variable that holds one.
+//!
+//! ```toml
+//! [redaction]
+//! rules = "rules.toml"        # default: the built-in rule set
+//! ner = false                 # the local NER detector (feature `ner`)
+//!
+//! [retrieval]
+//! index = "var/index"         # a folder `promptveil index build` made
+//! mode = "bm25"               # bm25 | dense | hybrid (dense and hybrid: feature `embeddings`)
+//! top_k = 4
+//! public = false              # true: passages are sent in clear, not redacted
+//!
+//! [enrich]
+//! budget = 3000               # tokens of the whole prompt
+//! instructions = "Answer from the context."
+//! template = "{instructions}\n\nContext:\n{context}\n\nQuestion: {question}\n"
+//!
+//! [routing]
+//! complexity_threshold = 0.6
+//! escalate_to_external = false
+//!
+//! [dispatch]
+//! retries = 2
+//! base_backoff_ms = 200
+//! max_backoff_ms = 5000
+//! cooldown_after = 3
+//! cooldown_s = 30
+//!
+//! [generation]
+//! max_tokens = 512
+//! temperature = 0.2
+//!
+//! [audit]
+//! sink = "jsonl"              # jsonl | tracing | none
+//! path = "audit.jsonl"
+//!
+//! [[backends]]
+//! name = "local-slm"
+//! api = "openai"              # openai | anthropic (feature `http`)
+//! base_url = "http://127.0.0.1:8080/v1"
+//! model = "smollm2"
+//! locality = "on_premises"    # on_premises | external
+//! size = "small"              # small | large
+//! context_window = 8192
+//! # api_key_env = "OPENAI_API_KEY"
+//! # price_in = 0.0, price_out = 0.0 (per million tokens), latency_ms = 1000, timeout_s = 60
+//! # never_receives = "restricted" (external default) | "none"; in_clear = "public" | ...
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::PipelineBuilder;
+use crate::audit::{AuditSink, JsonLinesSink, NoopSink, TracingSink};
+use crate::backend::dispatch::DispatchConfig;
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::route::{ComplexityWeights, DefaultPolicy, Locality, Size};
+use crate::sensitivity::Sensitivity;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    redaction: Redaction,
+    retrieval: Option<Retrieval>,
+    #[serde(default)]
+    enrich: Enrich,
+    #[serde(default)]
+    routing: Routing,
+    #[serde(default)]
+    dispatch: Dispatch,
+    #[serde(default)]
+    generation: Generation,
+    #[serde(default)]
+    audit: Audit,
+    #[serde(default)]
+    backends: Vec<Backend>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Redaction {
+    rules: Option<PathBuf>,
+    #[serde(default)]
+    ner: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Retrieval {
+    index: PathBuf,
+    #[serde(default = "bm25")]
+    mode: String,
+    top_k: Option<usize>,
+    #[serde(default)]
+    public: bool,
+}
+
+fn bm25() -> String {
+    "bm25".into()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Enrich {
+    budget: Option<usize>,
+    instructions: Option<String>,
+    template: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Routing {
+    complexity_threshold: Option<f32>,
+    escalate_to_external: Option<bool>,
+    weights: Option<ComplexityWeights>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Dispatch {
+    retries: Option<u32>,
+    base_backoff_ms: Option<u64>,
+    max_backoff_ms: Option<u64>,
+    cooldown_after: Option<u32>,
+    cooldown_s: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Generation {
+    max_tokens: Option<usize>,
+    temperature: Option<f32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Audit {
+    sink: Option<String>,
+    path: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Backend {
+    name: String,
+    api: String,
+    base_url: String,
+    model: String,
+    locality: Locality,
+    size: Size,
+    context_window: usize,
+    api_key_env: Option<String>,
+    price_in: Option<f64>,
+    price_out: Option<f64>,
+    latency_ms: Option<u64>,
+    timeout_s: Option<u64>,
+    never_receives: Option<String>,
+    in_clear: Option<Sensitivity>,
+}
+
+impl PipelineBuilder {
+    /// Applies the configuration file at `path` (errors are returned by
+    /// [`build`](PipelineBuilder::build)).
+    pub fn from_toml_file(self, path: impl AsRef<Path>) -> PipelineBuilder {
+        let path = path.as_ref();
+        match std::fs::read_to_string(path) {
+            Ok(src) => {
+                let base = path.parent().unwrap_or(Path::new("."));
+                self.from_toml_str(&src, Some(path), base)
+            }
+            Err(e) => self.defer(Error::io(path, e)),
+        }
+    }
+
+    /// Applies a configuration given as text; `path` only names it in errors, and relative
+    /// paths in it are relative to `base`.
+    pub fn from_toml_str(mut self, src: &str, path: Option<&Path>, base: &Path) -> PipelineBuilder {
+        match apply(&mut self, src, path, base) {
+            Ok(()) => self,
+            Err(e) => self.defer(e),
+        }
+    }
+}
+
+/// An error pointing at the first occurrence of `needle` in the file.
+fn at(src: &str, path: Option<&Path>, needle: &str, message: String) -> Error {
+    let offset = src.find(needle).unwrap_or(0);
+    Error::new(ErrorKind::Config, message).with_location(Location::from_offset(path, src, offset))
+}
+
+fn apply(b: &mut PipelineBuilder, src: &str, path: Option<&Path>, base: &Path) -> Result<()> {
+    let file: File = toml::from_str(src).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        let msg = e.message().trim_end_matches('\n').replace('\n', "; ");
+        Error::new(ErrorKind::Config, msg).with_location(Location::from_offset(path, src, offset))
+    })?;
+    let resolve = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
+
+    // Redaction.
+    let mut redactor = crate::redact::Redactor::builder();
+    if let Some(rules) = &file.redaction.rules {
+        redactor = redactor.rules(crate::rules::RuleSet::from_file(resolve(rules))?);
+    }
+    if file.redaction.ner {
+        #[cfg(feature = "ner")]
+        {
+            use crate::ner::{NerAssets, NerConfig, NerDetector};
+            redactor = redactor.detector(NerDetector::load(
+                &NerAssets::discover(),
+                NerConfig::default(),
+            )?);
+        }
+        #[cfg(not(feature = "ner"))]
+        return Err(at(
+            src,
+            path,
+            "ner",
+            "`ner = true` needs promptveil built with the feature `ner`".into(),
+        ));
+    }
+    b.redactor = Some(redactor.build()?);
+
+    // Retrieval.
+    if let Some(r) = &file.retrieval {
+        let index = crate::index::KnowledgeIndex::open(&resolve(&r.index))?;
+        let mode: crate::index::SearchMode = r
+            .mode
+            .parse()
+            .map_err(|e: Error| at(src, path, "mode", e.message().to_string()))?;
+        let retriever = crate::index::LocalRetriever::new(Arc::new(index), mode);
+        let retriever = if mode == crate::index::SearchMode::Bm25 {
+            retriever
+        } else {
+            #[cfg(feature = "embeddings")]
+            {
+                use crate::embed::{Embedder, EmbeddingAssets};
+                let embedder = Embedder::load(&EmbeddingAssets::discover())?;
+                retriever.with_embedder(Arc::new(embedder))?
+            }
+            #[cfg(not(feature = "embeddings"))]
+            return Err(at(
+                src,
+                path,
+                "mode",
+                format!(
+                    "mode `{}` needs promptveil built with the feature `embeddings`",
+                    r.mode
+                ),
+            ));
+        };
+        b.retriever = Some(Arc::new(retriever));
+        b.public_index = r.public;
+        if let Some(k) = r.top_k {
+            b.top_k = k;
+        }
+    }
+
+    // Enrichment.
+    if let Some(budget) = file.enrich.budget {
+        b.budget = budget;
+    }
+    if let Some(i) = file.enrich.instructions {
+        b.instructions = i;
+    }
+    if let Some(t) = &file.enrich.template {
+        let template = crate::enrich::Template::parse(t)
+            .map_err(|e| at(src, path, "template", e.message().to_string()))?;
+        b.template = template;
+    }
+
+    // Routing.
+    let mut policy = DefaultPolicy::default();
+    if let Some(t) = file.routing.complexity_threshold {
+        policy.complexity_threshold = t;
+    }
+    if let Some(e) = file.routing.escalate_to_external {
+        policy.escalate_to_external = e;
+    }
+    b.policy = Arc::new(policy);
+    if let Some(w) = file.routing.weights {
+        b.weights = w;
+    }
+
+    // Dispatch.
+    let d = &file.dispatch;
+    let defaults = DispatchConfig::default();
+    let config = DispatchConfig::default()
+        .with_backoff(
+            d.retries.unwrap_or(defaults.retries),
+            d.base_backoff_ms
+                .map_or(defaults.base_backoff, Duration::from_millis),
+            d.max_backoff_ms
+                .map_or(defaults.max_backoff, Duration::from_millis),
+        )
+        .with_cooldown(
+            d.cooldown_after.unwrap_or(defaults.cooldown_after),
+            d.cooldown_s.map_or(defaults.cooldown, Duration::from_secs),
+        );
+    b.dispatch = config;
+
+    // Generation.
+    if let Some(t) = file.generation.max_tokens {
+        b.max_tokens = t;
+    }
+    if let Some(t) = file.generation.temperature {
+        b.temperature = t;
+    }
+
+    // Audit.
+    let sink: Arc<dyn AuditSink> = match file.audit.sink.as_deref() {
+        None | Some("none") => Arc::new(NoopSink),
+        Some("tracing") => Arc::new(TracingSink),
+        Some("jsonl") => match &file.audit.path {
+            Some(p) => Arc::new(JsonLinesSink::open(&resolve(p))?),
+            None => {
+                let e = at(
+                    src,
+                    path,
+                    "jsonl",
+                    "the jsonl audit sink needs a `path`".into(),
+                );
+                return Err(e);
+            }
+        },
+        Some(other) => {
+            let e = at(
+                src,
+                path,
+                "sink",
+                format!("unknown audit sink `{other}` (jsonl, tracing or none)"),
+            );
+            return Err(e);
+        }
+    };
+    b.audit = sink;
+
+    // Backends.
+    if file.backends.is_empty() {
+        let e = at(src, path, "", "the file declares no [[backends]]".into());
+        return Err(e);
+    }
+    for spec in file.backends {
+        let needle = format!("\"{}\"", spec.name);
+        let made = backend(spec).map_err(|e| at(src, path, &needle, e.message().to_string()))?;
+        b.backends.push(made);
+    }
+    Ok(())
+}
+
+fn backend(spec: Backend) -> Result<Arc<dyn crate::backend::ModelBackend>> {
+    let mut profile = crate::route::BackendProfile::new(
+        &spec.name,
+        spec.locality,
+        spec.size,
+        spec.context_window,
+    )
+    .with_prices(spec.price_in.unwrap_or(0.0), spec.price_out.unwrap_or(0.0));
+    if let Some(ms) = spec.latency_ms {
+        profile = profile.with_latency_ms(ms);
+    }
+    if let Some(level) = &spec.never_receives {
+        profile = profile.never_receiving(match level.as_str() {
+            "none" => None,
+            other => Some(other.parse().map_err(|_| {
+                Error::config(format!(
+                    "backend `{}`: never_receives `{other}` is not a level (public, internal, \
+                     confidential, restricted) or `none`",
+                    spec.name
+                ))
+            })?),
+        });
+    }
+    if let Some(level) = spec.in_clear {
+        profile = profile.receiving_in_clear(level);
+    }
+    #[cfg(feature = "http")]
+    {
+        use crate::backend::ApiKey;
+        use crate::backend::anthropic::AnthropicBackend;
+        use crate::backend::openai::OpenAiBackend;
+        let key = spec
+            .api_key_env
+            .as_deref()
+            .map(ApiKey::from_env)
+            .transpose()?;
+        let timeout = Duration::from_secs(spec.timeout_s.unwrap_or(60));
+        match spec.api.as_str() {
+            "openai" => {
+                let mut b =
+                    OpenAiBackend::new(&spec.base_url, &spec.model, profile)?.with_timeout(timeout);
+                if let Some(k) = key {
+                    b = b.with_api_key(k);
+                }
+                Ok(Arc::new(b))
+            }
+            "anthropic" => {
+                let mut b = AnthropicBackend::new(&spec.base_url, &spec.model, profile)?
+                    .with_timeout(timeout);
+                if let Some(k) = key {
+                    b = b.with_api_key(k);
+                }
+                Ok(Arc::new(b))
+            }
+            other => Err(Error::config(format!(
+                "backend `{}`: unknown api `{other}` (openai or anthropic)",
+                spec.name
+            ))),
+        }
+    }
+    #[cfg(not(feature = "http"))]
+    {
+        let _ = (
+            &spec.base_url,
+            &spec.model,
+            &spec.api_key_env,
+            spec.timeout_s,
+            profile,
+        );
+        Err(Error::config(format!(
+            "backend `{}`: the `{}` api needs promptveil built with the feature `http`",
+            spec.name, spec.api
+        )))
+    }
+}

@@ -1,0 +1,624 @@
+//! The pipeline end to end against loopback servers speaking the OpenAI and Anthropic wire
+//! formats (JSON and SSE): routing by sensitivity and complexity, what each server received,
+//! fallback along the approved chain only, the egress guard, streaming restore, the audit
+//! trail, and the TOML configuration.
+
+#[path = "common/loopback.rs"]
+mod loopback;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use loopback::{
+    Received, Reply, Server, anthropic_error, anthropic_events, anthropic_json, openai_error,
+    openai_events, openai_json, question_of,
+};
+use promptveil::ErrorKind;
+use promptveil::audit::JsonLinesSink;
+use promptveil::backend::anthropic::AnthropicBackend;
+use promptveil::backend::dispatch::DispatchConfig;
+use promptveil::backend::egress::EgressRefusal;
+use promptveil::backend::openai::OpenAiBackend;
+use promptveil::backend::{ApiKey, ModelBackend};
+use promptveil::index::{ChunkConfig, KnowledgeIndex, LocalRetriever, Passage, SearchMode};
+use promptveil::pipeline::{Pipeline, PipelineBuilder, PromptRequest};
+use promptveil::route::{BackendProfile, DefaultPolicy, Locality, Reason, Size};
+
+/// A model that answers "Re: " and the question it was sent, in the format asked for
+/// (OpenAI), cut into 3-character pieces when streaming so placeholders arrive split.
+fn echo_openai(r: &Received) -> Reply {
+    let answer = format!("Re: {}", question_of(&r.prompt()));
+    if r.streaming() {
+        let chars: Vec<char> = answer.chars().collect();
+        let pieces: Vec<String> = chars.chunks(3).map(|c| c.iter().collect()).collect();
+        let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        openai_events(&refs, Some((42, 7)), false)
+    } else {
+        openai_json(&answer, (42, 7))
+    }
+}
+
+/// The same in the Anthropic format.
+fn echo_anthropic(r: &Received) -> Reply {
+    let answer = format!("Re: {}", question_of(&r.prompt()));
+    if r.streaming() {
+        let chars: Vec<char> = answer.chars().collect();
+        let pieces: Vec<String> = chars.chunks(4).map(|c| c.iter().collect()).collect();
+        let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        anthropic_events(&refs, (50, 9), None)
+    } else {
+        anthropic_json(&answer, (50, 9))
+    }
+}
+
+fn local(server: &Server) -> Arc<dyn ModelBackend> {
+    Arc::new(
+        OpenAiBackend::new(
+            &server.base,
+            "local-model",
+            BackendProfile::new("local-slm", Locality::OnPremises, Size::Small, 8192)
+                .with_latency_ms(300),
+        )
+        .expect("backend")
+        .with_timeout(Duration::from_secs(5)),
+    )
+}
+
+fn cloud(server: &Server) -> Arc<dyn ModelBackend> {
+    Arc::new(
+        AnthropicBackend::new(
+            &server.base,
+            "claude-test",
+            BackendProfile::new("cloud-llm", Locality::External, Size::Large, 200_000)
+                .with_prices(3.0, 15.0)
+                .with_latency_ms(1500),
+        )
+        .expect("backend")
+        .with_api_key(ApiKey::new("sk-ant-test-key"))
+        .with_timeout(Duration::from_secs(5)),
+    )
+}
+
+fn fast_retries() -> DispatchConfig {
+    DispatchConfig::default().with_backoff(1, Duration::from_millis(1), Duration::from_millis(5))
+}
+
+fn clinic_retriever() -> Arc<LocalRetriever> {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/knowledge/clinic");
+    let (passages, _) =
+        promptveil::index::ingest_path(&folder, &ChunkConfig::default()).expect("ingest");
+    let index = KnowledgeIndex::build_in_ram(&passages).expect("index");
+    Arc::new(LocalRetriever::new(Arc::new(index), SearchMode::Bm25))
+}
+
+fn audit_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("audit file")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+const HARD: &str = "Compare the payment plan options and explain why a plan might be \
+    cancelled. Then design a step by step strategy for the billing team, weigh the pros and \
+    cons of each option, and write a detailed report?";
+
+#[tokio::test]
+async fn a_sensitive_prompt_stays_on_premises_with_reasons_and_leaves_no_values() {
+    let slm = loopback::start(echo_openai).await;
+    let llm = loopback::start(echo_anthropic).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl");
+    let pipeline = Pipeline::builder()
+        .backend(local(&slm))
+        .backend(cloud(&llm))
+        .retriever(clinic_retriever(), false)
+        .audit(Arc::new(JsonLinesSink::open(&audit).expect("audit")))
+        .build()
+        .expect("pipeline");
+
+    // Restricted data (an SSN) in a hard question: complexity prefers the large model, but
+    // sensitivity decides first.
+    let prompt = format!("Patient SSN 512-34-6789, mail anna.k@example.com. {HARD}");
+    let out = pipeline
+        .run(PromptRequest::new(prompt))
+        .await
+        .expect("answer");
+
+    assert_eq!(out.backend, "local-slm");
+    assert_eq!(out.route.chain(), ["local-slm"]);
+    assert!(out.route.reasons.iter().any(|r| matches!(r,
+        Reason::SensitivityExcludes { backend, .. } if backend == "cloud-llm")));
+    assert!(out.route.reasons.iter().any(|r| matches!(
+        r,
+        Reason::Complexity {
+            prefers: Size::Large,
+            ..
+        }
+    )));
+    assert!(out.complexity.score >= 0.6, "{:?}", out.complexity);
+    // The external server saw nothing; the local one saw placeholders only.
+    assert!(llm.requests().is_empty());
+    let sent = slm.requests();
+    assert_eq!(sent.len(), 1);
+    let payload = sent[0].prompt();
+    assert!(!payload.contains("512-34-6789") && !payload.contains("anna.k@example.com"));
+    assert!(payload.contains("[US_SSN_1]") && payload.contains("[EMAIL_1]"));
+    assert!(payload.contains("Payment plans") || payload.contains("payment plan"));
+    // The answer comes back restored, with citations into the clinic documents.
+    assert!(out.answer().contains("512-34-6789"), "{}", out.answer());
+    assert!(out.answer().contains("anna.k@example.com"));
+    assert_eq!(out.restore.exact, 2);
+    assert!(out.citations.iter().any(|c| c.source == "billing.md"));
+    assert_eq!(out.usage.map(|u| u.input_tokens), Some(42));
+    assert!(!format!("{out:?}").contains("512-34-6789"));
+
+    // One event per step, no value anywhere in the trail.
+    let text = std::fs::read_to_string(&audit).expect("audit");
+    assert!(!text.contains("512-34-6789") && !text.contains("anna.k@example.com"));
+    let events: Vec<String> = audit_lines(&audit)
+        .iter()
+        .map(|l| l["event"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(events.first().map(String::as_str), Some("redacted"));
+    for step in ["retrieved", "routed", "dispatched", "restored"] {
+        assert!(
+            events.iter().any(|e| e == step),
+            "{step} missing: {events:?}"
+        );
+    }
+    let ids: std::collections::HashSet<String> = audit_lines(&audit)
+        .iter()
+        .map(|l| l["request"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert!(ids.contains(out.request_id.as_str()));
+}
+
+#[tokio::test]
+async fn a_complex_public_prompt_goes_external_and_a_simple_one_stays_local() {
+    let slm = loopback::start(echo_openai).await;
+    let llm = loopback::start(echo_anthropic).await;
+    let pipeline = Pipeline::builder()
+        .backend(local(&slm))
+        .backend(cloud(&llm))
+        .retriever(clinic_retriever(), false)
+        .build()
+        .expect("pipeline");
+
+    let out = pipeline
+        .run(PromptRequest::new(HARD))
+        .await
+        .expect("answer");
+    assert_eq!(out.backend, "cloud-llm");
+    assert_eq!(out.route.chain(), ["cloud-llm", "local-slm"]);
+    assert_eq!(out.model, "fake-claude");
+    assert_eq!(out.usage.map(|u| u.output_tokens), Some(9));
+    let sent = llm.requests();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].line.starts_with("POST /v1/messages "));
+    assert_eq!(sent[0].header("x-api-key"), Some("sk-ant-test-key"));
+    assert_eq!(sent[0].header("anthropic-version"), Some("2023-06-01"));
+    assert!(slm.requests().is_empty());
+
+    let out = pipeline
+        .run(PromptRequest::new("When are invoices issued?"))
+        .await
+        .expect("answer");
+    assert_eq!(out.backend, "local-slm");
+    assert!(out.route.reasons.iter().any(|r| matches!(
+        r,
+        Reason::Complexity {
+            prefers: Size::Small,
+            ..
+        }
+    )));
+    // The external backend follows only when escalation is allowed.
+    assert_eq!(out.route.chain(), ["local-slm"]);
+    assert!(out.route.reasons.iter().any(|r| matches!(r,
+        Reason::NoEscalation { backend } if backend == "cloud-llm")));
+}
+
+#[tokio::test]
+async fn fallback_follows_the_approved_chain_only() {
+    let failing = loopback::start(|_| openai_error(503, "server_error", None)).await;
+    let llm = loopback::start(echo_anthropic).await;
+
+    // Without escalation, a local failure is the end: the external server never hears of it.
+    let pipeline = Pipeline::builder()
+        .backend(local(&failing))
+        .backend(cloud(&llm))
+        .dispatch(fast_retries())
+        .build()
+        .expect("pipeline");
+    let err = pipeline
+        .run(PromptRequest::new(
+            "Reply to ann@example.org: are you open on Saturday?",
+        ))
+        .await
+        .expect_err("no fallback outside the chain");
+    assert_eq!(err.kind(), ErrorKind::Backend);
+    assert_eq!(failing.requests().len(), 2, "one try and one retry");
+    assert!(llm.requests().is_empty());
+    assert!(!err.to_string().contains("ann@example.org"));
+
+    // With escalation, the chain goes on to the external backend, which gets placeholders.
+    let escalating = Pipeline::builder()
+        .backend(local(&failing))
+        .backend(cloud(&llm))
+        .dispatch(fast_retries())
+        .policy(Arc::new(DefaultPolicy::default().with_escalation(true)))
+        .build()
+        .expect("pipeline");
+    let out = escalating
+        .run(PromptRequest::new(
+            "Reply to ann@example.org: are you open on Saturday?",
+        ))
+        .await
+        .expect("the external backend answers");
+    assert_eq!(out.backend, "cloud-llm");
+    assert_eq!(out.attempts.len(), 3);
+    assert!(out.attempts[..2].iter().all(|a| a.error.is_some()));
+    let sent = llm.requests();
+    assert!(sent[0].prompt().contains("[EMAIL_1]"));
+    assert!(!sent[0].prompt().contains("ann@example.org"));
+    assert!(out.answer().contains("ann@example.org"));
+
+    // Even with escalation, restricted data never goes out: the chain stops on premises.
+    let before = llm.requests().len();
+    let err = escalating
+        .run(PromptRequest::new(
+            "Card 4111 1111 1111 1111 was charged twice, why?",
+        ))
+        .await
+        .expect_err("the only approved backend fails");
+    assert_eq!(err.kind(), ErrorKind::Backend);
+    assert_eq!(
+        llm.requests().len(),
+        before,
+        "the external server got nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_egress_guard_refuses_a_canary_planted_in_a_public_passage() {
+    let slm = loopback::start(echo_openai).await;
+    let llm = loopback::start(echo_anthropic).await;
+    let canary = "AKIAQ7XMPLE4CANARY2Z";
+    let passages = vec![
+        Passage::new(
+            "ops.md#0",
+            "ops.md",
+            "Deploy notes",
+            format!("Deploy notes: the release bucket key is {canary} for the nightly job."),
+        ),
+        Passage::new(
+            "hours.md#0",
+            "hours.md",
+            "Opening hours",
+            "The clinic opens at eight on weekdays and nine on Saturdays.",
+        ),
+    ];
+    let index = Arc::new(KnowledgeIndex::build_in_ram(&passages).expect("index"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl");
+    // The index is wrongly declared public: its passages go in unredacted.
+    let pipeline = Pipeline::builder()
+        .backend(local(&slm))
+        .backend(cloud(&llm))
+        .retriever(
+            Arc::new(LocalRetriever::new(index.clone(), SearchMode::Bm25)),
+            true,
+        )
+        .audit(Arc::new(JsonLinesSink::open(&audit).expect("audit")))
+        .build()
+        .expect("pipeline");
+    let err = pipeline
+        .run(PromptRequest::new(
+            "What do the deploy notes say about the nightly job?",
+        ))
+        .await
+        .expect_err("the guard refuses");
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    let refusal = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<EgressRefusal>())
+        .expect("the refusal is the source");
+    assert_eq!(refusal.found[0].0, "SECRET");
+    assert!(!err.to_string().contains(canary) && !format!("{err:?}").contains(canary));
+    assert!(slm.requests().is_empty() && llm.requests().is_empty());
+    let text = std::fs::read_to_string(&audit).expect("audit");
+    assert!(!text.contains(canary));
+    assert!(audit_lines(&audit).iter().any(|l| {
+        l["event"] == "refused"
+            && l["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("egress guard")
+    }));
+
+    // Declared private, the same passage is redacted and the request goes through.
+    let private = Pipeline::builder()
+        .backend(local(&slm))
+        .backend(cloud(&llm))
+        .retriever(
+            Arc::new(LocalRetriever::new(index, SearchMode::Bm25)),
+            false,
+        )
+        .build()
+        .expect("pipeline");
+    let out = private
+        .run(PromptRequest::new(
+            "What do the deploy notes say about the nightly job?",
+        ))
+        .await
+        .expect("answer");
+    assert!(out.redaction.entity_counts().contains_key("SECRET"));
+    let sent = slm.requests();
+    assert!(sent[0].prompt().contains("[SECRET_1]") && !sent[0].prompt().contains(canary));
+}
+
+#[tokio::test]
+async fn streamed_answers_are_restored_chunk_by_chunk_in_both_formats() {
+    let slm = loopback::start(echo_openai).await;
+    let llm = loopback::start(echo_anthropic).await;
+    let pipeline = Pipeline::builder()
+        .backend(local(&slm))
+        .backend(cloud(&llm))
+        .build()
+        .expect("pipeline");
+    let question = "Tell ann@example.org and +44 20 7946 0958 that Saturday is fine.";
+
+    // OpenAI SSE, on premises: placeholders arrive cut in 3-character pieces.
+    let mut stream = pipeline
+        .run_stream(PromptRequest::new(question))
+        .await
+        .expect("stream");
+    assert_eq!(stream.backend(), "local-slm");
+    let mut shown = String::new();
+    while let Some(piece) = stream.next().await {
+        shown.push_str(&piece.expect("piece"));
+    }
+    assert_eq!(shown, format!("Re: {question}"));
+    let summary = stream.summary().expect("finished");
+    assert_eq!(
+        summary.usage.map(|u| (u.input_tokens, u.output_tokens)),
+        Some((42, 7))
+    );
+    assert_eq!(summary.finish_reason.as_deref(), Some("stop"));
+    assert_eq!(summary.restore.exact, 2);
+    assert!(slm.requests()[0].streaming());
+    assert_eq!(
+        slm.requests()[0].body["stream_options"]["include_usage"],
+        serde_json::Value::Bool(true)
+    );
+
+    // Anthropic SSE, external (a hard question without personal data).
+    let mut stream = pipeline
+        .run_stream(PromptRequest::new(HARD))
+        .await
+        .expect("stream");
+    assert_eq!(stream.backend(), "cloud-llm");
+    let mut shown = String::new();
+    while let Some(piece) = stream.next().await {
+        shown.push_str(&piece.expect("piece"));
+    }
+    assert_eq!(shown, format!("Re: {HARD}"));
+    let summary = stream.summary().expect("finished");
+    assert_eq!(
+        summary.usage.map(|u| (u.input_tokens, u.output_tokens)),
+        Some((50, 9))
+    );
+    assert_eq!(summary.finish_reason.as_deref(), Some("end_turn"));
+}
+
+#[tokio::test]
+async fn broken_streams_end_in_typed_errors_after_the_text_already_shown() {
+    // An Anthropic `error` event mid-answer.
+    let llm = loopback::start(|_| {
+        anthropic_events(
+            &["Part one, ", "part two"],
+            (5, 2),
+            Some("overloaded_error"),
+        )
+    })
+    .await;
+    let pipeline = Pipeline::builder()
+        .backend(cloud(&llm))
+        .dispatch(fast_retries())
+        .build()
+        .expect("pipeline");
+    let mut stream = pipeline
+        .run_stream(PromptRequest::new(HARD))
+        .await
+        .expect("the answer began");
+    let mut shown = String::new();
+    let mut error = None;
+    while let Some(piece) = stream.next().await {
+        match piece {
+            Ok(p) => shown.push_str(&p),
+            Err(e) => error = Some(e),
+        }
+    }
+    assert_eq!(shown, "Part one, part two");
+    let error = error.expect("the error is reported");
+    assert_eq!(error.kind(), ErrorKind::Backend);
+    assert!(error.to_string().contains("overloaded_error"), "{error}");
+    assert!(stream.summary().is_none());
+
+    // An OpenAI stream that stops before [DONE].
+    let slm = loopback::start(|_| openai_events(&["Half an ans"], None, true)).await;
+    let pipeline = Pipeline::builder()
+        .backend(local(&slm))
+        .build()
+        .expect("pipeline");
+    let mut stream = pipeline
+        .run_stream(PromptRequest::new("Are you open on Saturday?"))
+        .await
+        .expect("the answer began");
+    let mut items = Vec::new();
+    while let Some(piece) = stream.next().await {
+        items.push(piece.map_err(|e| e.to_string()));
+    }
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0].as_deref(), Ok("Half an ans"));
+    assert!(items[1].as_ref().is_err_and(|e| e.contains("ended before")));
+
+    // An error status before any text falls back like a failed call (escalation allowed).
+    let down = loopback::start(|_| anthropic_error(529, "overloaded_error")).await;
+    let slm = loopback::start(echo_openai).await;
+    let pipeline = Pipeline::builder()
+        .backend(cloud(&down))
+        .backend(local(&slm))
+        .dispatch(fast_retries())
+        .build()
+        .expect("pipeline");
+    let mut stream = pipeline
+        .run_stream(PromptRequest::new(HARD))
+        .await
+        .expect("the local backend takes over");
+    assert_eq!(stream.backend(), "local-slm");
+    assert_eq!(stream.attempts().len(), 3);
+    let mut shown = String::new();
+    while let Some(piece) = stream.next().await {
+        shown.push_str(&piece.expect("piece"));
+    }
+    assert!(shown.starts_with("Re: Compare"));
+    assert_eq!(down.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn the_pipeline_is_configured_from_a_toml_file() {
+    let slm = loopback::start(echo_openai).await;
+    let llm = loopback::start(echo_anthropic).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index_dir = dir.path().join("index");
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/knowledge/clinic");
+    let (passages, _) =
+        promptveil::index::ingest_path(&folder, &ChunkConfig::default()).expect("ingest");
+    KnowledgeIndex::build(&index_dir, &passages).expect("index");
+    // The key comes from the environment; cargo sets CARGO_PKG_NAME for every test process
+    // (setting a variable here would need `unsafe`, which the crate forbids).
+    let config = format!(
+        r#"
+[retrieval]
+index = "index"
+top_k = 2
+
+[enrich]
+budget = 1500
+
+[routing]
+complexity_threshold = 0.5
+
+[audit]
+sink = "jsonl"
+path = "audit.jsonl"
+
+[[backends]]
+name = "local-slm"
+api = "openai"
+base_url = "{}"
+model = "smollm2"
+locality = "on_premises"
+size = "small"
+context_window = 4096
+
+[[backends]]
+name = "cloud-llm"
+api = "anthropic"
+base_url = "{}"
+model = "claude-test"
+api_key_env = "CARGO_PKG_NAME"
+locality = "external"
+size = "large"
+context_window = 200000
+price_in = 3.0
+price_out = 15.0
+"#,
+        slm.base, llm.base
+    );
+    let path = dir.path().join("promptveil.toml");
+    std::fs::write(&path, &config).expect("write");
+    let pipeline = Pipeline::builder()
+        .from_toml_file(&path)
+        .build()
+        .expect("pipeline");
+    assert_eq!(pipeline.profiles().len(), 2);
+    let out = pipeline
+        .run(PromptRequest::new(HARD))
+        .await
+        .expect("answer");
+    assert_eq!(out.backend, "cloud-llm");
+    assert!(out.citations.len() <= 2 && !out.citations.is_empty());
+    assert_eq!(llm.requests()[0].header("x-api-key"), Some("promptveil"));
+    assert!(dir.path().join("audit.jsonl").is_file());
+
+    // Errors name the file, line and column.
+    let bad = config.replace("top_k = 2", "top_k = 2\ntop_kk = 3");
+    std::fs::write(&path, bad).expect("write");
+    let err = Pipeline::builder()
+        .from_toml_file(&path)
+        .build()
+        .expect_err("unknown key");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let loc = err.location().expect("located");
+    assert_eq!(loc.line(), 5, "{err}");
+    assert!(err.to_string().contains("promptveil.toml:5:"), "{err}");
+
+    let bad = config.replace("api = \"anthropic\"", "api = \"gemini\"");
+    std::fs::write(&path, bad).expect("write");
+    let err = Pipeline::builder()
+        .from_toml_file(&path)
+        .build()
+        .expect_err("unknown api");
+    assert!(err.to_string().contains("unknown api `gemini`"), "{err}");
+
+    let err = PipelineBuilder::default()
+        .from_toml_str("[enrich]\nbudget = 10\n", None, dir.path())
+        .build()
+        .expect_err("no backend");
+    assert!(err.to_string().contains("no [[backends]]"), "{err}");
+    let err = Pipeline::builder()
+        .from_toml_file(dir.path().join("missing.toml"))
+        .build()
+        .expect_err("missing file");
+    assert_eq!(err.kind(), ErrorKind::Io);
+    let err = Pipeline::builder()
+        .template_str("{instructions} {nonsense}")
+        .backend(local(&slm))
+        .build()
+        .expect_err("deferred template error");
+    assert_eq!(err.kind(), ErrorKind::Config);
+}
+
+#[tokio::test]
+async fn concurrent_requests_keep_their_own_placeholders() {
+    let slm = loopback::start(echo_openai).await;
+    let pipeline = Pipeline::builder()
+        .backend(local(&slm))
+        .build()
+        .expect("pipeline");
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let p = pipeline.clone();
+        tasks.push(tokio::spawn(async move {
+            let mail = format!("user{i}@example.net");
+            let out = p
+                .run(PromptRequest::new(format!(
+                    "Please confirm to {mail} today."
+                )))
+                .await
+                .expect("answer");
+            (mail, out)
+        }));
+    }
+    for t in tasks {
+        let (mail, out) = t.await.expect("task");
+        assert_eq!(out.answer(), format!("Re: Please confirm to {mail} today."));
+    }
+    let sent = slm.requests();
+    assert_eq!(sent.len(), 32);
+    assert!(sent.iter().all(|r| r.prompt().contains("[EMAIL_1]")));
+}
