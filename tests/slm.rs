@@ -1,28 +1,28 @@
 //! End to end with a real on-premises SLM: llama.cpp's OpenAI-compatible server (the
 //! `xllamacpp` wheel) serving SmolLM2-135M-Instruct on 127.0.0.1, started by this test.
 //!
-//! A prompt with personal data is redacted, enriched with redacted passages from the clinic
-//! index (the same vault), routed (restricted data: on premises only, with reasons),
-//! dispatched to the SLM, and its answer restored.
+//! A prompt with personal data goes through the `Pipeline`: redacted, enriched with redacted
+//! passages from the clinic index (the same vault), routed (restricted data: on premises only,
+//! with reasons), guarded, dispatched to the SLM — whole and as an event stream — and its
+//! answer restored.
 
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use promptveil::Sensitivity;
-use promptveil::backend::dispatch::{DispatchConfig, Dispatcher};
+use promptveil::audit::JsonLinesSink;
+use promptveil::backend::ModelBackend;
 use promptveil::backend::openai::OpenAiBackend;
-use promptveil::backend::{BackendRequest, ModelBackend};
-use promptveil::enrich::{ContextPassage, HeuristicCounter, Template, enrich};
+use promptveil::enrich::HeuristicCounter;
 use promptveil::index::{ChunkConfig, KnowledgeIndex, LocalRetriever, SearchMode, ingest_path};
-use promptveil::redact::{Redactor, Vault};
-use promptveil::route::{
-    BackendProfile, DefaultPolicy, Locality, Reason, RouteSummary, RoutingPolicy, Size,
-};
+use promptveil::pipeline::{Pipeline, PromptRequest};
+use promptveil::route::{BackendProfile, Locality, Reason, Size};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -74,47 +74,11 @@ fn promptveil_assets() -> PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_sensitive_prompt_goes_on_premises_and_comes_back_restored() {
+async fn a_sensitive_prompt_goes_through_the_pipeline_on_premises_and_comes_back_restored() {
     let slm = start_slm();
-    let redactor = Redactor::builder().build().expect("rules");
-    let vault = Vault::new();
-    let question = redactor.redact(
-        "Patient Anna Keller (SSN 512-34-6789, anna.keller@example.com) asks: how long can a \
-         payment plan run? Reply to anna.keller@example.com in one sentence.",
-        &vault,
-    );
-    assert!(!question.text().as_str().contains("anna.keller@example.com"));
-    assert_eq!(
-        question.report().max_sensitivity,
-        Some(Sensitivity::Restricted)
-    );
-
-    // Retrieval from the clinic index; passages redacted with the same vault.
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/knowledge/clinic");
+    let folder = root().join("fixtures/knowledge/clinic");
     let (passages, _) = ingest_path(&folder, &ChunkConfig::default()).expect("ingest");
     let index = Arc::new(KnowledgeIndex::build_in_ram(&passages).expect("index"));
-    let hits = LocalRetriever::new(index, SearchMode::Bm25)
-        .search("how long can a payment plan run", 2)
-        .expect("search");
-    let context: Vec<ContextPassage> = hits
-        .iter()
-        .map(|h| {
-            let red = redactor.redact(&h.passage.text, &vault).into_parts().0;
-            ContextPassage::redacted(&h.passage, red)
-        })
-        .collect();
-    let prompt = enrich(
-        &Template::default(),
-        "Answer the question from the context in one short sentence.",
-        question.text(),
-        &context,
-        1500,
-        &HeuristicCounter,
-    )
-    .expect("fits");
-    assert!(prompt.citations()[0].passage_id.starts_with("billing.md#"));
-
-    // Routing: restricted data never leaves; the external backend is excluded with a reason.
     let local: Arc<dyn ModelBackend> = Arc::new(
         OpenAiBackend::new(
             &format!("{}/v1", slm.url),
@@ -124,6 +88,7 @@ async fn a_sensitive_prompt_goes_on_premises_and_comes_back_restored() {
         .expect("backend")
         .with_timeout(Duration::from_secs(120)),
     );
+    // An external backend nobody answers on: the policy must never pick it for this prompt.
     let external: Arc<dyn ModelBackend> = Arc::new(
         OpenAiBackend::new(
             "http://127.0.0.1:9/v1",
@@ -132,42 +97,60 @@ async fn a_sensitive_prompt_goes_on_premises_and_comes_back_restored() {
         )
         .expect("backend"),
     );
-    let dispatcher =
-        Dispatcher::new(vec![local, external], DispatchConfig::default()).expect("dispatcher");
-    let summary = RouteSummary::new(
-        question
-            .report()
-            .max_sensitivity
-            .unwrap_or(Sensitivity::Public),
-        prompt.tokens(),
-        0.9,
-    )
-    .with_tokens_out(48);
-    let decision = DefaultPolicy::default().route(&summary, &dispatcher.profiles());
-    assert_eq!(decision.chain(), ["local-slm"]);
-    assert!(decision.reasons.iter().any(|r| matches!(
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl");
+    let pipeline = Pipeline::builder()
+        .backend(local)
+        .backend(external)
+        .retriever(
+            Arc::new(LocalRetriever::new(index, SearchMode::Bm25)),
+            false,
+        )
+        .top_k(2)
+        .budget(1500, Arc::new(HeuristicCounter))
+        .instructions("Answer the question from the context in one short sentence.")
+        .generation(48, 0.0)
+        .audit(Arc::new(JsonLinesSink::open(&audit).expect("audit")))
+        .build()
+        .expect("pipeline");
+    let prompt = "Patient Anna Keller (SSN 512-34-6789, anna.keller@example.com) asks: how long \
+                  can a payment plan run? Reply to anna.keller@example.com in one sentence.";
+
+    let out = pipeline
+        .run(PromptRequest::new(prompt))
+        .await
+        .expect("the SLM answers");
+    eprintln!("SLM ANSWER: {:?}", out.answer());
+    assert_eq!(out.backend, "local-slm");
+    assert_eq!(out.route.chain(), ["local-slm"]);
+    assert!(out.route.reasons.iter().any(|r| matches!(
         r,
         Reason::SensitivityExcludes { backend, .. } if backend == "cloud-llm"
     )));
-
-    let request = BackendRequest::new(&prompt, 48, 0.0);
-    assert!(!request.prompt().contains("512-34-6789"));
-    let out = dispatcher
-        .dispatch(&decision, &request)
-        .await
-        .expect("the SLM answers");
-    assert_eq!(out.backend, "local-slm");
-    let usage = out.response.usage.expect("llama.cpp reports usage");
+    assert_eq!(out.redaction.max_sensitivity, Some(Sensitivity::Restricted));
+    assert!(out.citations[0].passage_id.starts_with("billing.md#"));
+    let usage = out.usage.expect("llama.cpp reports usage");
     assert!(usage.input_tokens > 0 && usage.output_tokens > 0);
-    assert!(!out.response.text.trim().is_empty());
-
-    // Restore: every placeholder the vault knows is put back.
-    let restored = vault.restore(&out.response.text);
-    eprintln!("SLM ANSWER: {:?}", out.response.text);
+    assert!(!out.answer().trim().is_empty());
     for placeholder in ["[EMAIL_1]", "[US_SSN_1]"] {
-        assert!(
-            !restored.text().contains(placeholder),
-            "{placeholder} left in the answer"
-        );
+        assert!(!out.answer().contains(placeholder), "{placeholder} left");
     }
+
+    // The same through llama.cpp's event stream, usage from its last chunk.
+    let mut stream = pipeline
+        .run_stream(PromptRequest::new(prompt))
+        .await
+        .expect("the SLM streams");
+    let mut streamed = String::new();
+    while let Some(piece) = stream.next().await {
+        streamed.push_str(&piece.expect("piece"));
+    }
+    eprintln!("SLM STREAM: {streamed:?}");
+    assert!(!streamed.trim().is_empty());
+    let summary = stream.summary().expect("the stream finished");
+    assert!(summary.usage.is_some_and(|u| u.output_tokens > 0));
+
+    let trail = std::fs::read_to_string(&audit).expect("audit");
+    assert!(!trail.contains("512-34-6789") && !trail.contains("anna.keller@example.com"));
+    assert_eq!(trail.matches("\"event\":\"dispatched\"").count(), 2);
 }

@@ -443,6 +443,9 @@ impl KnowledgeIndex {
         self.path.as_deref()
     }
 
+    /// Most terms of one BM25 query (the rarest are kept).
+    const MAX_QUERY_TERMS: usize = 32;
+
     /// The `k` best passages for `query` by BM25 (ordinals and scores, best first; equal
     /// scores in passage order). The query is plain text: it is analysed like the passages
     /// (English stemming) and every term may match; no query syntax is interpreted.
@@ -463,11 +466,33 @@ impl KnowledgeIndex {
                 terms.push(Term::from_field_text(self.fields.content, &token.text));
             }
         }
+        let searcher = self.reader.searcher();
+        // Terms in more than half of the passages ("the", "and", "of") weigh almost nothing in
+        // BM25 (idf < ln 2, against 5 to 8 for a content word) but cost the most to score:
+        // their posting lists are the longest. A long prompt holds dozens of them, so they are
+        // left out of the query; a query of nothing but such terms keeps them.
+        //
+        // A long query keeps its MAX_QUERY_TERMS rarest terms, the ones that tell passages
+        // apart: scoring cost grows with every term's posting list, and a 2 KB prompt holds
+        // ~90 distinct terms. (SciFact's queries have fewer; their ranking is unchanged.)
+        let half = searcher.num_docs() / 2;
+        let mut weighed: Vec<(u64, usize, Term)> = terms
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (searcher.doc_freq(&t).unwrap_or(0), i, t))
+            .collect();
+        if weighed.iter().any(|(n, _, _)| *n <= half) {
+            weighed.retain(|(n, _, _)| *n <= half);
+        }
+        if weighed.len() > Self::MAX_QUERY_TERMS {
+            weighed.sort_by_key(|(n, i, _)| (*n, *i));
+            weighed.truncate(Self::MAX_QUERY_TERMS);
+        }
+        let terms: Vec<Term> = weighed.into_iter().map(|(_, _, t)| t).collect();
         if terms.is_empty() {
             return Ok(Vec::new());
         }
         let query = BooleanQuery::new_multiterms_query(terms);
-        let searcher = self.reader.searcher();
         let top = searcher
             .search(&query, &TopDocs::with_limit(k))
             .map_err(|e| index_error("the search failed", e))?;
