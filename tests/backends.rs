@@ -2,6 +2,9 @@
 //! wire format: answers, error bodies, rate limits, malformed and oversize answers, refused
 //! connections and timeouts.
 
+#[path = "common/loopback.rs"]
+mod loopback;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -499,5 +502,175 @@ mod dispatching {
         )
         .expect_err("duplicate");
         assert!(err.to_string().contains("`x`"));
+    }
+}
+
+/// The Anthropic Messages backend against a loopback server speaking its wire format.
+mod anthropic {
+    use super::loopback::{self, Reply, anthropic_error, anthropic_events, anthropic_json};
+    use super::*;
+    use futures_util::StreamExt;
+    use promptveil::backend::anthropic::AnthropicBackend;
+    use promptveil::backend::{BackendError, StreamEvent};
+
+    fn backend(base: &str) -> AnthropicBackend {
+        AnthropicBackend::new(base, "claude-test", profile())
+            .expect("backend")
+            .with_api_key(ApiKey::new("sk-ant-secret-123"))
+            .with_timeout(Duration::from_secs(3))
+    }
+
+    #[tokio::test]
+    async fn messages_round_trip_in_json_and_events() {
+        let server = loopback::start(|r| {
+            if r.streaming() {
+                anthropic_events(&["Hel", "lo ", "[EMAIL_1]"], (31, 4), None)
+            } else {
+                Reply::Body {
+                    status: 200,
+                    content_type: "application/json",
+                    headers: Vec::new(),
+                    body: serde_json::json!({
+                        "id": "msg_1", "type": "message", "role": "assistant",
+                        "model": "claude-test-0", "stop_reason": "max_tokens",
+                        "content": [{"type": "text", "text": "Part one. "},
+                                    {"type": "tool_use", "id": "t", "name": "x", "input": {}},
+                                    {"type": "text", "text": "Part two."}],
+                        "usage": {"input_tokens": 12, "output_tokens": 5}
+                    })
+                    .to_string(),
+                }
+            }
+        })
+        .await;
+        let b = backend(&server.base);
+        let r = b
+            .complete(&request("mail a@b.example"))
+            .await
+            .expect("answer");
+        assert_eq!(r.text, "Part one. Part two.");
+        assert_eq!(r.model, "claude-test-0");
+        assert_eq!(r.finish_reason.as_deref(), Some("max_tokens"));
+        assert_eq!(
+            r.usage.map(|u| (u.input_tokens, u.output_tokens)),
+            Some((12, 5))
+        );
+        let sent = &server.requests()[0];
+        assert!(sent.line.starts_with("POST /v1/messages "));
+        assert_eq!(sent.header("x-api-key"), Some("sk-ant-secret-123"));
+        assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
+        assert_eq!(sent.body["model"], "claude-test");
+        assert_eq!(sent.body["messages"][0]["role"], "user");
+        assert!(sent.body["max_tokens"].as_u64().is_some());
+        assert!(!format!("{b:?}").contains("sk-ant-secret-123"));
+
+        let mut stream = b.stream(&request("hi")).await.expect("stream");
+        let mut text = String::new();
+        let mut finished = None;
+        while let Some(event) = stream.next().await {
+            match event.expect("event") {
+                StreamEvent::Delta(t) => text.push_str(&t),
+                StreamEvent::Finished {
+                    usage,
+                    model,
+                    finish_reason,
+                } => finished = Some((usage, model, finish_reason)),
+                _ => {}
+            }
+        }
+        assert_eq!(text, "Hello [EMAIL_1]");
+        let (usage, model, reason) = finished.expect("finished");
+        assert_eq!(
+            usage.map(|u| (u.input_tokens, u.output_tokens)),
+            Some((31, 4))
+        );
+        assert_eq!(model, "fake-claude");
+        assert_eq!(reason.as_deref(), Some("end_turn"));
+    }
+
+    #[tokio::test]
+    async fn anthropic_errors_are_typed() {
+        let server = loopback::start(|r| match r.body["model"].as_str() {
+            Some("rate") => Reply::Body {
+                status: 429,
+                content_type: "application/json",
+                headers: vec![("retry-after", "7".into())],
+                body: r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}"#
+                    .into(),
+            },
+            Some("overloaded") => anthropic_error(529, "overloaded_error"),
+            Some("html") => Reply::Body {
+                status: 200,
+                content_type: "text/html",
+                headers: Vec::new(),
+                body: "<html>proxy</html>".into(),
+            },
+            Some("notext") => anthropic_json("", (1, 0)),
+            Some("midstream") => anthropic_events(&["a"], (1, 1), Some("overloaded_error")),
+            _ => Reply::Body {
+                status: 200,
+                content_type: "application/json",
+                headers: Vec::new(),
+                body: r#"{"type":"message","content":[{"type":"text""#.into(),
+            },
+        })
+        .await;
+        let with = |model: &str| {
+            AnthropicBackend::new(&server.base, model, profile())
+                .expect("backend")
+                .with_timeout(Duration::from_secs(3))
+        };
+        let e = with("rate").complete(&request("x")).await.expect_err("429");
+        assert_eq!(
+            e,
+            BackendError::Status {
+                code: 429,
+                kind: Some("rate_limit_error".into()),
+                retry_after: Some(Duration::from_secs(7))
+            }
+        );
+        let e = with("overloaded")
+            .complete(&request("x"))
+            .await
+            .expect_err("529");
+        assert!(e.is_retryable(), "{e}");
+        assert!(e.to_string().contains("529 (overloaded_error)"), "{e}");
+        let e = with("html")
+            .complete(&request("x"))
+            .await
+            .expect_err("html");
+        assert!(matches!(e, BackendError::Malformed { .. }), "{e}");
+        // A stream asked for and JSON answered is not an event stream either.
+        let e = with("html")
+            .stream(&request("x"))
+            .await
+            .err()
+            .expect("not SSE");
+        assert!(e.to_string().contains("text/event-stream"), "{e}");
+        let e = with("truncated")
+            .complete(&request("x"))
+            .await
+            .expect_err("bad json");
+        assert!(e.to_string().contains("truncated"), "{e}");
+        // An answer whose only text block is empty is still an answer (empty text).
+        let r = with("notext")
+            .complete(&request("x"))
+            .await
+            .expect("empty text");
+        assert_eq!(r.text, "");
+        let mut s = with("midstream")
+            .stream(&request("x"))
+            .await
+            .expect("stream");
+        assert!(matches!(s.next().await, Some(Ok(StreamEvent::Delta(_)))));
+        let e = s.next().await.expect("error event").expect_err("error");
+        assert_eq!(
+            e,
+            BackendError::Remote {
+                kind: Some("overloaded_error".into())
+            }
+        );
+        assert!(e.is_retryable());
+        assert!(s.next().await.is_none(), "the stream ends after an error");
     }
 }

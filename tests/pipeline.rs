@@ -622,3 +622,43 @@ async fn concurrent_requests_keep_their_own_placeholders() {
     assert_eq!(sent.len(), 32);
     assert!(sent.iter().all(|r| r.prompt().contains("[EMAIL_1]")));
 }
+
+#[tokio::test]
+async fn dropping_a_stream_cancels_the_call_and_says_so_in_the_audit() {
+    let slow = loopback::start(|_| {
+        let pieces: Vec<String> = (0..200).map(|i| format!("word{i} ")).collect();
+        let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        match openai_events(&refs, Some((3, 200)), false) {
+            Reply::Events { chunks, .. } => Reply::Events {
+                chunks,
+                delay: Duration::from_millis(20),
+            },
+            other => other,
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl");
+    let pipeline = Pipeline::builder()
+        .backend(local(&slow))
+        .audit(Arc::new(JsonLinesSink::open(&audit).expect("audit")))
+        .build()
+        .expect("pipeline");
+    let started = std::time::Instant::now();
+    let mut stream = pipeline
+        .run_stream(PromptRequest::new("Count slowly."))
+        .await
+        .expect("stream");
+    let first = stream.next().await.expect("a piece").expect("text");
+    assert!(first.starts_with("word0"));
+    drop(stream);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "not read to the end"
+    );
+    let events: Vec<serde_json::Value> = audit_lines(&audit);
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "cancelled");
+    assert_eq!(last["backend"], "local-slm");
+    assert!(!events.iter().any(|e| e["event"] == "dispatched"));
+}

@@ -100,6 +100,11 @@ pub enum AuditEvent {
         /// Why, without values.
         reason: String,
     },
+    /// The caller dropped a streamed answer before it ended; the backend call was cancelled.
+    Cancelled {
+        /// The backend that was answering.
+        backend: String,
+    },
     /// The answer's placeholders were restored.
     Restored {
         /// Placeholders restored exactly.

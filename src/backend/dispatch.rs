@@ -10,6 +10,9 @@
 //! - After [`DispatchConfig::cooldown_after`] failed calls in a row a backend cools down for
 //!   [`DispatchConfig::cooldown`]; [`Dispatcher::cooling_down`] lists such backends for the
 //!   routing summary, and the dispatcher skips them in a chain too.
+//! - [`Dispatcher::dispatch_stream`] walks the chain the same way for streamed answers; a
+//!   backend counts as answering once its first event arrived, and no fallback happens after
+//!   that.
 //! - Cancelling the returned future (dropping it) cancels the call in flight; health is only
 //!   updated when a call has finished, so a cancelled request leaves no trace.
 

@@ -685,7 +685,8 @@ pub struct StreamSummary {
 
 /// A streamed answer: a [`Stream`] of restored text pieces. The route, citations and
 /// redaction report are known from the start; [`summary`](PipelineStream::summary) once the
-/// stream ended. Dropping it cancels the backend call.
+/// stream ended. Dropping it before the end cancels the backend call (the connection is
+/// closed) and records [`AuditEvent::Cancelled`].
 ///
 /// Text that could be the start of a placeholder is held back until the next piece shows
 /// what it is (at most the longest placeholder of the request's vault); everything else is
@@ -773,6 +774,7 @@ impl PipelineStream {
     }
 
     fn fail(&mut self, e: BackendError) -> String {
+        self.done = true;
         self.pipeline
             .audit(&self.id, AuditEvent::fell_back(self.backend.clone(), &e));
         self.pending = Some(
@@ -783,6 +785,19 @@ impl PipelineStream {
             .with_source(e),
         );
         self.flush()
+    }
+}
+
+impl Drop for PipelineStream {
+    fn drop(&mut self) {
+        if !self.done {
+            self.pipeline.audit(
+                &self.id,
+                AuditEvent::Cancelled {
+                    backend: self.backend.clone(),
+                },
+            );
+        }
     }
 }
 
