@@ -9,8 +9,9 @@
 //! For each [`PromptRequest`]:
 //!
 //! 1. **Redact** the prompt into numbered placeholders with a fresh vault.
-//! 2. **Retrieve** passages for the *redacted* question (values never reach the retriever,
-//!    which may be a remote search service), and redact each passage with the same vault —
+//! 2. **Retrieve** passages for the *redacted* question without its placeholders (values never
+//!    reach the retriever, which may be a remote search service; placeholder names would match
+//!    documents about e-mail or phones), and redact each passage with the same vault —
 //!    the same person is the same placeholder in question and context — unless the index was
 //!    declared public.
 //! 3. **Enrich**: the template filled within the token budget, with numbered citations.
@@ -173,14 +174,23 @@ pub struct PipelineOutput {
     pub usage: Option<Usage>,
     /// The model that answered, as the backend named it.
     pub model: String,
+    /// Why generation stopped (`stop`, `length`, `end_turn`, ...), as the backend said.
+    pub finish_reason: Option<String>,
     /// The complexity score and its features.
     pub complexity: Complexity,
+    sent: String,
 }
 
 impl PipelineOutput {
     /// The answer, with the placeholders restored.
     pub fn answer(&self) -> &str {
         &self.answer
+    }
+
+    /// The prompt exactly as it was sent to the backend: redacted question and passages in
+    /// the template. Holds no value the redactor found (what the model saw).
+    pub fn sent_prompt(&self) -> &str {
+        &self.sent
     }
 }
 
@@ -484,7 +494,9 @@ impl Pipeline {
         if let Some(retriever) = &inner.retriever
             && k > 0
         {
-            let hits = retriever.retrieve(question.as_str(), k).await?;
+            let hits = retriever
+                .retrieve(&question.without_placeholders(), k)
+                .await?;
             self.audit(
                 &id,
                 AuditEvent::Retrieved {
@@ -620,7 +632,9 @@ impl Pipeline {
             restore,
             usage: dispatched.response.usage,
             model: dispatched.response.model,
+            finish_reason: dispatched.response.finish_reason,
             complexity: p.complexity,
+            sent: p.request.prompt().to_string(),
         })
     }
 
@@ -652,6 +666,7 @@ impl Pipeline {
         };
         self.audit_attempts(&p.id, &opened.attempts);
         Ok(PipelineStream {
+            sent: p.request.prompt().to_string(),
             pipeline: self.clone(),
             id: p.id,
             backend: opened.backend,
@@ -692,6 +707,7 @@ pub struct StreamSummary {
 /// what it is (at most the longest placeholder of the request's vault); everything else is
 /// yielded as soon as it arrives. After an error, nothing more is yielded.
 pub struct PipelineStream {
+    sent: String,
     pipeline: Pipeline,
     id: RequestId,
     backend: String,
@@ -753,6 +769,11 @@ impl PipelineStream {
     /// The complexity score.
     pub fn complexity(&self) -> &Complexity {
         &self.complexity
+    }
+
+    /// The prompt exactly as it was sent (see [`PipelineOutput::sent_prompt`]).
+    pub fn sent_prompt(&self) -> &str {
+        &self.sent
     }
 
     /// How the answer ended, once the stream has.

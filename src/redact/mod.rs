@@ -103,6 +103,29 @@ impl RedactedText {
     pub fn into_string(self) -> String {
         self.0
     }
+
+    /// The text with every placeholder (`[EMAIL_1]`, and `hash` tokens) replaced by a space:
+    /// a search query. Left in, a placeholder's entity name would match documents that
+    /// merely mention e-mail or phones.
+    ///
+    /// ```
+    /// use promptveil::redact::{Redactor, Vault};
+    ///
+    /// let red = Redactor::builder().build()?.redact("Call +44 20 7946 0958 about the flu shot", &Vault::new());
+    /// assert_eq!(red.text().without_placeholders(), "Call   about the flu shot");
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    pub fn without_placeholders(&self) -> String {
+        let mut out = String::with_capacity(self.0.len());
+        let mut from = 0;
+        for (start, end) in placeholder::exact_tokens(&self.0) {
+            out.push_str(self.0.get(from..start).unwrap_or_default());
+            out.push(' ');
+            from = end;
+        }
+        out.push_str(self.0.get(from..).unwrap_or_default());
+        out
+    }
 }
 
 impl fmt::Debug for RedactedText {

@@ -33,3 +33,12 @@ pub(crate) fn fetch_assets(present: impl Fn() -> bool) {
         assert!(status.success(), "{script} failed: {status}");
     });
 }
+
+/// The assets folder: `$PROMPTVEIL_ASSETS` or `assets/`.
+#[allow(dead_code)] // Used by the tests that start a server from the assets.
+pub(crate) fn assets() -> PathBuf {
+    std::env::var_os("PROMPTVEIL_ASSETS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("assets"),
+        PathBuf::from,
+    )
+}

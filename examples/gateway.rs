@@ -1,0 +1,310 @@
+//! An OpenAI-compatible gateway: every chat completion goes through the promptveil pipeline.
+//!
+//! An application that already speaks the OpenAI API switches by changing its base URL to
+//! this server's. Each request is redacted, enriched from the local index, routed to an
+//! on-premises or external backend by the pipeline's policy, checked at egress, and its
+//! answer restored — JSON or server-sent events, as the client asked.
+//!
+//! ```text
+//! cargo run --all-features --example gateway -- --config promptveil.toml [--listen 127.0.0.1:8787]
+//! ```
+//!
+//! Then, from any OpenAI client:
+//!
+//! ```python
+//! from openai import OpenAI
+//! client = OpenAI(base_url="http://127.0.0.1:8787/v1", api_key="unused")
+//! reply = client.chat.completions.create(model="promptveil", messages=[{"role": "user", "content": "..."}])
+//! ```
+//!
+//! - `POST /v1/chat/completions`: `messages` (text content, or text parts), `stream`,
+//!   `stream_options.include_usage`, `max_tokens` / `max_completion_tokens`, `temperature`.
+//!   Several messages are sent as one prompt, each prefixed with its role. Answers carry the
+//!   headers `x-promptveil-request-id` (as in the audit trail) and `x-promptveil-backend`.
+//! - `GET /v1/models`: one model, `promptveil`.
+//! - Errors use OpenAI's error body: 400 `invalid_request_error` (bad JSON, no text, prompt
+//!   over budget), 403 `request_refused` (no backend may receive it, or the egress guard
+//!   refused), 502 `backend_error` (every approved backend failed). Messages never hold
+//!   prompt text. A stream that fails after it began ends with an `error` chunk.
+//!
+//! The configuration is the pipeline's TOML file (see `promptveil::pipeline`); the server
+//! prints `listening http://ADDR/v1` once it accepts connections.
+
+use std::convert::Infallible;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::{Stream, StreamExt};
+use promptveil::pipeline::{Pipeline, PipelineStream, PromptRequest};
+use promptveil::{Error, ErrorKind};
+use serde_json::{Value, json};
+
+type Failure = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Failure> {
+    let mut config = None;
+    let mut listen = "127.0.0.1:8787".to_string();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" => config = args.next(),
+            "--listen" => listen = args.next().ok_or("--listen needs an address")?,
+            other => return Err(format!("unknown argument `{other}` (--config, --listen)").into()),
+        }
+    }
+    let config = config.ok_or("--config PATH is required: the pipeline's TOML file")?;
+    let pipeline = Pipeline::builder().from_toml_file(&config).build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(pipeline, &listen))
+}
+
+async fn serve(pipeline: Pipeline, listen: &str) -> Result<(), Failure> {
+    let app = Router::new()
+        .route("/v1/chat/completions", post(completions))
+        .route("/v1/models", get(models))
+        .with_state(pipeline);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("listening http://{}/v1", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn models() -> Response {
+    axum::Json(json!({
+        "object": "list",
+        "data": [{"id": "promptveil", "object": "model", "created": 0, "owned_by": "promptveil"}],
+    }))
+    .into_response()
+}
+
+/// An OpenAI-style error answer.
+fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+    let body = json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
+    (status, axum::Json(body)).into_response()
+}
+
+fn pipeline_error(e: &Error) -> Response {
+    match e.kind() {
+        ErrorKind::Refused => error(StatusCode::FORBIDDEN, "request_refused", &e.to_string()),
+        ErrorKind::Backend => error(StatusCode::BAD_GATEWAY, "backend_error", &e.to_string()),
+        ErrorKind::Config => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            &e.to_string(),
+        ),
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            &e.to_string(),
+        ),
+    }
+}
+
+/// The text of a message's `content`: a string, or the text parts of an array.
+fn content_text(content: &Value) -> Option<String> {
+    match content {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(parts) => {
+            let texts: Vec<&str> = parts
+                .iter()
+                .filter(|p| p["type"] == "text")
+                .filter_map(|p| p["text"].as_str())
+                .collect();
+            (!texts.is_empty()).then(|| texts.join("\n"))
+        }
+        _ => None,
+    }
+}
+
+/// The prompt: one user message as it is, several with their roles.
+fn prompt_of(messages: &[Value]) -> Option<String> {
+    let texts: Vec<(String, String)> = messages
+        .iter()
+        .filter_map(|m| {
+            let role = m["role"].as_str().unwrap_or("user").to_string();
+            Some((role, content_text(&m["content"])?))
+        })
+        .collect();
+    match texts.as_slice() {
+        [] => None,
+        [(role, text)] if role == "user" => Some(text.clone()),
+        many => Some(
+            many.iter()
+                .map(|(role, text)| {
+                    let mut r = role.clone();
+                    if let Some(first) = r.get_mut(0..1) {
+                        first.make_ascii_uppercase();
+                    }
+                    format!("{r}: {text}")
+                })
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        ),
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn with_headers(mut response: Response, id: &str, backend: &str) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(id) {
+        headers.insert("x-promptveil-request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(backend) {
+        headers.insert("x-promptveil-backend", v);
+    }
+    response
+}
+
+async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "the body is not JSON",
+        );
+    };
+    let Some(prompt) = req["messages"].as_array().and_then(|m| prompt_of(m)) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "`messages` holds no text",
+        );
+    };
+    let mut request = PromptRequest::new(prompt);
+    if let Some(n) = req["max_completion_tokens"]
+        .as_u64()
+        .or_else(|| req["max_tokens"].as_u64())
+    {
+        request = request.with_max_tokens(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    if let Some(t) = req["temperature"].as_f64() {
+        request = request.with_temperature(t as f32);
+    }
+    let id = format!("chatcmpl-{}", promptveil::audit::RequestId::new().as_str());
+    if req["stream"].as_bool() == Some(true) {
+        let usage = req["stream_options"]["include_usage"].as_bool() == Some(true);
+        match pipeline.run_stream(request).await {
+            Ok(stream) => {
+                let request_id = stream.request_id().as_str().to_string();
+                let backend = stream.backend().to_string();
+                let events = chunks(stream, id, usage);
+                with_headers(Sse::new(events).into_response(), &request_id, &backend)
+            }
+            Err(e) => pipeline_error(&e),
+        }
+    } else {
+        match pipeline.run(request).await {
+            Ok(out) => {
+                let usage = out.usage.map(|u| {
+                    json!({"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens,
+                           "total_tokens": u.input_tokens + u.output_tokens})
+                });
+                let body = json!({
+                    "id": id, "object": "chat.completion", "created": now(),
+                    "model": if out.model.is_empty() { "promptveil" } else { &out.model },
+                    "choices": [{"index": 0,
+                                 "message": {"role": "assistant", "content": out.answer()},
+                                 "finish_reason": out.finish_reason.as_deref().unwrap_or("stop")}],
+                    "usage": usage,
+                });
+                with_headers(
+                    axum::Json(body).into_response(),
+                    out.request_id.as_str(),
+                    &out.backend,
+                )
+            }
+            Err(e) => pipeline_error(&e),
+        }
+    }
+}
+
+/// Where a streamed answer is.
+enum Phase {
+    Start,
+    Text,
+    Done,
+}
+
+/// The pipeline's restored pieces as OpenAI chunks: the role first, the pieces, the finish
+/// reason, the usage when asked for, then `[DONE]`; an `error` chunk if it broke.
+fn chunks(
+    stream: PipelineStream,
+    id: String,
+    include_usage: bool,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let created = now();
+    let chunk = move |id: &str, delta: Value, finish: Option<&str>| {
+        json!({"id": id, "object": "chat.completion.chunk", "created": created,
+               "model": "promptveil",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    futures_util::stream::unfold(
+        (stream, Phase::Start, Vec::<Event>::new()),
+        move |(mut stream, mut phase, mut queue)| {
+            let id = id.clone();
+            async move {
+                loop {
+                    if !queue.is_empty() {
+                        let event = queue.remove(0);
+                        return Some((Ok(event), (stream, phase, queue)));
+                    }
+                    match phase {
+                        Phase::Done => return None,
+                        Phase::Start => {
+                            phase = Phase::Text;
+                            let first =
+                                chunk(&id, json!({"role": "assistant", "content": ""}), None);
+                            queue.push(Event::default().data(first.to_string()));
+                        }
+                        Phase::Text => match stream.next().await {
+                            Some(Ok(piece)) => {
+                                let c = chunk(&id, json!({"content": piece}), None);
+                                queue.push(Event::default().data(c.to_string()));
+                            }
+                            Some(Err(e)) => {
+                                phase = Phase::Done;
+                                let body = json!({"error": {"message": e.to_string(),
+                                                            "type": "backend_error"}});
+                                queue.push(Event::default().data(body.to_string()));
+                                queue.push(Event::default().data("[DONE]"));
+                            }
+                            None => {
+                                phase = Phase::Done;
+                                let summary = stream.summary();
+                                let reason = summary
+                                    .and_then(|s| s.finish_reason.clone())
+                                    .unwrap_or_else(|| "stop".into());
+                                let last = chunk(&id, json!({}), Some(&reason));
+                                queue.push(Event::default().data(last.to_string()));
+                                if include_usage {
+                                    let u = summary.and_then(|s| s.usage).unwrap_or_default();
+                                    let usage = json!({
+                                        "id": id, "object": "chat.completion.chunk",
+                                        "created": created, "model": "promptveil", "choices": [],
+                                        "usage": {"prompt_tokens": u.input_tokens,
+                                                  "completion_tokens": u.output_tokens,
+                                                  "total_tokens": u.input_tokens + u.output_tokens}});
+                                    queue.push(Event::default().data(usage.to_string()));
+                                }
+                                queue.push(Event::default().data("[DONE]"));
+                            }
+                        },
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,208 @@
+//! The OpenAI-compatible gateway example (`examples/gateway.rs`, built by `cargo test`) with
+//! the official `openai` Python client as a real client (`tests/python/openai_client.py`,
+//! the client installed by `scripts/fetch-assets`). The model backends behind the gateway are
+//! loopback servers speaking the OpenAI and Anthropic wire formats.
+
+mod common;
+#[path = "common/loopback.rs"]
+mod loopback;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use loopback::{Received, Reply, anthropic_events, anthropic_json, openai_events, openai_json};
+
+/// The echo model: "Re: " and the question it saw.
+fn echo(r: &Received, anthropic: bool) -> Reply {
+    let answer = format!("Re: {}", loopback::question_of(&r.prompt()));
+    let chars: Vec<char> = answer.chars().collect();
+    let pieces: Vec<String> = chars.chunks(5).map(|c| c.iter().collect()).collect();
+    let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    match (anthropic, r.streaming()) {
+        (false, false) => openai_json(&answer, (40, 8)),
+        (false, true) => openai_events(&refs, Some((40, 8)), false),
+        (true, false) => anthropic_json(&answer, (50, 9)),
+        (true, true) => anthropic_events(&refs, (50, 9), None),
+    }
+}
+
+/// The gateway process, killed on drop.
+struct Gateway {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The example binary cargo built beside this test (`target/<profile>/examples/gateway`).
+fn gateway_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let binary = profile.join("examples/gateway");
+    assert!(
+        binary.is_file(),
+        "{} is missing: `cargo test --all-features` builds it",
+        binary.display()
+    );
+    binary
+}
+
+fn start_gateway(config: &std::path::Path) -> Gateway {
+    let mut child = Command::new(gateway_binary())
+        .args(["--config"])
+        .arg(config)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the gateway starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the gateway says where it listens");
+    let base = line
+        .trim()
+        .strip_prefix("listening ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    Gateway { child, base }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_openai_client_talks_through_the_gateway() {
+    let python = common::assets().join(".venv/bin/python");
+    common::fetch_assets(|| {
+        python.is_file()
+            && Command::new(&python)
+                .args(["-c", "import openai"])
+                .status()
+                .is_ok_and(|s| s.success())
+    });
+    let local = loopback::start(|r| echo(r, false)).await;
+    let cloud = loopback::start(|r| echo(r, true)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[audit]
+sink = "jsonl"
+path = "audit.jsonl"
+
+[[backends]]
+name = "local-slm"
+api = "openai"
+base_url = "{}"
+model = "smollm2"
+locality = "on_premises"
+size = "small"
+context_window = 8192
+
+[[backends]]
+name = "cloud-llm"
+api = "anthropic"
+base_url = "{}"
+model = "claude-test"
+locality = "external"
+size = "large"
+context_window = 200000
+"#,
+            local.base, cloud.base
+        ),
+    )
+    .expect("config");
+    let gateway = start_gateway(&config);
+
+    let base = gateway.base.clone();
+    let script = root().join("tests/python/openai_client.py");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(&python)
+            .arg(script)
+            .arg(base)
+            .output()
+            .expect("python runs")
+    })
+    .await
+    .expect("join");
+    assert!(
+        output.status.success(),
+        "the client failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("the client prints JSON");
+
+    // 1. The answer comes back restored; the backend saw a placeholder.
+    let plain = &seen["plain"];
+    assert_eq!(
+        plain["content"],
+        "Re: Please confirm to ann.lee@example.org that Saturday at 09:00 works."
+    );
+    assert_eq!(plain["finish_reason"], "stop");
+    assert_eq!(plain["usage"], serde_json::json!([40, 8]));
+    assert_eq!(plain["backend"], "local-slm");
+    assert_eq!(plain["request_id"].as_str().map(str::len), Some(32));
+
+    // 2. Streamed through the client's SSE parser, placeholders restored across chunks.
+    let stream = &seen["stream"];
+    let text: String = stream["pieces"]
+        .as_array()
+        .expect("pieces")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    assert_eq!(
+        text,
+        "Re: Call +44 20 7946 0958 and tell ann.lee@example.org the clinic opens at eight."
+    );
+    assert!(stream["pieces"].as_array().is_some_and(|p| p.len() > 3));
+    assert_eq!(stream["usage"], serde_json::json!([40, 8]));
+    assert_eq!(stream["finish_reason"], "stop");
+
+    // 3. Several messages become one prompt, roles kept (the echo model repeats the first
+    // line of the question).
+    assert_eq!(seen["multi"], "Re: System: Be brief.");
+    let sent = local.requests();
+    assert!(
+        sent[2]
+            .prompt()
+            .contains("System: Be brief.\n\nUser: Is the clinic open on Sunday? Ask [EMAIL_1]."),
+        "{}",
+        sent[2].prompt()
+    );
+
+    // 4. Hard and public: the external tier.
+    assert_eq!(seen["hard"]["backend"], "cloud-llm");
+
+    // 5. Errors in OpenAI's shape.
+    assert_eq!(seen["bad"]["status"], 400);
+    assert_eq!(seen["bad"]["type"], "invalid_request_error");
+
+    // What left: placeholders only, never the values.
+    for r in local.requests().iter().chain(cloud.requests().iter()) {
+        let p = r.prompt();
+        assert!(
+            !p.contains("ann.lee@example.org") && !p.contains("7946 0958"),
+            "{p}"
+        );
+    }
+    assert_eq!(local.requests().len(), 3);
+    assert_eq!(cloud.requests().len(), 1);
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit");
+    assert!(!audit.contains("ann.lee@example.org"));
+    assert!(audit.contains(plain["request_id"].as_str().unwrap_or("-")));
+}

@@ -1,0 +1,71 @@
+"""The official `openai` Python client talking to the promptveil gateway example.
+
+Usage: python openai_client.py BASE_URL. Prints one JSON object with what the client saw.
+"""
+import json
+import sys
+
+import openai
+from openai import OpenAI
+
+client = OpenAI(base_url=sys.argv[1], api_key="not-needed-by-the-gateway", max_retries=0)
+out = {"client_version": openai.__version__}
+
+# 1. A plain completion, with the raw response for the headers.
+raw = client.chat.completions.with_raw_response.create(
+    model="promptveil",
+    messages=[{"role": "user", "content": "Please confirm to ann.lee@example.org that Saturday at 09:00 works."}],
+    max_tokens=64,
+)
+reply = raw.parse()
+out["plain"] = {
+    "content": reply.choices[0].message.content,
+    "finish_reason": reply.choices[0].finish_reason,
+    "usage": [reply.usage.prompt_tokens, reply.usage.completion_tokens],
+    "backend": raw.headers.get("x-promptveil-backend"),
+    "request_id": raw.headers.get("x-promptveil-request-id"),
+}
+
+# 2. Streamed, with the usage chunk.
+pieces, usage, finish = [], None, None
+stream = client.chat.completions.create(
+    model="promptveil",
+    messages=[{"role": "user", "content": "Call +44 20 7946 0958 and tell ann.lee@example.org the clinic opens at eight."}],
+    stream=True,
+    stream_options={"include_usage": True},
+)
+for chunk in stream:
+    if chunk.usage is not None:
+        usage = [chunk.usage.prompt_tokens, chunk.usage.completion_tokens]
+    for choice in chunk.choices:
+        if choice.delta.content:
+            pieces.append(choice.delta.content)
+        if choice.finish_reason:
+            finish = choice.finish_reason
+out["stream"] = {"pieces": pieces, "usage": usage, "finish_reason": finish}
+
+# 3. Several messages, text parts.
+reply = client.chat.completions.create(
+    model="promptveil",
+    messages=[
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": [{"type": "text", "text": "Is the clinic open on Sunday? Ask ann.lee@example.org."}]},
+    ],
+)
+out["multi"] = reply.choices[0].message.content
+
+# 4. A hard question without personal data goes to the external tier.
+raw = client.chat.completions.with_raw_response.create(
+    model="promptveil",
+    messages=[{"role": "user", "content": "Compare the billing rules with the records policy, explain why they differ step by step, and write a detailed plan for the billing team?"}],
+)
+out["hard"] = {"backend": raw.headers.get("x-promptveil-backend"), "content": raw.parse().choices[0].message.content}
+
+# 5. A bad request is an OpenAI error.
+try:
+    client.chat.completions.create(model="promptveil", messages=[])
+    out["bad"] = "accepted"
+except openai.BadRequestError as e:
+    out["bad"] = {"status": e.status_code, "type": e.body.get("type") if isinstance(e.body, dict) else None}
+
+print(json.dumps(out))
