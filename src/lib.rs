@@ -180,7 +180,8 @@ mod sensitivity;
 pub use error::{Error, ErrorKind, Location, Result};
 pub use sensitivity::Sensitivity;
 
-/// The README's Rust examples, compiled and run as doc tests so that they stay true.
-#[cfg(doctest)]
+/// The README's Rust examples, compiled and run as doc tests so that they stay true (they use
+/// the HTTP backends).
+#[cfg(all(doctest, feature = "http"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -385,3 +385,98 @@ fn index_build_search_and_retrieval_evaluation() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a promptveil index"));
 }
+
+/// A backend that answers at once, for a real audit trail without a model.
+#[derive(Debug)]
+struct Instant(promptveil::route::BackendProfile);
+
+#[async_trait::async_trait]
+impl promptveil::backend::ModelBackend for Instant {
+    fn profile(&self) -> &promptveil::route::BackendProfile {
+        &self.0
+    }
+
+    async fn complete(
+        &self,
+        _: &promptveil::backend::BackendRequest,
+    ) -> Result<promptveil::backend::BackendResponse, promptveil::backend::BackendError> {
+        Ok(promptveil::backend::BackendResponse::new(
+            "Done for [EMAIL_1].",
+            "instant",
+        ))
+    }
+}
+
+#[test]
+fn audit_summarize_tells_what_left_the_building_without_values() {
+    use promptveil::route::{BackendProfile, Locality, Size};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit.jsonl");
+    let pipeline = promptveil::pipeline::Pipeline::builder()
+        .backend(Arc::new(Instant(BackendProfile::new(
+            "slm",
+            Locality::OnPremises,
+            Size::Small,
+            8192,
+        ))))
+        .backend(Arc::new(Instant(BackendProfile::new(
+            "cloud",
+            Locality::External,
+            Size::Large,
+            100_000,
+        ))))
+        .audit(Arc::new(
+            promptveil::audit::JsonLinesSink::open(&log).expect("sink"),
+        ))
+        .build()
+        .expect("pipeline");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    for prompt in [
+        "Card 4111 1111 1111 1111 of zoe@example.net was charged twice.",
+        "Mail zoe@example.net the opening hours.",
+        "Compare the two plans, explain why step by step and design a detailed strategy for \
+         the team, with pros and cons of each?",
+    ] {
+        runtime
+            .block_on(pipeline.run(promptveil::pipeline::PromptRequest::new(prompt)))
+            .expect("answer");
+    }
+    let out = promptveil(&["audit", "summarize", path(&log)], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("3 requests — 3 answered, 0 refused or failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sent to slm as placeholders: CREDIT_CARD 1, EMAIL 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "left the building: 1 requests to external backends, highest level touched: none"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("zoe@example.net") && !text.contains("4111"));
+    let out = promptveil(&["audit", "summarize", path(&log), "--json"], None);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(json["backends"]["slm"]["by_sensitivity"]["restricted"], 1);
+    assert_eq!(json["backends"]["slm"]["by_sensitivity"]["confidential"], 1);
+    assert_eq!(json["backends"]["cloud"]["locality"], "external");
+
+    std::fs::write(dir.path().join("bad.jsonl"), "{\"request\": 1}\n").expect("write");
+    let out = promptveil(
+        &["audit", "summarize", path(&dir.path().join("bad.jsonl"))],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.jsonl:1: not an audit event"));
+}

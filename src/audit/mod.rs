@@ -6,7 +6,12 @@
 //! request X, and why" — and are built from reports that hold no values
 //! ([`RedactionReport`], [`RouteDecision`], [`BackendError`]'s messages). Sinks:
 //! [`JsonLinesSink`] (append-only file, one line per event, flushed), [`TracingSink`]
-//! (`tracing` events on the `promptveil::audit` target), [`NoopSink`].
+//! (`tracing` events on the `promptveil::audit` target), [`NoopSink`]. [`summarize_file`] reads
+//! a JSON Lines trail back and tells what left the building, per backend and sensitivity.
+
+mod summary;
+
+pub use summary::{AuditSummary, BackendTally, summarize, summarize_file};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -18,7 +23,7 @@ use serde::Serialize;
 use crate::backend::{BackendError, Usage};
 use crate::error::{Error, Result};
 use crate::redact::{RedactionReport, RestoreReport};
-use crate::route::{Reason, RouteDecision};
+use crate::route::{Locality, Reason, RouteDecision};
 use crate::sensitivity::Sensitivity;
 
 /// A request's id: 128 random bits, in hex.
@@ -83,6 +88,8 @@ pub enum AuditEvent {
     Dispatched {
         /// The backend.
         backend: String,
+        /// Where it runs: `external` means the (redacted) prompt left the building.
+        locality: Option<Locality>,
         /// Calls made in all.
         attempts: usize,
         /// Tokens, as the backend reported them.

@@ -11,6 +11,7 @@
 //!                           --mode bm25|dense|hybrid [--index PATH]
 //! promptveil index build DIR --index PATH
 //! promptveil index search --index PATH QUERY [-k N] [--mode bm25|dense|hybrid]
+//! promptveil audit summarize LOG.jsonl [--json]   what left the building, per backend and level
 //! ```
 
 #![cfg_attr(
@@ -66,6 +67,22 @@ enum Command {
     /// Build and search the local knowledge index.
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Read a pipeline's audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// What left the building: requests per backend and highest level touched, entity types
+    /// sent as placeholders, tokens, failures, refusals. Never a value (the trail holds none).
+    Summarize {
+        /// A JSON Lines audit trail (the `jsonl` sink).
+        log: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -256,6 +273,9 @@ fn main() -> ExitCode {
             k,
             mode,
         }) => index_search(&index, &query, k, &mode).map(|()| ExitCode::SUCCESS),
+        Command::Audit(AuditCommand::Summarize { log, json }) => {
+            audit_summarize(&log, json).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -264,6 +284,82 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn audit_summarize(log: &Path, json: bool) -> Result<()> {
+    let s = promptveil::audit::summarize_file(log)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(());
+    }
+    let refused: usize = s.refused.values().sum();
+    println!(
+        "{}: {} requests — {} answered, {} refused or failed, {} cancelled",
+        log.display(),
+        s.requests,
+        s.answered,
+        refused,
+        s.cancelled
+    );
+    println!(
+        "\n{:<16} {:<12} {:>8} {:>7} {:>9} {:>13} {:>11} {:>5} {:>10} {:>9}",
+        "backend",
+        "where",
+        "answered",
+        "public",
+        "internal",
+        "confidential",
+        "restricted",
+        "none",
+        "tokens",
+        "failures"
+    );
+    for (name, t) in &s.backends {
+        let level = |l: &str| t.by_sensitivity.get(l).copied().unwrap_or(0);
+        let place = match t.locality {
+            Some(promptveil::route::Locality::External) => "external",
+            Some(_) => "on premises",
+            None => "?",
+        };
+        println!(
+            "{:<16} {:<12} {:>8} {:>7} {:>9} {:>13} {:>11} {:>5} {:>10} {:>9}",
+            name,
+            place,
+            t.requests,
+            level("public"),
+            level("internal"),
+            level("confidential"),
+            level("restricted"),
+            level("none"),
+            format!("{}/{}", t.input_tokens, t.output_tokens),
+            t.failures
+        );
+    }
+    println!();
+    for (name, t) in &s.backends {
+        if t.placeholders.is_empty() {
+            continue;
+        }
+        let kinds: Vec<String> = t
+            .placeholders
+            .iter()
+            .map(|(e, n)| format!("{e} {n}"))
+            .collect();
+        println!("sent to {name} as placeholders: {}", kinds.join(", "));
+    }
+    match s.left_the_building {
+        0 => println!("left the building: nothing (no request answered by an external backend)"),
+        n => println!(
+            "left the building: {n} requests to external backends, highest level touched: {}",
+            s.highest_level_sent_out
+                .map_or("none (nothing redacted)".to_string(), |l| l.to_string())
+        ),
+    }
+    if !s.refused.is_empty() {
+        let causes: Vec<String> = s.refused.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        println!("refused or failed: {}", causes.join(", "));
+    }
+    Ok(())
 }
 
 fn rules_check(files: &[PathBuf]) -> Result<ExitCode> {

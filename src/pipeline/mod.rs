@@ -59,8 +59,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::index::Retriever;
 use crate::redact::{RedactionReport, Redactor, RestoreReport, StreamRestorer, Vault};
 use crate::route::{
-    BackendProfile, Complexity, ComplexityWeights, DefaultPolicy, RouteDecision, RouteSummary,
-    RoutingPolicy, estimate_tokens, score,
+    BackendProfile, Complexity, ComplexityWeights, DefaultPolicy, Locality, RouteDecision,
+    RouteSummary, RoutingPolicy, estimate_tokens, score,
 };
 use crate::sensitivity::Sensitivity;
 
@@ -464,6 +464,14 @@ impl Pipeline {
         &self.inner.redactor
     }
 
+    fn locality(&self, backend: &str) -> Option<Locality> {
+        self.inner
+            .profiles
+            .iter()
+            .find(|p| p.name == backend)
+            .map(|p| p.locality)
+    }
+
     fn audit(&self, id: &RequestId, event: AuditEvent) {
         self.inner.audit.record(id, &event);
     }
@@ -614,6 +622,7 @@ impl Pipeline {
         self.audit(
             &p.id,
             AuditEvent::Dispatched {
+                locality: self.locality(&dispatched.backend),
                 backend: dispatched.backend.clone(),
                 attempts: dispatched.attempts.len(),
                 usage: dispatched.response.usage,
@@ -852,6 +861,7 @@ impl Stream for PipelineStream {
                     this.pipeline.audit(
                         &this.id,
                         AuditEvent::Dispatched {
+                            locality: this.pipeline.locality(&this.backend),
                             backend: this.backend.clone(),
                             attempts: this.attempts.len(),
                             usage,
