@@ -92,6 +92,8 @@
 //!   [`route::RouteSummary`] (levels and counts, never text); [`route::DefaultPolicy`] keeps
 //!   restricted data on premises and sends hard prompts to large models, with reasons.
 //! - [`Sensitivity`] orders data from `Public` to `Restricted`.
+//! - [`reviewers`] is the guide for compliance reviewers: the files they own, writing and
+//!   checking rules, auditing what left the building.
 //! - [`Error`] is the one error type, with [`ErrorKind`].
 //!
 //! # Privacy guarantees and limits
@@ -171,6 +173,8 @@ pub mod index;
 pub mod ner;
 pub mod pipeline;
 pub mod redact;
+#[doc = include_str!("../docs/reviewers.md")]
+pub mod reviewers {}
 pub mod route;
 pub mod rules;
 #[cfg(any(feature = "ner", feature = "embeddings"))]

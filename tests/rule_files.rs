@@ -67,3 +67,23 @@ fn missing_file_is_an_io_error() {
     assert!(err.is_io());
     assert!(err.to_string().contains("does-not-exist.toml"));
 }
+
+/// The rule written in the reviewers' guide (`docs/reviewers.md`) compiles and its evidence
+/// holds: the guide's example stays true.
+#[test]
+fn the_reviewers_guide_example_rule_works() {
+    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reviewers.md"))
+        .expect("the guide");
+    let start = guide
+        .find("```toml\nversion = 1")
+        .expect("the example rule")
+        + "```toml\n".len();
+    let end = start + guide[start..].find("```").expect("end of the block");
+    let set = promptveil::rules::RuleSet::builder()
+        .toml_str(&guide[start..end])
+        .build()
+        .expect("the guide's rule compiles");
+    let report = set.check_evidence();
+    assert!(report.passed(), "{:?}", report.failures);
+    assert_eq!(report.checked, 4);
+}
