@@ -274,6 +274,14 @@ async fn refused_connections_and_silent_servers_fail_fast() {
         .expect_err("refused");
     assert!(matches!(e, BackendError::Connect { .. }), "{e:?}");
     assert!(e.is_retryable());
+    // The message names the server to start (configuration, not user data).
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "cannot reach the backend: http://127.0.0.1:{port}/v1: connection failed (is the \
+             server running?)"
+        )
+    );
 
     let (url, _) = serve(vec![None]).await;
     let backend = OpenAiBackend::new(&url, "m", profile())

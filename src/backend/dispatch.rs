@@ -142,8 +142,12 @@ impl std::fmt::Display for DispatchError {
             "every approved backend failed ({} calls",
             self.attempts.len()
         )?;
-        if let Some(last) = self.attempts.last().and_then(|a| a.error.as_ref()) {
-            write!(f, "; last: {last}")?;
+        if let Some((backend, last)) = self
+            .attempts
+            .last()
+            .and_then(|a| Some((&a.backend, a.error.as_ref()?)))
+        {
+            write!(f, "; last: `{backend}`: {last}")?;
         }
         if !self.skipped.is_empty() {
             write!(f, "; cooling down: {}", self.skipped.join(", "))?;

@@ -25,6 +25,8 @@ pub(crate) struct Http {
     pub(crate) timeout: Duration,
     /// Largest answer, in bytes (a stream's total).
     pub(crate) max_body: usize,
+    /// The base URL (configuration, never user data): named when it cannot be reached.
+    base: String,
 }
 
 /// The expected kind of answer.
@@ -52,6 +54,7 @@ impl Http {
                 client,
                 timeout: Duration::from_secs(60),
                 max_body: 4 << 20,
+                base: base.to_string(),
             },
             base.to_string(),
         ))
@@ -72,7 +75,15 @@ impl Http {
                 .await
                 .map_err(|_| BackendError::Timeout)?,
         };
-        let response = sent.map_err(transport_error)?;
+        let response = sent.map_err(|e| {
+            if e.is_connect() {
+                BackendError::Connect {
+                    detail: format!("{}: connection failed (is the server running?)", self.base),
+                }
+            } else {
+                transport_error(e)
+            }
+        })?;
         let status = response.status();
         if !status.is_success() {
             let wait = retry_after(response.headers());

@@ -672,7 +672,14 @@ fn build_dense(
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let embedder = Embedder::load_with_threads(&EmbeddingAssets::discover(), threads)?;
     let started = Instant::now();
-    let built = KnowledgeIndex::build_with_embeddings(index, passages, &embedder)?;
+    let mut bar = Progress::new("embedding passages");
+    let built = KnowledgeIndex::build_with_embeddings_progress(
+        index,
+        passages,
+        &embedder,
+        &mut |done, total| bar.show(done, total),
+    )?;
+    bar.finish();
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "index with vectors of {} passages built in {secs:.2} s ({:.0} passages/s)",
@@ -680,6 +687,55 @@ fn build_dense(
         built.len() as f64 / secs.max(1e-9)
     );
     Ok(built)
+}
+
+/// A progress bar on standard error: redrawn in place on a terminal, a line per tenth in a
+/// log.
+#[cfg(feature = "embeddings")]
+struct Progress {
+    what: &'static str,
+    started: Instant,
+    terminal: bool,
+    last_tenth: usize,
+}
+
+#[cfg(feature = "embeddings")]
+impl Progress {
+    fn new(what: &'static str) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            what,
+            started: Instant::now(),
+            terminal: std::io::stderr().is_terminal(),
+            last_tenth: 0,
+        }
+    }
+
+    fn show(&mut self, done: usize, total: usize) {
+        let total = total.max(1);
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let rate = done as f64 / secs;
+        let eta = (total - done.min(total)) as f64 / rate.max(1e-9);
+        let filled = done * 30 / total;
+        let line = format!(
+            "{} [{}{}] {done}/{total}, {rate:.0}/s, {eta:.0} s left",
+            self.what,
+            "#".repeat(filled),
+            ".".repeat(30 - filled)
+        );
+        if self.terminal {
+            eprint!("\r{line}");
+        } else if done * 10 / total > self.last_tenth {
+            self.last_tenth = done * 10 / total;
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
 }
 
 #[cfg(not(feature = "embeddings"))]

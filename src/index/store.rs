@@ -180,6 +180,23 @@ impl KnowledgeIndex {
         passages: &[Passage],
         embedder: &crate::embed::Embedder,
     ) -> Result<KnowledgeIndex> {
+        Self::build_with_embeddings_progress(dir, passages, embedder, &mut |_, _| {})
+    }
+
+    /// [`build_with_embeddings`](KnowledgeIndex::build_with_embeddings), calling
+    /// `progress(done, total)` after each batch of passages embedded (embedding is the long
+    /// part: minutes for thousands of passages).
+    ///
+    /// # Errors
+    ///
+    /// As [`KnowledgeIndex::build_with_embeddings`].
+    #[cfg(feature = "embeddings")]
+    pub fn build_with_embeddings_progress(
+        dir: &Path,
+        passages: &[Passage],
+        embedder: &crate::embed::Embedder,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<KnowledgeIndex> {
         check_passages(passages)?;
         let texts: Vec<String> = passages
             .iter()
@@ -191,6 +208,7 @@ impl KnowledgeIndex {
         order.sort_by_key(|&i| texts.get(i).map_or(0, String::len));
         let dims = embedder.info().dims;
         let mut data = vec![0.0_f32; passages.len() * dims];
+        let mut done = 0;
         for chunk in order.chunks(256) {
             let refs: Vec<&str> = chunk
                 .iter()
@@ -201,6 +219,8 @@ impl KnowledgeIndex {
                     row.copy_from_slice(&v);
                 }
             }
+            done += chunk.len();
+            progress(done, texts.len());
         }
         let vectors = super::dense::Vectors::new(dims, data)?;
         Self::build_files(dir, passages, Some(embedder.info().clone()), |tmp| {
