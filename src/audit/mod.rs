@@ -198,6 +198,17 @@ pub struct JsonLinesSink {
 impl JsonLinesSink {
     /// Opens (creating if needed) `path` for appending.
     ///
+    /// ```
+    /// use promptveil::audit::{AuditEvent, AuditSink, JsonLinesSink, RequestId};
+    ///
+    /// let dir = tempfile::tempdir().expect("tempdir");
+    /// let sink = JsonLinesSink::open(&dir.path().join("audit.jsonl"))?;
+    /// sink.record(&RequestId::new(), &AuditEvent::Refused { reason: "no backend".into() });
+    /// let trail = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("read");
+    /// assert!(trail.contains(r#""event":"refused""#));
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the file cannot be opened.

@@ -80,6 +80,19 @@ pub fn summarize_file(path: &Path) -> Result<AuditSummary> {
 
 /// Summarizes a JSON Lines trail read from `reader`; `name` names it in errors.
 ///
+/// ```
+/// use promptveil::audit::summarize;
+///
+/// let trail = r#"{"request":"r1","event":"redacted","what":"question","entities":{"EMAIL":1},"max_sensitivity":"confidential"}
+/// {"request":"r1","event":"dispatched","backend":"cloud","locality":"external","attempts":1,"usage":null}
+/// {"request":"r2","event":"refused","reason":"egress guard: refused to send to `cloud`"}"#;
+/// let s = summarize(trail.as_bytes(), "audit.jsonl")?;
+/// assert_eq!((s.requests, s.answered, s.left_the_building), (2, 1, 1));
+/// assert_eq!(s.backends["cloud"].placeholders["EMAIL"], 1);
+/// assert_eq!(s.refused["egress guard"], 1);
+/// # Ok::<(), promptveil::Error>(())
+/// ```
+///
 /// # Errors
 ///
 /// As [`summarize_file`].

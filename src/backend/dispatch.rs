@@ -176,6 +176,46 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// A dispatcher over `backends`.
     ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use promptveil::backend::{BackendError, BackendRequest, BackendResponse, ModelBackend};
+    /// # use promptveil::route::{BackendProfile, Locality, Size};
+    /// # #[derive(Debug)]
+    /// # struct Fixed(BackendProfile, Option<u16>);
+    /// # #[async_trait::async_trait]
+    /// # impl ModelBackend for Fixed {
+    /// #     fn profile(&self) -> &BackendProfile { &self.0 }
+    /// #     async fn complete(&self, _: &BackendRequest) -> Result<BackendResponse, BackendError> {
+    /// #         match self.1 {
+    /// #             Some(code) => Err(BackendError::Status { code, kind: None, retry_after: None }),
+    /// #             None => Ok(BackendResponse::new("ok", "m")),
+    /// #         }
+    /// #     }
+    /// # }
+    /// # let profile = |n: &str| BackendProfile::new(n, Locality::OnPremises, Size::Small, 4096);
+    /// # let prompt = promptveil::enrich::enrich(&Default::default(), "", promptveil::redact::Redactor::builder().build()?.redact("hi", &Default::default()).text(), &[], 100, &promptveil::enrich::HeuristicCounter)?;
+    /// use promptveil::backend::dispatch::{DispatchConfig, Dispatcher};
+    /// use promptveil::route::{DefaultPolicy, RouteSummary, RoutingPolicy};
+    /// use promptveil::Sensitivity;
+    /// use std::time::Duration;
+    ///
+    /// // `down` answers 503; `up` answers. (`Fixed` is a stand-in backend.)
+    /// let down: Arc<dyn ModelBackend> = Arc::new(Fixed(profile("down"), Some(503)));
+    /// let up: Arc<dyn ModelBackend> = Arc::new(Fixed(profile("up"), None));
+    /// let config = DispatchConfig::default()
+    ///     .with_backoff(1, Duration::from_millis(1), Duration::from_millis(2));
+    /// let dispatcher = Dispatcher::new(vec![down, up], config)?;
+    /// let decision = DefaultPolicy::default()
+    ///     .route(&RouteSummary::new(Sensitivity::Public, 10, 0.1), &dispatcher.profiles());
+    /// assert_eq!(decision.chain(), ["down", "up"]); // both small, on premises: by name
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("rt");
+    /// let answer = rt.block_on(dispatcher.dispatch(&decision, &BackendRequest::new(&prompt, 50, 0.0)))
+    ///     .expect("`up` answers");
+    /// assert_eq!(answer.backend, "up");
+    /// assert_eq!(answer.attempts.len(), 3); // 503, retried once, then the next backend
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when two backends share a name.

@@ -48,6 +48,28 @@ impl std::error::Error for EgressRefusal {}
 /// Scans `request`'s payload with `redactor` and refuses it when a finding is above what
 /// `profile` may receive in clear. Placeholders already in the payload are not findings.
 ///
+/// ```
+/// use promptveil::backend::BackendRequest;
+/// use promptveil::backend::egress::check_egress;
+/// use promptveil::enrich::{ContextPassage, HeuristicCounter, Template, enrich};
+/// use promptveil::index::Passage;
+/// use promptveil::redact::{Redactor, Vault};
+/// use promptveil::route::{BackendProfile, Locality, Size};
+///
+/// let redactor = Redactor::builder().build()?;
+/// let q = redactor.redact("What does the deploy note say?", &Vault::new());
+/// // A passage from an index wrongly declared public still holds a secret.
+/// let doc = Passage::new("ops#0", "ops.md", "Deploy", "Use key AKIAQ7XMPLE4CANARY2Z for the job.");
+/// let prompt = enrich(&Template::default(), "", q.text(), &[ContextPassage::public(&doc)],
+///                     500, &HeuristicCounter)?;
+/// let request = BackendRequest::new(&prompt, 100, 0.0);
+/// let cloud = BackendProfile::new("cloud", Locality::External, Size::Large, 100_000);
+/// let refusal = check_egress(&redactor, &request, &cloud).unwrap_err();
+/// assert_eq!(refusal.found[0].0, "SECRET");
+/// assert!(!refusal.to_string().contains("AKIA"));
+/// # Ok::<(), promptveil::Error>(())
+/// ```
+///
 /// # Errors
 ///
 /// [`EgressRefusal`] naming what was found (never the values).

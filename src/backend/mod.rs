@@ -212,6 +212,15 @@ pub enum BackendError {
 impl BackendError {
     /// Might the same request succeed if tried again: connection failures, timeouts, 429 and
     /// 5xx. A 4xx other than 429 or a malformed answer will not get better.
+    ///
+    /// ```
+    /// use promptveil::backend::BackendError;
+    ///
+    /// let busy = BackendError::Status { code: 529, kind: Some("overloaded_error".into()), retry_after: None };
+    /// assert!(busy.is_retryable());
+    /// let denied = BackendError::Status { code: 401, kind: None, retry_after: None };
+    /// assert!(!denied.is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             BackendError::Connect { .. } | BackendError::Timeout => true,

@@ -96,6 +96,14 @@ impl Default for Template {
 impl Template {
     /// Parses a template.
     ///
+    /// ```
+    /// use promptveil::enrich::Template;
+    ///
+    /// assert!(Template::parse("{instructions}\n{context}\nQ: {question}\nSources:\n{citations}").is_ok());
+    /// assert!(Template::parse("no question slot").is_err());
+    /// assert!(Template::parse("{question} {typo}").is_err());
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Config`] for an unknown slot, an unclosed `{`, a lone `}`, or a template
@@ -293,6 +301,27 @@ impl EnrichedPrompt {
 const MIN_PARTIAL_TOKENS: usize = 24;
 
 /// Builds the prompt: `passages` best first, within `budget` tokens in all.
+///
+/// ```
+/// use promptveil::enrich::{ContextPassage, HeuristicCounter, Template, enrich};
+/// use promptveil::index::Passage;
+/// use promptveil::redact::{Redactor, Vault};
+///
+/// let redactor = Redactor::builder().build()?;
+/// let vault = Vault::new(); // one vault for the question and its passages
+/// let question = redactor.redact("Can ana@example.com pay in instalments?", &vault);
+/// let doc = Passage::new("billing.md#1", "billing.md", "Payment plans",
+///     "Plans run for at most twelve months; write to billing@clinic.example.");
+/// let context = [ContextPassage::redacted(&doc, redactor.redact(&doc.text, &vault).into_parts().0)];
+///
+/// let prompt = enrich(&Template::default(), "Answer from the context.", question.text(),
+///                     &context, 200, &HeuristicCounter)?;
+/// assert!(prompt.text().contains("Question: Can [EMAIL_1] pay in instalments?"));
+/// assert!(prompt.text().contains("write to [EMAIL_2]"));
+/// assert_eq!(prompt.citations()[0].passage_id, "billing.md#1");
+/// assert!(prompt.tokens() <= 200);
+/// # Ok::<(), promptveil::Error>(())
+/// ```
 ///
 /// # Errors
 ///

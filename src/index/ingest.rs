@@ -98,6 +98,18 @@ struct Document {
 
 /// Reads every indexable file under `root` (a folder, or one file) into passages.
 ///
+/// ```
+/// use std::path::Path;
+/// use promptveil::index::{ChunkConfig, ingest_path};
+///
+/// let (passages, report) = ingest_path(Path::new("fixtures/knowledge/clinic"), &ChunkConfig::default())?;
+/// assert_eq!(report.files, 5);
+/// let plan = passages.iter().find(|p| p.title.ends_with("Payment plans")).expect("a section");
+/// assert_eq!(plan.source, "billing.md");
+/// assert!(plan.id.starts_with("billing.md#"));
+/// # Ok::<(), promptveil::Error>(())
+/// ```
+///
 /// # Errors
 ///
 /// [`ErrorKind::Io`] when `root` or a file cannot be read, [`ErrorKind::Corpus`] for a

@@ -336,6 +336,20 @@ impl LocalRetriever {
     /// The `k` best passages for `query`, synchronously (the [`Retriever`] implementation runs
     /// this on a blocking thread).
     ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use promptveil::index::{KnowledgeIndex, LocalRetriever, Passage, SearchMode};
+    ///
+    /// let passages = vec![
+    ///     Passage::new("hours#0", "hours.md", "Opening hours", "Open from eight on weekdays."),
+    ///     Passage::new("flu#0", "vaccines.md", "Flu", "Flu vaccination starts in October."),
+    /// ];
+    /// let index = Arc::new(KnowledgeIndex::build_in_ram(&passages)?);
+    /// let hits = LocalRetriever::new(index, SearchMode::Bm25).search("when do flu vaccinations start", 1)?;
+    /// assert_eq!(hits[0].passage.id, "flu#0"); // "vaccinations" matches "vaccination": stemming
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Config`] for dense or hybrid search without vectors or an embedder,

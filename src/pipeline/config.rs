@@ -183,6 +183,18 @@ impl PipelineBuilder {
 
     /// Applies a configuration given as text; `path` only names it in errors, and relative
     /// paths in it are relative to `base`.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use promptveil::pipeline::Pipeline;
+    ///
+    /// let src = "[enrich]\nbudget = 2000\nbudgett = 1\n";
+    /// let err = Pipeline::builder()
+    ///     .from_toml_str(src, Some(Path::new("promptveil.toml")), Path::new("."))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("promptveil.toml:3:1: unknown field `budgett`"), "{err}");
+    /// ```
     pub fn from_toml_str(mut self, src: &str, path: Option<&Path>, base: &Path) -> PipelineBuilder {
         match apply(&mut self, src, path, base) {
             Ok(()) => self,

@@ -106,6 +106,17 @@ impl std::fmt::Debug for PromptRequest {
 
 impl PromptRequest {
     /// A request for `prompt` with the pipeline's defaults.
+    ///
+    /// ```
+    /// use promptveil::pipeline::PromptRequest;
+    ///
+    /// let req = PromptRequest::new("Card 4111 1111 1111 1111, why charged twice?")
+    ///     .with_max_tokens(200)
+    ///     .with_budget(Some(0.01), None)
+    ///     .with_tag("support");
+    /// // Debug never shows the prompt.
+    /// assert!(!format!("{req:?}").contains("4111"));
+    /// ```
     pub fn new(prompt: impl Into<String>) -> PromptRequest {
         PromptRequest {
             prompt: prompt.into(),
@@ -394,6 +405,18 @@ impl PipelineBuilder {
 
     /// The pipeline.
     ///
+    /// Setters keep their errors for this call:
+    ///
+    /// ```
+    /// use promptveil::ErrorKind;
+    /// use promptveil::pipeline::Pipeline;
+    ///
+    /// let err = Pipeline::builder().template_str("{question} {oops}").build().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// let err = Pipeline::builder().build().unwrap_err();
+    /// assert_eq!(err.to_string(), "the pipeline has no backend");
+    /// ```
+    ///
     /// # Errors
     ///
     /// The first error a setter or the configuration file deferred;
@@ -592,6 +615,32 @@ impl Pipeline {
 
     /// Answers `req`: redacted, enriched, routed, guarded, dispatched, restored.
     ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use promptveil::backend::{BackendError, BackendRequest, BackendResponse, ModelBackend};
+    /// # use promptveil::route::{BackendProfile, Locality, Size};
+    /// # #[derive(Debug)]
+    /// # struct Echo(BackendProfile);
+    /// # #[async_trait::async_trait]
+    /// # impl ModelBackend for Echo {
+    /// #     fn profile(&self) -> &BackendProfile { &self.0 }
+    /// #     async fn complete(&self, r: &BackendRequest) -> Result<BackendResponse, BackendError> {
+    /// #         let q = r.prompt().lines().find_map(|l| l.strip_prefix("Question: ")).unwrap_or("");
+    /// #         Ok(BackendResponse::new(format!("Re: {q}"), "echo"))
+    /// #     }
+    /// # }
+    /// # let echo = || Arc::new(Echo(BackendProfile::new("local-slm", Locality::OnPremises, Size::Small, 8192)));
+    /// use promptveil::pipeline::{Pipeline, PromptRequest};
+    ///
+    /// let pipeline = Pipeline::builder().backend(echo()).build()?;
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    /// let out = rt.block_on(pipeline.run(PromptRequest::new("Mail ana@example.com the invoice")))?;
+    /// assert_eq!(out.answer(), "Re: Mail ana@example.com the invoice");
+    /// assert!(out.sent_prompt().contains("Mail [EMAIL_1] the invoice"));
+    /// assert_eq!(out.route.chain(), ["local-slm"]);
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Refused`] when no backend was approved or the egress guard refused;
@@ -649,6 +698,39 @@ impl Pipeline {
 
     /// Answers `req` as a stream of restored text pieces. Returns once a backend began to
     /// answer (fallback happens before that, never after); see [`PipelineStream`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use promptveil::backend::{BackendError, BackendRequest, BackendResponse, ModelBackend};
+    /// # use promptveil::route::{BackendProfile, Locality, Size};
+    /// # #[derive(Debug)]
+    /// # struct Echo(BackendProfile);
+    /// # #[async_trait::async_trait]
+    /// # impl ModelBackend for Echo {
+    /// #     fn profile(&self) -> &BackendProfile { &self.0 }
+    /// #     async fn complete(&self, r: &BackendRequest) -> Result<BackendResponse, BackendError> {
+    /// #         let q = r.prompt().lines().find_map(|l| l.strip_prefix("Question: ")).unwrap_or("");
+    /// #         Ok(BackendResponse::new(format!("Re: {q}"), "echo"))
+    /// #     }
+    /// # }
+    /// # let echo = || Arc::new(Echo(BackendProfile::new("local-slm", Locality::OnPremises, Size::Small, 8192)));
+    /// use futures_util::StreamExt;
+    /// use promptveil::pipeline::{Pipeline, PromptRequest};
+    ///
+    /// let pipeline = Pipeline::builder().backend(echo()).build()?;
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    /// rt.block_on(async {
+    ///     let mut stream = pipeline.run_stream(PromptRequest::new("Call +44 20 7946 0958")).await?;
+    ///     let mut answer = String::new();
+    ///     while let Some(piece) = stream.next().await {
+    ///         answer.push_str(&piece?);
+    ///     }
+    ///     assert_eq!(answer, "Re: Call +44 20 7946 0958");
+    ///     assert_eq!(stream.summary().map(|s| s.restore.exact), Some(1));
+    ///     Ok::<(), promptveil::Error>(())
+    /// })?;
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

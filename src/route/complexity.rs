@@ -162,6 +162,18 @@ fn has_code(text: &str) -> bool {
 }
 
 /// Scores the (redacted) question and the size of its context.
+///
+/// ```
+/// use promptveil::route::{ComplexityWeights, Feature, score};
+///
+/// let w = ComplexityWeights::default();
+/// assert!(score("When do you open?", 100, &w).score < 0.2);
+/// let hard = score("Compare both plans, explain why step by step, and design a detailed \
+///                   migration strategy with pros and cons?", 1500, &w);
+/// assert!(hard.score > 0.6);
+/// // Every feature's share is reported, so the route can say why.
+/// assert!(hard.features.iter().any(|(f, share)| *f == Feature::Comparison && *share > 0.0));
+/// ```
 pub fn score(question: &str, context_tokens: usize, w: &ComplexityWeights) -> Complexity {
     let lower = format!(" {} ", question.to_lowercase());
     let questions = question.matches('?').count();
