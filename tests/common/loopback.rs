@@ -58,6 +58,10 @@ pub enum Reply {
     },
     /// Never answer.
     Hang,
+    /// Wait, then answer.
+    Late(Duration, Box<Reply>),
+    /// An event stream that sends these chunks, then stalls with the connection open.
+    Stall(Vec<String>),
 }
 
 type Handler = Arc<dyn Fn(&Received) -> Reply + Send + Sync>;
@@ -154,7 +158,11 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-async fn write_reply(socket: &mut tokio::net::TcpStream, reply: Reply) {
+async fn write_reply(socket: &mut tokio::net::TcpStream, mut reply: Reply) {
+    while let Reply::Late(wait, inner) = reply {
+        tokio::time::sleep(wait).await;
+        reply = *inner;
+    }
     match reply {
         Reply::Body {
             status,
@@ -189,6 +197,17 @@ async fn write_reply(socket: &mut tokio::net::TcpStream, reply: Reply) {
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
+        Reply::Stall(chunks) => {
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            for c in chunks {
+                let _ = socket.write_all(c.as_bytes()).await;
+            }
+            let _ = socket.flush().await;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        Reply::Late(..) => {}
     }
     let _ = socket.shutdown().await;
 }
