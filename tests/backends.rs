@@ -682,3 +682,38 @@ mod anthropic {
         assert!(s.next().await.is_none(), "the stream ends after an error");
     }
 }
+
+/// A backend takes at most `max_concurrency` calls at once; the others wait for a slot.
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_beyond_the_concurrency_limit_wait_their_turn() {
+    use loopback::{Reply, openai_json};
+    let server = loopback::start(|_| {
+        Reply::Late(
+            Duration::from_millis(150),
+            Box::new(openai_json("ok", (1, 1))),
+        )
+    })
+    .await;
+    let backend = Arc::new(
+        OpenAiBackend::new(&server.base, "m", profile())
+            .expect("backend")
+            .with_max_concurrency(2),
+    );
+    let started = Instant::now();
+    let calls: Vec<_> = (0..6)
+        .map(|_| {
+            let b = backend.clone();
+            tokio::spawn(async move { b.complete(&request("hi")).await })
+        })
+        .collect();
+    for c in calls {
+        assert_eq!(c.await.expect("task").expect("answer").text, "ok");
+    }
+    // Three waves of two: never all six at once.
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests().len(), 6);
+}

@@ -4,10 +4,12 @@
 //! - no inserted sensitive value survives redaction;
 //! - redacting a redacted text changes nothing;
 //! - streaming restore equals whole restore for every way of cutting the answer;
-//! - no input, text or rule file, makes the crate panic or hang.
+//! - no input, text or rule file, makes the crate panic or hang;
+//! - the SSE parser gives the same events (or the same error) however the bytes are split.
 
 use std::sync::OnceLock;
 
+use promptveil::backend::sse::{SseError, SseEvent, SseParser};
 use promptveil::redact::{HashKey, Redactor, StreamRestorer, Vault};
 use promptveil::rules::RuleSet;
 use proptest::prelude::*;
@@ -245,6 +247,24 @@ proptest! {
     }
 
     #[test]
+    fn sse_events_do_not_depend_on_how_the_bytes_arrive(
+        input in prop_oneof![sse_bytes(), proptest::collection::vec(any::<u8>(), 0..600)],
+        cuts in proptest::collection::vec(any::<usize>(), 0..12),
+        limit in prop_oneof![Just(1usize << 20), 8usize..200],
+    ) {
+        let whole = parse_sse(&input, &[], limit);
+        let split = parse_sse(&input, &cuts, limit);
+        prop_assert_eq!(&whole, &split);
+        // Byte by byte too.
+        let bytewise: Vec<usize> = (0..input.len()).collect();
+        prop_assert_eq!(&whole, &parse_sse(&input, &bytewise, limit));
+        // No event holds more than the limit.
+        for e in &whole.0 {
+            prop_assert!(e.data.len() <= limit);
+        }
+    }
+
+    #[test]
     fn arbitrary_json_never_panics(doc in arb_json()) {
         let vault = Vault::new();
         let _ = redactor().redact_json(&doc, &vault);
@@ -266,6 +286,42 @@ proptest! {
             let _ = r.redact("some text with 123 and [X_1] é", &Vault::new());
         }
     }
+}
+
+/// Bytes shaped like an event stream: field names, line ends of every kind, comments, JSON,
+/// multi-byte characters, and now and then raw bytes.
+fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(b"data: ".to_vec()),
+        Just(b"data:".to_vec()),
+        Just(b"event: message_stop".to_vec()),
+        Just(b": keep-alive".to_vec()),
+        Just(b"id: 7".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\n\n".to_vec()),
+        Just(br#"{"choices":[{"delta":{"content":"h\u00e9"}}]}"#.to_vec()),
+        Just(b"[DONE]".to_vec()),
+        Just("é€😀".as_bytes().to_vec()),
+        proptest::collection::vec(any::<u8>(), 0..8),
+    ];
+    proptest::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+}
+
+fn parse_sse(input: &[u8], cuts: &[usize], limit: usize) -> (Vec<SseEvent>, Option<SseError>) {
+    let mut parser = SseParser::new(limit);
+    let mut events = Vec::new();
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+    points.sort_unstable();
+    let mut from = 0;
+    for cut in points.into_iter().chain(std::iter::once(input.len())) {
+        if let Err(e) = parser.push(&input[from..cut], &mut events) {
+            return (events, Some(e));
+        }
+        from = cut;
+    }
+    (events, None)
 }
 
 fn arb_json() -> impl Strategy<Value = serde_json::Value> {

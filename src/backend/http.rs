@@ -5,6 +5,7 @@
 //! position, and short identifiers from the error body — never from the prompt or the answer.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
@@ -27,6 +28,19 @@ pub(crate) struct Http {
     pub(crate) max_body: usize,
     /// The base URL (configuration, never user data): named when it cannot be reached.
     base: String,
+    /// Calls in flight at once; more wait for a free slot.
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Calls one backend takes at once by default: more wait their turn (a server has a few
+/// parallel slots; a thousand connections at once only overflow its listen queue).
+pub(crate) const DEFAULT_MAX_CONCURRENCY: usize = 64;
+
+/// A response whose status and content type were checked, holding its slot until its body
+/// has been read.
+pub(crate) struct Sent {
+    response: reqwest::Response,
+    slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// The expected kind of answer.
@@ -55,18 +69,32 @@ impl Http {
                 timeout: Duration::from_secs(60),
                 max_body: 4 << 20,
                 base: base.to_string(),
+                slots: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_CONCURRENCY)),
             },
             base.to_string(),
         ))
     }
 
-    /// Sends `http`; returns the response once its status is a success and its content type
-    /// the one expected.
+    /// Sets how many calls may be in flight at once.
+    pub(crate) fn set_max_concurrency(&mut self, n: usize) {
+        self.slots = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
+    }
+
+    /// Sends `http` once a slot is free; returns the response once its status is a success
+    /// and its content type the one expected.
     pub(crate) async fn send(
         &self,
         http: reqwest::RequestBuilder,
         expect: Expect,
-    ) -> Result<reqwest::Response, BackendError> {
+    ) -> Result<Sent, BackendError> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| BackendError::Connect {
+                detail: "the backend's call slots are closed".into(),
+            })?;
         let sent = match expect {
             // The whole answer within the timeout.
             Expect::Json => http.timeout(self.timeout).send().await,
@@ -110,16 +138,17 @@ impl Http {
                 detail: format!("the answer is not {wanted}"),
             });
         }
-        Ok(response)
+        Ok(Sent { response, slot })
     }
 
     /// Reads a JSON answer of type `T`.
     pub(crate) async fn json<T: DeserializeOwned>(
         &self,
-        response: reqwest::Response,
+        sent: Sent,
         what: &str,
     ) -> Result<T, BackendError> {
-        let bytes = self.body(response).await?;
+        let bytes = self.body(sent.response).await?;
+        drop(sent.slot);
         serde_json::from_slice(&bytes).map_err(|e| BackendError::Malformed {
             detail: format!("not {what}: {}", classify(&e)),
         })
@@ -140,16 +169,13 @@ impl Http {
     }
 
     /// The answer's events, decoded by `decoder`.
-    pub(crate) fn events<D: EventDecoder>(
-        &self,
-        response: reqwest::Response,
-        decoder: D,
-    ) -> BackendStream {
+    pub(crate) fn events<D: EventDecoder>(&self, sent: Sent, decoder: D) -> BackendStream {
         event_stream(
-            Box::pin(response.bytes_stream()),
+            Box::pin(sent.response.bytes_stream()),
             decoder,
             self.timeout,
             self.max_body,
+            Some(sent.slot),
         )
     }
 }
@@ -242,6 +268,8 @@ struct Driver<S, D> {
     idle: Duration,
     read: usize,
     limit: usize,
+    /// The call's slot, freed when the stream ends or is dropped.
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl<S, B, D> Driver<S, D>
@@ -290,6 +318,7 @@ pub(crate) fn event_stream<S, B, D>(
     decoder: D,
     idle: Duration,
     limit: usize,
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> BackendStream
 where
     S: Stream<Item = reqwest::Result<B>> + Send + Unpin + 'static,
@@ -306,6 +335,7 @@ where
         idle,
         read: 0,
         limit,
+        slot,
     };
     Box::pin(futures_util::stream::unfold(driver, |mut d| async move {
         loop {
@@ -321,6 +351,10 @@ where
             if let Err(e) = d.read().await {
                 d.failed = Some(e);
                 d.done = true;
+            }
+            if d.done {
+                // Nothing more is read: the slot is free for the next call now.
+                d.slot = None;
             }
         }
     }))

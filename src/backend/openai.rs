@@ -74,6 +74,13 @@ impl OpenAiBackend {
         self
     }
 
+    /// Sets how many calls may be in flight at once (default 64); more wait for a free slot.
+    /// A slot is held until the answer has been read, or the stream has ended or been dropped.
+    pub fn with_max_concurrency(mut self, calls: usize) -> OpenAiBackend {
+        self.http.set_max_concurrency(calls);
+        self
+    }
+
     fn request(&self, request: &BackendRequest, stream: bool) -> reqwest::RequestBuilder {
         let mut body = serde_json::json!({
             "model": self.model,

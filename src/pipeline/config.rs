@@ -48,7 +48,8 @@
 //! size = "small"              # small | large
 //! context_window = 8192
 //! # api_key_env = "OPENAI_API_KEY"
-//! # price_in = 0.0, price_out = 0.0 (per million tokens), latency_ms = 1000, timeout_s = 60
+//! # price_in = 0.0, price_out = 0.0 (per million tokens), latency_ms = 1000, timeout_s = 60,
+//! # max_concurrency = 64 (calls in flight at once; more wait for a slot)
 //! # never_receives = "restricted" (external default) | "none"; in_clear = "public" | ...
 //! ```
 
@@ -163,6 +164,7 @@ struct Backend {
     price_out: Option<f64>,
     latency_ms: Option<u64>,
     timeout_s: Option<u64>,
+    max_concurrency: Option<usize>,
     never_receives: Option<String>,
     in_clear: Option<Sensitivity>,
 }
@@ -423,6 +425,9 @@ fn backend(spec: Backend) -> Result<Arc<dyn crate::backend::ModelBackend>> {
             "anthropic" => {
                 let mut b = AnthropicBackend::new(&spec.base_url, &spec.model, profile)?
                     .with_timeout(timeout);
+                if let Some(n) = spec.max_concurrency {
+                    b = b.with_max_concurrency(n);
+                }
                 if let Some(k) = key {
                     b = b.with_api_key(k);
                 }
