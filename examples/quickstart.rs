@@ -165,6 +165,20 @@ async fn run() -> Result<(), Failure> {
             println!("cited:      [{}] {} ({})", c.number, c.passage_id, c.source);
         }
         println!("route:      {} — {}", out.backend, reasons(&out.route));
+        let wanted_large = out.route.reasons.iter().any(|r| {
+            matches!(
+                r,
+                Reason::Complexity {
+                    prefers: Size::Large,
+                    ..
+                }
+            )
+        });
+        if wanted_large && out.backend == "local-slm" {
+            println!(
+                "            (no large model may take it, so the small on-premises one answers)"
+            );
+        }
         println!("answer:     {}", out.answer().trim());
         println!(
             "            ({} placeholders put back; {} → {} tokens; {:.1} s)",
