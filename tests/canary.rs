@@ -9,7 +9,6 @@ mod loopback;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use futures_util::StreamExt;
 use loopback::{Received, Reply, Server, anthropic_json, openai_error, openai_events, openai_json};
 use promptveil::audit::{AuditEvent, AuditSink, JsonLinesSink, RequestId, TracingSink};
 use promptveil::backend::ModelBackend;
@@ -220,10 +219,8 @@ async fn canaries_never_reach_errors_logs_audit_or_payloads() {
         .await
         .expect("stream");
     assert_clean("stream Debug", &format!("{stream:?}"));
-    let mut text = String::new();
-    while let Some(piece) = stream.next().await {
-        text.push_str(&piece.expect("piece"));
-    }
+    let (text, error) = loopback::read_stream(&mut stream).await;
+    assert!(error.is_none(), "{error:?}");
     assert!(text.contains(MAIL));
     for r in local.requests() {
         assert_clean("streamed payload", &r.body.to_string());

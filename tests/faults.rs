@@ -298,10 +298,8 @@ async fn streams_that_stall_break_or_overflow_end_in_typed_errors_on_time() {
         .await
         .expect("the fallback streams");
     assert_eq!(stream.backend(), "cloud");
-    let mut text = String::new();
-    while let Some(piece) = stream.next().await {
-        text.push_str(&piece.expect("piece"));
-    }
+    let (text, error) = loopback::read_stream(&mut stream).await;
+    assert!(error.is_none(), "{error:?}");
     assert!(text.contains(MAIL));
     assert_no_values(&[&flaky, &cloud]);
 }

@@ -376,10 +376,8 @@ async fn streamed_answers_are_restored_chunk_by_chunk_in_both_formats() {
         .await
         .expect("stream");
     assert_eq!(stream.backend(), "local-slm");
-    let mut shown = String::new();
-    while let Some(piece) = stream.next().await {
-        shown.push_str(&piece.expect("piece"));
-    }
+    let (shown, error) = loopback::read_stream(&mut stream).await;
+    assert!(error.is_none(), "{error:?}");
     assert_eq!(shown, format!("Re: {question}"));
     let summary = stream.summary().expect("finished");
     assert_eq!(
@@ -400,10 +398,8 @@ async fn streamed_answers_are_restored_chunk_by_chunk_in_both_formats() {
         .await
         .expect("stream");
     assert_eq!(stream.backend(), "cloud-llm");
-    let mut shown = String::new();
-    while let Some(piece) = stream.next().await {
-        shown.push_str(&piece.expect("piece"));
-    }
+    let (shown, error) = loopback::read_stream(&mut stream).await;
+    assert!(error.is_none(), "{error:?}");
     assert_eq!(shown, format!("Re: {HARD}"));
     let summary = stream.summary().expect("finished");
     assert_eq!(
@@ -433,14 +429,7 @@ async fn broken_streams_end_in_typed_errors_after_the_text_already_shown() {
         .run_stream(PromptRequest::new(HARD))
         .await
         .expect("the answer began");
-    let mut shown = String::new();
-    let mut error = None;
-    while let Some(piece) = stream.next().await {
-        match piece {
-            Ok(p) => shown.push_str(&p),
-            Err(e) => error = Some(e),
-        }
-    }
+    let (shown, error) = loopback::read_stream(&mut stream).await;
     assert_eq!(shown, "Part one, part two");
     let error = error.expect("the error is reported");
     assert_eq!(error.kind(), ErrorKind::Backend);
@@ -457,13 +446,10 @@ async fn broken_streams_end_in_typed_errors_after_the_text_already_shown() {
         .run_stream(PromptRequest::new("Are you open on Saturday?"))
         .await
         .expect("the answer began");
-    let mut items = Vec::new();
-    while let Some(piece) = stream.next().await {
-        items.push(piece.map_err(|e| e.to_string()));
-    }
-    assert_eq!(items.len(), 2, "{items:?}");
-    assert_eq!(items[0].as_deref(), Ok("Half an ans"));
-    assert!(items[1].as_ref().is_err_and(|e| e.contains("ended before")));
+    let (shown, error) = loopback::read_stream(&mut stream).await;
+    assert_eq!(shown, "Half an ans");
+    assert!(error.is_some_and(|e| e.to_string().contains("ended before")));
+    assert!(stream.next().await.is_none(), "nothing after the error");
 
     // An error status before any text falls back like a failed call (escalation allowed).
     let down = loopback::start(|_| anthropic_error(529, "overloaded_error")).await;
@@ -480,10 +466,8 @@ async fn broken_streams_end_in_typed_errors_after_the_text_already_shown() {
         .expect("the local backend takes over");
     assert_eq!(stream.backend(), "local-slm");
     assert_eq!(stream.attempts().len(), 3);
-    let mut shown = String::new();
-    while let Some(piece) = stream.next().await {
-        shown.push_str(&piece.expect("piece"));
-    }
+    let (shown, error) = loopback::read_stream(&mut stream).await;
+    assert!(error.is_none(), "{error:?}");
     assert!(shown.starts_with("Re: Compare"));
     assert_eq!(down.requests().len(), 2);
 }

@@ -8,6 +8,22 @@
 //! [`JsonLinesSink`] (append-only file, one line per event, flushed), [`TracingSink`]
 //! (`tracing` events on the `promptveil::audit` target), [`NoopSink`]. [`summarize_file`] reads
 //! a JSON Lines trail back and tells what left the building, per backend and sensitivity.
+//!
+//! ```
+//! use promptveil::audit::{AuditEvent, AuditSink, JsonLinesSink, RequestId, summarize_file};
+//! use promptveil::redact::{Redactor, Vault};
+//!
+//! let dir = tempfile::tempdir().expect("tempdir");
+//! let path = dir.path().join("audit.jsonl");
+//! let sink = JsonLinesSink::open(&path)?;
+//! let id = RequestId::new();
+//! let red = Redactor::builder().build()?.redact("Mail ana@example.com", &Vault::new());
+//! sink.record(&id, &AuditEvent::redacted("question", red.report()));
+//! let trail = std::fs::read_to_string(&path).expect("read");
+//! assert!(trail.contains(r#""entities":{"EMAIL":1}"#) && !trail.contains("ana@"));
+//! assert_eq!(summarize_file(&path)?.requests, 1);
+//! # Ok::<(), promptveil::Error>(())
+//! ```
 
 mod summary;
 

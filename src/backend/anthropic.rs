@@ -10,6 +10,20 @@
 //! `content_block_delta` with `text_delta`, `message_delta` (stop reason, output tokens) and
 //! `message_stop`; `ping` and other block events are skipped, and an `error` event becomes
 //! [`BackendError::Remote`].
+//!
+//! ```
+//! use promptveil::backend::{ApiKey, ModelBackend};
+//! use promptveil::backend::anthropic::AnthropicBackend;
+//! use promptveil::route::{BackendProfile, Locality, Size};
+//!
+//! let claude = AnthropicBackend::new("https://api.anthropic.com/v1", "claude-sonnet-4-5",
+//!     BackendProfile::new("claude", Locality::External, Size::Large, 200_000).with_prices(3.0, 15.0))?
+//!     .with_api_key(ApiKey::new("sk-ant-from-the-environment"));
+//! // External: never a prompt that touched restricted data, only public data in clear.
+//! assert_eq!(claude.profile().never_receives, Some(promptveil::Sensitivity::Restricted));
+//! assert!(!format!("{claude:?}").contains("sk-ant"));
+//! # Ok::<(), promptveil::Error>(())
+//! ```
 
 use std::collections::VecDeque;
 use std::time::Duration;

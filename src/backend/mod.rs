@@ -16,6 +16,37 @@
 //! chat completions API — llama.cpp's server, vLLM, Ollama, OpenAI — and
 //! [`AnthropicBackend`](anthropic::AnthropicBackend), the Anthropic Messages API; both in JSON
 //! and server-sent events ([`sse`]).
+//!
+//! A backend of your own (an in-house service, a test stand-in) is one struct and two
+//! methods; `stream` comes for free:
+//!
+//! ```
+//! use futures_util::StreamExt;
+//! use promptveil::backend::{BackendError, BackendRequest, BackendResponse, ModelBackend, StreamEvent};
+//! use promptveil::route::{BackendProfile, Locality, Size};
+//!
+//! #[derive(Debug)]
+//! struct Shouter(BackendProfile);
+//!
+//! #[async_trait::async_trait]
+//! impl ModelBackend for Shouter {
+//!     fn profile(&self) -> &BackendProfile { &self.0 }
+//!     async fn complete(&self, r: &BackendRequest) -> Result<BackendResponse, BackendError> {
+//!         Ok(BackendResponse::new(r.prompt().to_uppercase(), "shouter"))
+//!     }
+//! }
+//!
+//! # let prompt = promptveil::enrich::enrich(&promptveil::enrich::Template::parse("{question}")?, "",
+//! #     promptveil::redact::Redactor::builder().build()?.redact("hi [EMAIL_1]", &Default::default()).text(),
+//! #     &[], 100, &promptveil::enrich::HeuristicCounter)?;
+//! let b = Shouter(BackendProfile::new("shouter", Locality::OnPremises, Size::Small, 4096));
+//! let request = BackendRequest::new(&prompt, 64, 0.0); // only from an enriched prompt
+//! # let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+//! let events: Vec<_> = rt.block_on(async { b.stream(&request).await?.collect::<Vec<_>>().await.into_iter().collect::<Result<Vec<_>, _>>() })?;
+//! assert!(matches!(&events[0], StreamEvent::Delta(t) if t == "HI [EMAIL_1]"));
+//! assert!(matches!(events[1], StreamEvent::Finished { .. }));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #[cfg(feature = "http")]
 pub mod anthropic;

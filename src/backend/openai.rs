@@ -10,6 +10,26 @@
 //! with no choices; the stream ends at `data: [DONE]`. An `{"error": ...}` chunk becomes
 //! [`BackendError::Remote`]; a stream that stops before `[DONE]` is an error, not a short
 //! answer.
+//!
+//! ```
+//! use std::time::Duration;
+//! use promptveil::backend::{ApiKey, ModelBackend};
+//! use promptveil::backend::openai::OpenAiBackend;
+//! use promptveil::route::{BackendProfile, Locality, Size};
+//!
+//! // llama.cpp's `llama-server --port 8080` on premises...
+//! let local = OpenAiBackend::new("http://127.0.0.1:8080/v1", "local-model",
+//!     BackendProfile::new("local", Locality::OnPremises, Size::Small, 8192))?
+//!     .with_timeout(Duration::from_secs(120))
+//!     .with_max_concurrency(4); // the server's parallel slots
+//! // ...and OpenAI outside, its key from the environment (here: a stand-in).
+//! let gpt = OpenAiBackend::new("https://api.openai.com/v1", "gpt-4.1",
+//!     BackendProfile::new("gpt", Locality::External, Size::Large, 128_000).with_prices(2.0, 8.0))?
+//!     .with_api_key(ApiKey::new("sk-from-the-environment"));
+//! assert!(!format!("{gpt:?}").contains("sk-from"));
+//! assert_eq!(local.profile().name, "local");
+//! # Ok::<(), promptveil::Error>(())
+//! ```
 
 use std::collections::VecDeque;
 use std::time::Duration;

@@ -26,17 +26,37 @@
 //! 7. **Restore** the placeholders in the answer (whole, or chunk by chunk when streaming,
 //!    holding back only what could be the start of a placeholder).
 //!
-//! ```no_run
-//! # async fn demo() -> promptveil::Result<()> {
+//! From a configuration file (the TOML schema is in [`PipelineBuilder::from_toml_file`]'s
+//! module docs; here the file names an index folder and an OpenAI-compatible server):
+//!
+//! ```
+//! # let dir = tempfile::tempdir().expect("tempdir");
+//! # let passages = [promptveil::index::Passage::new("refunds#0", "refunds.md", "Refunds", "Refunds are paid within 14 days.")];
+//! # promptveil::index::KnowledgeIndex::build(&dir.path().join("index"), &passages)?;
+//! # std::fs::write(dir.path().join("promptveil.toml"), r#"
+//! # [retrieval]
+//! # index = "index"
+//! # [[backends]]
+//! # name = "local-slm"
+//! # api = "openai"
+//! # base_url = "http://127.0.0.1:8080/v1"
+//! # model = "local"
+//! # locality = "on_premises"
+//! # size = "small"
+//! # context_window = 8192
+//! # "#).expect("config");
+//! # let path = dir.path().join("promptveil.toml");
 //! use promptveil::pipeline::{Pipeline, PromptRequest};
 //!
-//! let pipeline = Pipeline::builder().from_toml_file("promptveil.toml").build()?;
-//! let out = pipeline
-//!     .run(PromptRequest::new("Draft a reply to anna.keller@example.com about her refund."))
-//!     .await?;
-//! println!("{} (via {}: {:?})", out.answer(), out.backend, out.route.reasons);
-//! # Ok(()) }
+//! let pipeline = Pipeline::builder().from_toml_file(&path).build()?;
+//! assert_eq!(pipeline.profiles()[0].name, "local-slm");
+//! // let out = pipeline.run(PromptRequest::new("Draft a reply to anna@example.com")).await?;
+//! # let _ = PromptRequest::new("");
+//! # Ok::<(), promptveil::Error>(())
 //! ```
+//!
+//! [`Pipeline::run`] and [`Pipeline::run_stream`] show whole requests with a stand-in
+//! backend.
 
 mod config;
 
@@ -47,7 +67,7 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 
 use crate::audit::{AuditEvent, AuditSink, NoopSink, RequestId};
-use crate::backend::dispatch::{Attempt, DispatchConfig, Dispatcher};
+use crate::backend::dispatch::{Attempt, DispatchConfig, DispatchError, Dispatcher};
 use crate::backend::egress::check_egress_all;
 use crate::backend::{
     BackendError, BackendRequest, BackendStream, ModelBackend, StreamEvent, Usage,
@@ -605,6 +625,15 @@ impl Pipeline {
         })
     }
 
+    /// Every approved backend failed: audited (each failed call, then the refusal) and
+    /// returned as [`ErrorKind::Backend`].
+    fn no_answer(&self, id: &RequestId, e: DispatchError) -> Error {
+        self.audit_attempts(id, &e.attempts);
+        let reason = format!("no backend answered: {e}");
+        self.audit(id, AuditEvent::Refused { reason });
+        Error::new(ErrorKind::Backend, format!("request {}: {e}", id.as_str())).with_source(e)
+    }
+
     fn audit_attempts(&self, id: &RequestId, attempts: &[Attempt]) {
         for a in attempts {
             if let Some(e) = &a.error {
@@ -649,24 +678,12 @@ impl Pipeline {
     /// [`ErrorKind::Config`] when the template and question alone exceed the budget.
     pub async fn run(&self, req: PromptRequest) -> Result<PipelineOutput> {
         let p = self.prepare(&req).await?;
-        let dispatched = match self
+        let dispatched = self
             .inner
             .dispatcher
             .dispatch(&p.decision, &p.request)
             .await
-        {
-            Ok(d) => d,
-            Err(e) => {
-                self.audit_attempts(&p.id, &e.attempts);
-                let reason = format!("no backend answered: {e}");
-                self.audit(&p.id, AuditEvent::Refused { reason });
-                return Err(Error::new(
-                    ErrorKind::Backend,
-                    format!("request {}: {e}", p.id.as_str()),
-                )
-                .with_source(e));
-            }
-        };
+            .map_err(|e| self.no_answer(&p.id, e))?;
         self.audit_attempts(&p.id, &dispatched.attempts);
         self.audit(
             &p.id,
@@ -737,24 +754,12 @@ impl Pipeline {
     /// As [`run`](Pipeline::run), for everything up to the first piece of the answer.
     pub async fn run_stream(&self, req: PromptRequest) -> Result<PipelineStream> {
         let p = self.prepare(&req).await?;
-        let opened = match self
+        let opened = self
             .inner
             .dispatcher
             .dispatch_stream(&p.decision, &p.request)
             .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                self.audit_attempts(&p.id, &e.attempts);
-                let reason = format!("no backend answered: {e}");
-                self.audit(&p.id, AuditEvent::Refused { reason });
-                return Err(Error::new(
-                    ErrorKind::Backend,
-                    format!("request {}: {e}", p.id.as_str()),
-                )
-                .with_source(e));
-            }
-        };
+            .map_err(|e| self.no_answer(&p.id, e))?;
         self.audit_attempts(&p.id, &opened.attempts);
         Ok(PipelineStream {
             sent: p.request.prompt().to_string(),

@@ -371,3 +371,18 @@ pub fn question_of(prompt: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// Reads a pipeline stream to its end: the text shown, and the error that ended it if one did.
+pub async fn read_stream(
+    stream: &mut promptveil::pipeline::PipelineStream,
+) -> (String, Option<promptveil::Error>) {
+    use futures_util::StreamExt;
+    let mut shown = String::new();
+    while let Some(piece) = stream.next().await {
+        match piece {
+            Ok(p) => shown.push_str(&p),
+            Err(e) => return (shown, Some(e)),
+        }
+    }
+    (shown, None)
+}
