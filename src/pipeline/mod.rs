@@ -27,9 +27,11 @@
 //!    holding back only what could be the start of a placeholder).
 //!
 //! From a configuration file (the TOML schema is in [`PipelineBuilder::from_toml_file`]'s
-//! module docs; here the file names an index folder and an OpenAI-compatible server):
+//! module docs; here the file names an index folder and an OpenAI-compatible server, so the
+//! example needs the feature `http`):
 //!
-//! ```
+#![cfg_attr(feature = "http", doc = "```")]
+#![cfg_attr(not(feature = "http"), doc = "```ignore")]
 //! # let dir = tempfile::tempdir().expect("tempdir");
 //! # let passages = [promptveil::index::Passage::new("refunds#0", "refunds.md", "Refunds", "Refunds are paid within 14 days.")];
 //! # promptveil::index::KnowledgeIndex::build(&dir.path().join("index"), &passages)?;
@@ -674,7 +676,7 @@ impl Pipeline {
     ///
     /// [`ErrorKind::Refused`] when no backend was approved or the egress guard refused;
     /// [`ErrorKind::Backend`] when every approved backend failed (the source is the
-    /// [`DispatchError`](crate::backend::dispatch::DispatchError)); the retriever's error;
+    /// [`DispatchError`]); the retriever's error;
     /// [`ErrorKind::Config`] when the template and question alone exceed the budget.
     pub async fn run(&self, req: PromptRequest) -> Result<PipelineOutput> {
         let p = self.prepare(&req).await?;
