@@ -446,6 +446,7 @@ fn backend(spec: Backend) -> Result<Arc<dyn crate::backend::ModelBackend>> {
             &spec.model,
             &spec.api_key_env,
             spec.timeout_s,
+            spec.max_concurrency,
             profile,
         );
         Err(Error::config(format!(
