@@ -26,7 +26,6 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -72,32 +71,6 @@ impl AnthropicBackend {
         })
     }
 
-    /// Sends `key` in `x-api-key`.
-    pub fn with_api_key(mut self, key: ApiKey) -> AnthropicBackend {
-        self.key = Some(key);
-        self
-    }
-
-    /// Sets the time allowed for a whole answer; when streaming, for the first byte and
-    /// between two chunks.
-    pub fn with_timeout(mut self, timeout: Duration) -> AnthropicBackend {
-        self.http.timeout = timeout;
-        self
-    }
-
-    /// Sets the largest answer body accepted, in bytes.
-    pub fn with_max_body(mut self, bytes: usize) -> AnthropicBackend {
-        self.http.max_body = bytes;
-        self
-    }
-
-    /// Sets how many calls may be in flight at once (default 64); more wait for a free slot.
-    /// A slot is held until the answer has been read, or the stream has ended or been dropped.
-    pub fn with_max_concurrency(mut self, calls: usize) -> AnthropicBackend {
-        self.http.set_max_concurrency(calls);
-        self
-    }
-
     fn request(&self, request: &BackendRequest, stream: bool) -> reqwest::RequestBuilder {
         let body = serde_json::json!({
             "model": self.model,
@@ -118,6 +91,8 @@ impl AnthropicBackend {
         http
     }
 }
+
+super::http::http_backend_settings!(AnthropicBackend, "in `x-api-key`");
 
 #[derive(Deserialize)]
 struct Message {

@@ -359,3 +359,38 @@ where
         }
     }))
 }
+
+/// The settings both HTTP backends share: API key, timeout, body limit, concurrency.
+macro_rules! http_backend_settings {
+    ($backend:ident, $key_doc:literal) => {
+        impl $backend {
+            #[doc = concat!("Sends `key` ", $key_doc, ".")]
+            pub fn with_api_key(mut self, key: ApiKey) -> $backend {
+                self.key = Some(key);
+                self
+            }
+
+            /// Sets the time allowed for a whole answer; when streaming, for the first byte
+            /// and between two chunks.
+            pub fn with_timeout(mut self, timeout: std::time::Duration) -> $backend {
+                self.http.timeout = timeout;
+                self
+            }
+
+            /// Sets the largest answer body accepted, in bytes.
+            pub fn with_max_body(mut self, bytes: usize) -> $backend {
+                self.http.max_body = bytes;
+                self
+            }
+
+            /// Sets how many calls may be in flight at once (default 64); more wait for a
+            /// free slot. A slot is held until the answer has been read, or the stream has
+            /// ended or been dropped.
+            pub fn with_max_concurrency(mut self, calls: usize) -> $backend {
+                self.http.set_max_concurrency(calls);
+                self
+            }
+        }
+    };
+}
+pub(crate) use http_backend_settings;

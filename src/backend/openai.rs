@@ -32,7 +32,6 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -75,32 +74,6 @@ impl OpenAiBackend {
         })
     }
 
-    /// Sends `key` as a bearer token.
-    pub fn with_api_key(mut self, key: ApiKey) -> OpenAiBackend {
-        self.key = Some(key);
-        self
-    }
-
-    /// Sets the time allowed for a whole answer; when streaming, for the first byte and
-    /// between two chunks.
-    pub fn with_timeout(mut self, timeout: Duration) -> OpenAiBackend {
-        self.http.timeout = timeout;
-        self
-    }
-
-    /// Sets the largest answer body accepted, in bytes.
-    pub fn with_max_body(mut self, bytes: usize) -> OpenAiBackend {
-        self.http.max_body = bytes;
-        self
-    }
-
-    /// Sets how many calls may be in flight at once (default 64); more wait for a free slot.
-    /// A slot is held until the answer has been read, or the stream has ended or been dropped.
-    pub fn with_max_concurrency(mut self, calls: usize) -> OpenAiBackend {
-        self.http.set_max_concurrency(calls);
-        self
-    }
-
     fn request(&self, request: &BackendRequest, stream: bool) -> reqwest::RequestBuilder {
         let mut body = serde_json::json!({
             "model": self.model,
@@ -122,6 +95,8 @@ impl OpenAiBackend {
         http
     }
 }
+
+super::http::http_backend_settings!(OpenAiBackend, "as a bearer token");
 
 #[derive(Deserialize)]
 struct Completion {
