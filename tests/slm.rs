@@ -7,10 +7,9 @@
 //! answer restored.
 
 mod common;
+#[path = "../examples/support/local.rs"]
+mod local;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,64 +23,31 @@ use promptveil::index::{ChunkConfig, KnowledgeIndex, LocalRetriever, SearchMode,
 use promptveil::pipeline::{Pipeline, PromptRequest};
 use promptveil::route::{BackendProfile, Locality, Reason, Size};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The SLM server, killed when dropped.
-struct Slm {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Slm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_slm() -> Slm {
-    let assets = promptveil_assets();
-    let model = assets.join("slm/SmolLM2-135M-Instruct.Q4_1.gguf");
-    let python = assets.join(".venv/bin/python");
-    common::fetch_assets(|| model.is_file() && python.is_file());
-    let mut child = Command::new(&python)
-        .arg(root().join("scripts/slm_server.py"))
-        .arg("--model")
-        .arg(&model)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the SLM server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the server says where it listens");
-    let url = line
-        .trim()
-        .strip_prefix("listening ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    Slm { child, url }
-}
-
-fn promptveil_assets() -> PathBuf {
-    std::env::var_os("PROMPTVEIL_ASSETS").map_or_else(|| root().join("assets"), PathBuf::from)
+/// Fetches the assets if they are missing, then starts the SLM with the examples' launcher.
+fn start_slm() -> local::Slm {
+    let assets = common::assets();
+    common::fetch_assets(|| {
+        assets.join("slm/SmolLM2-135M-Instruct.Q4_1.gguf").is_file()
+            && assets.join(".venv/bin/python").is_file()
+    });
+    let slm = local::start_slm().unwrap_or_else(|e| panic!("the SLM server starts: {e}"));
+    assert!(
+        slm.base_url.starts_with("http://127.0.0.1:"),
+        "{}",
+        slm.base_url
+    );
+    slm
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sensitive_prompt_goes_through_the_pipeline_on_premises_and_comes_back_restored() {
     let slm = start_slm();
-    let folder = root().join("fixtures/knowledge/clinic");
+    let folder = local::root().join("fixtures/knowledge/clinic");
     let (passages, _) = ingest_path(&folder, &ChunkConfig::default()).expect("ingest");
     let index = Arc::new(KnowledgeIndex::build_in_ram(&passages).expect("index"));
     let local: Arc<dyn ModelBackend> = Arc::new(
         OpenAiBackend::new(
-            &format!("{}/v1", slm.url),
+            &slm.base_url,
             "smollm2",
             BackendProfile::new("local-slm", Locality::OnPremises, Size::Small, 4096),
         )
