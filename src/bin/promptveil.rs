@@ -99,6 +99,25 @@ enum IndexCommand {
         #[arg(long)]
         dense: bool,
     },
+    /// Before declaring an index public (its passages sent in clear): scan every passage with
+    /// the redactor a pipeline would use and list those holding a value above what a backend
+    /// receives in clear — its egress guard would refuse every request retrieving them. Names
+    /// the passage, entity type, rule and byte range; never the value. Exit status 1 when any
+    /// passage is flagged.
+    Check {
+        /// The index to check.
+        #[arg(long)]
+        index: PathBuf,
+        #[command(flatten)]
+        rules: RulesArg,
+        /// The highest level the backends receive in clear: public (external backends'
+        /// default), internal, confidential or restricted.
+        #[arg(long = "in-clear", default_value = "public")]
+        in_clear: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the best passages for a query, with their citations.
     Search {
         /// The index to search.
@@ -267,6 +286,12 @@ fn main() -> ExitCode {
         Command::Index(IndexCommand::Build { dir, index, dense }) => {
             index_build(&dir, &index, dense).map(|()| ExitCode::SUCCESS)
         }
+        Command::Index(IndexCommand::Check {
+            index,
+            rules,
+            in_clear,
+            json,
+        }) => index_check(&index, &rules, &in_clear, json),
         Command::Index(IndexCommand::Search {
             index,
             query,
@@ -691,7 +716,6 @@ fn build_dense(
 
 /// A progress bar on standard error: redrawn in place on a terminal, a line per tenth in a
 /// log.
-#[cfg(feature = "embeddings")]
 struct Progress {
     what: &'static str,
     started: Instant,
@@ -699,7 +723,6 @@ struct Progress {
     last_tenth: usize,
 }
 
-#[cfg(feature = "embeddings")]
 impl Progress {
     fn new(what: &'static str) -> Progress {
         use std::io::IsTerminal;
@@ -781,6 +804,79 @@ fn with_embedder(
     _: promptveil::index::LocalRetriever,
 ) -> Result<promptveil::index::LocalRetriever> {
     Err(NO_EMBEDDINGS.into())
+}
+
+fn index_check(index: &Path, rules: &RulesArg, in_clear: &str, json: bool) -> Result<ExitCode> {
+    use promptveil::index::{KnowledgeIndex, PublicCheck};
+    let in_clear: promptveil::Sensitivity = in_clear.parse()?;
+    let redactor = rules.redactor()?;
+    let index = KnowledgeIndex::open(index)?;
+    let mut check = PublicCheck::new(in_clear);
+    let mut progress = Progress::new("checking passages");
+    let total = index.len();
+    for (done, passage) in index.passages().enumerate() {
+        check.scan(&passage?, &redactor);
+        if (done + 1) % 256 == 0 || done + 1 == total {
+            progress.show(done + 1, total);
+        }
+    }
+    progress.finish();
+    if json {
+        let by_entity = check.by_entity();
+        let out = serde_json::json!({ "check": check, "by_entity": by_entity });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_check(&check);
+    }
+    Ok(if check.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_check(check: &promptveil::index::PublicCheck) {
+    let level = check.in_clear.as_str();
+    println!(
+        "{} passages checked against `{level}` (the highest level a backend receives in clear)",
+        check.passages
+    );
+    if check.is_clean() {
+        println!("nothing above `{level}`: the index may be declared public for such backends");
+        return;
+    }
+    println!(
+        "{} passages hold values above `{level}`: declared public, the egress guard would refuse \
+         every request that retrieves one of them",
+        check.flagged.len()
+    );
+    println!(
+        "\n{:<22} {:<13} {:>7} {:>9}",
+        "entity", "level", "values", "passages"
+    );
+    for (entity, t) in check.by_entity() {
+        println!(
+            "{entity:<22} {:<13} {:>7} {:>9}",
+            t.sensitivity.as_str(),
+            t.values,
+            t.passages
+        );
+    }
+    println!();
+    for p in &check.flagged {
+        println!("{} ({})", p.id, p.source);
+        for f in &p.found {
+            println!(
+                "    {} ({}, rule {}) in the {} at bytes {}..{}",
+                f.entity,
+                f.sensitivity.as_str(),
+                f.rule,
+                f.field,
+                f.at.start,
+                f.at.end
+            );
+        }
+    }
 }
 
 fn index_search(index: &Path, query: &str, k: usize, mode: &str) -> Result<()> {

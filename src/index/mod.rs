@@ -36,6 +36,7 @@
 //! Equal scores are ordered by passage ordinal (ingestion order), so results never depend on
 //! thread timing.
 
+mod check;
 #[cfg(feature = "embeddings")]
 mod dense;
 mod ingest;
@@ -46,6 +47,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use check::{EntityTally, Finding, FlaggedPassage, PublicCheck};
 pub use ingest::{ChunkConfig, IngestReport, SkipReason, ingest_path};
 pub use store::{EmbeddingInfo, KnowledgeIndex, Manifest};
 

@@ -463,6 +463,24 @@ impl KnowledgeIndex {
         self.path.as_deref()
     }
 
+    /// Every passage, in index (ingestion) order: for exports and checks such as
+    /// [`PublicCheck`](super::PublicCheck). Each is read from the store as it is reached.
+    ///
+    /// ```
+    /// use promptveil::index::{KnowledgeIndex, Passage};
+    ///
+    /// let index = KnowledgeIndex::build_in_ram(&[
+    ///     Passage::new("a.md#0", "a.md", "A", "First."),
+    ///     Passage::new("b.md#0", "b.md", "B", "Second."),
+    /// ])?;
+    /// let ids: Vec<String> = index.passages().map(|p| p.map(|p| p.id)).collect::<Result<_, _>>()?;
+    /// assert_eq!(ids, ["a.md#0", "b.md#0"]);
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    pub fn passages(&self) -> impl Iterator<Item = Result<Passage>> + '_ {
+        (0..self.len()).map(|ord| self.passage(ord as u32))
+    }
+
     /// Most terms of one BM25 query (the rarest are kept).
     const MAX_QUERY_TERMS: usize = 32;
 

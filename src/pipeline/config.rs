@@ -13,7 +13,8 @@
 //! index = "var/index"         # a folder `promptveil index build` made
 //! mode = "bm25"               # bm25 | dense | hybrid (dense and hybrid: feature `embeddings`)
 //! top_k = 4
-//! public = false              # true: passages are sent in clear, not redacted
+//! public = false              # true: passages are sent in clear, not redacted (check the
+//!                             # index first: `promptveil index check --index PATH`)
 //!
 //! [enrich]
 //! budget = 3000               # tokens of the whole prompt

@@ -341,7 +341,8 @@ impl PipelineBuilder {
     }
 
     /// Where passages come from; `public` declares its passages free to send in clear (they
-    /// are then not redacted). Without a retriever, prompts go without context.
+    /// are then not redacted; [`PublicCheck`](crate::index::PublicCheck) finds the passages
+    /// the egress guard would refuse). Without a retriever, prompts go without context.
     pub fn retriever(mut self, retriever: Arc<dyn Retriever>, public: bool) -> Self {
         self.retriever = Some(retriever);
         self.public_index = public;
