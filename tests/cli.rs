@@ -380,6 +380,46 @@ fn index_build_search_and_retrieval_evaluation() {
             .collect();
         assert!(scores.windows(2).all(|w| w[0] > w[1]), "{scores:?}");
     }
+    // Shorter passages, on request: more of them from the same documents.
+    let short = tmp.path().join("short");
+    let o = promptveil(
+        &[
+            "index",
+            "build",
+            "fixtures/knowledge/clinic",
+            "--index",
+            path(&short),
+            "--max-chars",
+            "200",
+            "--overlap-chars",
+            "40",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{o:?}");
+    let count = |out: &str| -> usize {
+        out.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("indexed N passages")
+    };
+    let default_build = promptveil(
+        &[
+            "index",
+            "build",
+            "fixtures/knowledge/clinic",
+            "--index",
+            path(&index),
+        ],
+        None,
+    );
+    assert!(
+        count(&stdout(&o)) > count(&stdout(&default_build)),
+        "{} vs {}",
+        stdout(&o),
+        stdout(&default_build)
+    );
+
     // A directory that is not an index is an error, exit status 2.
     let o = promptveil(&["index", "search", "--index", "fixtures", "x"], None);
     assert_eq!(o.status.code(), Some(2));

@@ -98,6 +98,8 @@ enum IndexCommand {
         /// Also embed every passage for dense and hybrid search (feature `embeddings`).
         #[arg(long)]
         dense: bool,
+        #[command(flatten)]
+        chunks: ChunkArgs,
     },
     /// Before declaring an index public (its passages sent in clear): scan every passage with
     /// the redactor a pipeline would use and list those holding a value above what a backend
@@ -132,6 +134,23 @@ enum IndexCommand {
         #[arg(long, default_value = "bm25")]
         mode: String,
     },
+}
+
+/// How documents are cut into passages.
+#[derive(Args)]
+struct ChunkArgs {
+    /// Longest passage, in characters (at least 64).
+    #[arg(long = "max-chars", default_value_t = 1200)]
+    max_chars: usize,
+    /// Characters shared by consecutive pieces of a long paragraph (at most half the above).
+    #[arg(long = "overlap-chars", default_value_t = 200)]
+    overlap_chars: usize,
+}
+
+impl ChunkArgs {
+    fn config(&self) -> promptveil::index::ChunkConfig {
+        promptveil::index::ChunkConfig::default().with_max_chars(self.max_chars, self.overlap_chars)
+    }
 }
 
 #[derive(Subcommand)]
@@ -255,6 +274,8 @@ struct RetrievalArgs {
     /// Documents per query in the run.
     #[arg(long, default_value_t = 100)]
     depth: usize,
+    #[command(flatten)]
+    chunks: ChunkArgs,
 }
 
 #[derive(Args)]
@@ -283,9 +304,12 @@ fn main() -> ExitCode {
         Command::Eval(EvalCommand::Retrieval(args)) => {
             eval_retrieval(&args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Index(IndexCommand::Build { dir, index, dense }) => {
-            index_build(&dir, &index, dense).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Index(IndexCommand::Build {
+            dir,
+            index,
+            dense,
+            chunks,
+        }) => index_build(&dir, &index, dense, &chunks).map(|()| ExitCode::SUCCESS),
         Command::Index(IndexCommand::Check {
             index,
             rules,
@@ -648,10 +672,10 @@ fn eval(args: &EvalArgs, mode: Mode) -> Result<()> {
     Ok(())
 }
 
-fn index_build(dir: &Path, index: &Path, dense: bool) -> Result<()> {
-    use promptveil::index::{ChunkConfig, ingest_path};
+fn index_build(dir: &Path, index: &Path, dense: bool, chunks: &ChunkArgs) -> Result<()> {
+    use promptveil::index::ingest_path;
     let started = Instant::now();
-    let (passages, report) = ingest_path(dir, &ChunkConfig::default())?;
+    let (passages, report) = ingest_path(dir, &chunks.config())?;
     for (path, reason) in &report.skipped {
         eprintln!("skipped {}: {reason:?}", path.display());
     }
@@ -910,7 +934,7 @@ fn percentiles(samples: &mut [f64]) -> (f64, f64, f64) {
 }
 
 fn eval_retrieval(args: &RetrievalArgs) -> Result<()> {
-    use promptveil::index::{ChunkConfig, KnowledgeIndex, ingest_path};
+    use promptveil::index::{KnowledgeIndex, ingest_path};
     #[derive(serde::Deserialize)]
     struct Query {
         #[serde(rename = "_id")]
@@ -932,7 +956,7 @@ fn eval_retrieval(args: &RetrievalArgs) -> Result<()> {
     let index = match existing {
         Some(index) => index,
         None => {
-            let (passages, report) = ingest_path(&args.corpus, &ChunkConfig::default())?;
+            let (passages, report) = ingest_path(&args.corpus, &args.chunks.config())?;
             eprintln!(
                 "{} passages from {} documents",
                 passages.len(),
