@@ -326,3 +326,47 @@ fn a_corrupt_model_file_is_a_model_error_not_a_panic() {
     let err = NerDetector::load(&assets, NerConfig::default()).expect_err("corrupt");
     assert_eq!(err.kind(), ErrorKind::Model);
 }
+
+/// Technical prose written for this test: gene and protein names, histone marks, variant and
+/// compound codes, acronyms, eponyms, Latin phrases. None of it is personal data.
+const LAB_NOTES: &str = "Knockdown of TP53 and CDKN2A in vitro raised H3K27me3 at the promoter, \
+while H3K4me3 stayed flat. Carriers of rs4420638 showed earlier onset of Alzheimer's disease, \
+and the inhibitor BX7791 blocked TLR4 signalling in mammalian cells.\n\
+NHEJ repair was measured with the Kaplan-Meier estimator; p21 and IL6R levels rose after \
+treatment with compound QZ-4471. Parkinson disease cohorts were matched on age. \
+miRNA profiles of T2D patients were compared with a Student's test.";
+
+#[test]
+fn technical_prose_is_not_taken_for_identifiers_addresses_or_people() {
+    let found = findings(LAB_NOTES);
+    let wrong: Vec<_> = found
+        .iter()
+        .filter(|(_, entity, _)| {
+            [
+                "PERSON",
+                "ADDRESS",
+                "LOCATION",
+                "PASSPORT",
+                "DRIVERS_LICENSE",
+                "GOVERNMENT_ID",
+                "TAX_ID",
+                "BANK_ACCOUNT",
+                "ROUTING_NUMBER",
+            ]
+            .contains(&entity.as_str())
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:?}");
+}
+
+#[test]
+fn identifiers_next_to_their_names_are_still_found() {
+    let text = "Please update my file: passport number K4719305, driver's license D8831-4402-77.";
+    let vault = Vault::new();
+    let red = redactor().redact(text, &vault);
+    let out = red.text().as_str();
+    for value in ["K4719305", "D8831", "4402-77"] {
+        assert!(!out.contains(value), "{value} left in: {out}");
+    }
+    assert!(red.report().max_sensitivity >= Some(promptveil::Sensitivity::Restricted));
+}

@@ -31,6 +31,12 @@ pub(crate) struct PlaceHit {
     pub(crate) place: Place,
 }
 
+/// Country names (or other names of countries) that are also common English words.
+const COMMON_WORD_COUNTRIES: &[&str] = &[
+    "chad", "china", "georgia", "guinea", "island", "jersey", "jordan", "mali", "niger", "turkey",
+    "wales",
+];
+
 /// Places and personal names.
 pub(crate) struct Gazetteers {
     places: AhoCorasick,
@@ -163,8 +169,14 @@ impl Gazetteers {
             let mut forms = vec![name.clone(), name.to_uppercase()];
             // Plural demonyms too ("proud chileans"); a singular one in lower case is as often
             // a language ("do you speak english").
-            if place == Place::Country || (place == Place::Nationality && name.ends_with('s')) {
-                forms.push(name.to_lowercase());
+            // Not the countries whose names are also common words ("a guinea pig", "roast
+            // turkey", "an island"): in lower case those are the words.
+            let lower = name.to_lowercase();
+            let word = COMMON_WORD_COUNTRIES.contains(&lower.as_str());
+            if (place == Place::Country && !word)
+                || (place == Place::Nationality && name.ends_with('s'))
+            {
+                forms.push(lower);
             }
             for form in forms {
                 seen.entry(form)

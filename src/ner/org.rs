@@ -137,7 +137,9 @@ impl OrgFinder {
                 };
                 if let Some(g) = caps.get_group_by_name("org") {
                     let span = trim_name(text, Span::new(g.start, g.end));
-                    if !span.is_empty() {
+                    let names = cue != OrgCue::Partners
+                        || text.get(span.range()).is_some_and(partner_names);
+                    if !span.is_empty() && names {
                         out.push(OrgHit { span, cue });
                     }
                 }
@@ -149,6 +151,18 @@ impl OrgFinder {
             }
         }
     }
+}
+
+/// Could a list be partners' names ("Barnett, Melton and Garcia")? Not when an item holds a
+/// digit or is an acronym: "Rad9, Rad17 and Rad51", "HERP, GRP78 and CHOP" list genes.
+fn partner_names(list: &str) -> bool {
+    list.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
+        .filter(|w| !w.is_empty() && *w != "and")
+        .all(|w| {
+            !w.contains(|c: char| c.is_ascii_digit())
+                && (w.chars().filter(|c| c.is_alphabetic()).count() < 2
+                    || w.chars().any(char::is_lowercase))
+        })
 }
 
 fn next_char(text: &str, at: usize) -> usize {
@@ -199,6 +213,14 @@ fn trim_name(text: &str, span: Span) -> Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gene_lists_are_not_partners() {
+        assert!(partner_names("Barnett, Melton and Garcia"));
+        assert!(partner_names("Ernst & Young"));
+        assert!(!partner_names("Rad9, Rad17 and Rad51"));
+        assert!(!partner_names("HERP, GRP78 and CHOP"));
+    }
 
     fn found(text: &str) -> Vec<(String, OrgCue)> {
         let f = OrgFinder::new().expect("patterns compile");
