@@ -1449,6 +1449,32 @@ impl Detector for NerDetector {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// The checks on model guesses read the text around any span of any text without
+        /// panicking (the spans fall on character boundaries, as the model's do).
+        #[test]
+        fn checks_on_guesses_never_panic(
+            text in "[ a-zA-Z0-9'.\\-\n\u{2019}ÉéßÆ漢字]{0,80}",
+            a in 0usize..90,
+            b in 0usize..90,
+        ) {
+            let bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+            let start = bounds[a % bounds.len()];
+            let end = bounds[b % bounds.len()].max(start);
+            let span = Span::new(start, end);
+            let _ = names_an_identifier(&text, span);
+            let _ = is_eponym(&text, span);
+            let _ = name_shaped(&text[span.range()]);
+            for kind in [Kind::Person, Kind::Location] {
+                let c = Candidate { span, kind: Target::Model(kind), score: 0.7, source: Source::Model };
+                for piece in capitalised_runs(&text, c) {
+                    proptest::prop_assert!(piece.span.start >= start && piece.span.end <= end);
+                    proptest::prop_assert!(text.get(piece.span.range()).is_some());
+                }
+            }
+        }
+    }
+
     #[test]
     fn words_shaped_like_names_and_codes_that_are_not() {
         for name in [
