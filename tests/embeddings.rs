@@ -167,3 +167,87 @@ fn concurrent_queries_get_the_same_vectors_as_one_at_a_time() {
         }
     });
 }
+
+#[test]
+fn rebuilding_embeds_only_passages_that_changed() {
+    use promptveil::index::Passage;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("kb");
+    let e = embedder();
+    let mut passages = vec![
+        Passage::new(
+            "parking.md#0",
+            "parking.md",
+            "Parking",
+            "Patients may park behind the building.",
+        ),
+        Passage::new(
+            "billing.md#0",
+            "billing.md",
+            "Billing",
+            "Invoices are issued on the first working day.",
+        ),
+        Passage::new(
+            "hours.md#0",
+            "hours.md",
+            "Hours",
+            "The front desk opens at eight on weekdays.",
+        ),
+    ];
+    // A BM25-only index there has no vectors to give: everything is embedded.
+    KnowledgeIndex::build(&dir, &passages).expect("bm25 build");
+    let mut totals = Vec::new();
+    KnowledgeIndex::build_with_embeddings_progress(&dir, &passages, &e, &mut |_, t| totals.push(t))
+        .expect("first build");
+    assert_eq!(totals.first(), Some(&3));
+
+    // One passage rewritten, one added: two embedded, the other two taken as they were.
+    passages[1] = Passage::new(
+        "billing.md#0",
+        "billing.md",
+        "Billing",
+        "Vaccination against flu starts in October.",
+    );
+    passages.push(Passage::new(
+        "lab.md#0",
+        "lab.md",
+        "Laboratory",
+        "Blood samples are taken before nine.",
+    ));
+    let mut totals = Vec::new();
+    let built = KnowledgeIndex::build_with_embeddings_progress(&dir, &passages, &e, &mut |_, t| {
+        totals.push(t)
+    })
+    .expect("rebuild");
+    assert_eq!(totals.first(), Some(&2), "{totals:?}");
+    assert_eq!(built.len(), 4);
+
+    // The rebuilt index answers as a fresh build of the same passages does.
+    let fresh_dir = tmp.path().join("fresh");
+    let fresh = KnowledgeIndex::build_with_embeddings(&fresh_dir, &passages, &e).expect("fresh");
+    let search = |index: KnowledgeIndex, q: &str| -> Vec<String> {
+        LocalRetriever::new(Arc::new(index), SearchMode::Dense)
+            .with_embedder(e.clone())
+            .expect("same model")
+            .search(q, 4)
+            .expect("search")
+            .into_iter()
+            .map(|h| h.passage.id)
+            .collect()
+    };
+    for q in [
+        "when is the flu shot",
+        "where do I leave the car",
+        "blood test time",
+    ] {
+        let reopened = KnowledgeIndex::open(&dir).expect("open");
+        let again = KnowledgeIndex::open(&fresh_dir).expect("open");
+        assert_eq!(search(reopened, q), search(again, q), "{q}");
+    }
+    drop(fresh);
+    let top = search(
+        KnowledgeIndex::open(&dir).expect("open"),
+        "when is the flu shot",
+    );
+    assert_eq!(top.first().map(String::as_str), Some("billing.md#0"));
+}

@@ -722,18 +722,25 @@ fn build_dense(
     let embedder = Embedder::load_with_threads(&EmbeddingAssets::discover(), threads)?;
     let started = Instant::now();
     let mut bar = Progress::new("embedding passages");
+    let mut embedded = 0;
     let built = KnowledgeIndex::build_with_embeddings_progress(
         index,
         passages,
         &embedder,
-        &mut |done, total| bar.show(done, total),
+        &mut |done, total| {
+            embedded = total;
+            if total > 0 {
+                bar.show(done, total);
+            }
+        },
     )?;
     bar.finish();
     let secs = started.elapsed().as_secs_f64();
+    let reused = built.len().saturating_sub(embedded);
     eprintln!(
-        "index with vectors of {} passages built in {secs:.2} s ({:.0} passages/s)",
+        "index with vectors of {} passages built in {secs:.2} s: {embedded} embedded ({:.0} passages/s), {reused} unchanged taken from the previous index",
         built.len(),
-        built.len() as f64 / secs.max(1e-9)
+        embedded as f64 / secs.max(1e-9)
     );
     Ok(built)
 }

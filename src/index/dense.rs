@@ -36,6 +36,11 @@ impl Vectors {
         Ok(Vectors { dims, data })
     }
 
+    /// Row `i`, when there is one.
+    pub(crate) fn row(&self, i: usize) -> Option<&[f32]> {
+        self.data.get(i * self.dims..(i + 1) * self.dims)
+    }
+
     pub(crate) fn rows(&self) -> usize {
         self.data.len() / self.dims.max(1)
     }

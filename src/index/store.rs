@@ -169,7 +169,9 @@ impl KnowledgeIndex {
     }
 
     /// Builds an index of `passages` in `dir` with their vectors from `embedder` (title and
-    /// text embedded together), replacing the index there if there is one.
+    /// text embedded together), replacing the index there if there is one. Passages that
+    /// index already holds unchanged, with vectors of the same model, keep their vectors
+    /// rather than being embedded again.
     ///
     /// # Errors
     ///
@@ -184,8 +186,14 @@ impl KnowledgeIndex {
     }
 
     /// [`build_with_embeddings`](KnowledgeIndex::build_with_embeddings), calling
-    /// `progress(done, total)` after each batch of passages embedded (embedding is the long
-    /// part: minutes for thousands of passages).
+    /// `progress(done, total)` once before embedding (`done` = 0, `total` = the passages to
+    /// embed) and after each batch (embedding is the long part: minutes for thousands of
+    /// passages).
+    ///
+    /// When `dir` already holds an index built with the same model, the vectors of passages
+    /// whose title and text are unchanged are taken from it rather than embedded again, so
+    /// re-indexing a folder where a few files changed embeds only those files' passages
+    /// (`total` counts the others).
     ///
     /// # Errors
     ///
@@ -198,17 +206,18 @@ impl KnowledgeIndex {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<KnowledgeIndex> {
         check_passages(passages)?;
-        let texts: Vec<String> = passages
-            .iter()
-            .map(|p| format!("{}\n{}", p.title, p.text))
-            .collect();
-        // Embedded in order of length, so each batch pads to a similar length; rows are put
-        // back in passage order.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts.get(i).map_or(0, String::len));
+        let texts: Vec<String> = passages.iter().map(embedded_text).collect();
         let dims = embedder.info().dims;
         let mut data = vec![0.0_f32; passages.len() * dims];
+        let reused = reuse_vectors(dir, embedder.info(), &texts, &mut data);
+        // Embedded in order of length, so each batch pads to a similar length; rows are put
+        // back in passage order.
+        let mut order: Vec<usize> = (0..texts.len())
+            .filter(|&i| reused.get(i) != Some(&true))
+            .collect();
+        order.sort_by_key(|&i| texts.get(i).map_or(0, String::len));
         let mut done = 0;
+        progress(0, order.len());
         for chunk in order.chunks(256) {
             let refs: Vec<&str> = chunk
                 .iter()
@@ -220,12 +229,18 @@ impl KnowledgeIndex {
                 }
             }
             done += chunk.len();
-            progress(done, texts.len());
+            progress(done, order.len());
         }
         let vectors = super::dense::Vectors::new(dims, data)?;
         Self::build_files(dir, passages, Some(embedder.info().clone()), |tmp| {
             vectors.write(tmp)
         })
+    }
+
+    /// The vector of passage `ord`, when the index has vectors.
+    #[cfg(feature = "embeddings")]
+    fn vector(&self, ord: usize) -> Option<&[f32]> {
+        self.vectors.as_ref()?.row(ord)
     }
 
     fn build_files(
@@ -599,6 +614,65 @@ impl KnowledgeIndex {
             text: text(self.fields.text),
         })
     }
+}
+
+/// What the embedding model reads of a passage.
+#[cfg(feature = "embeddings")]
+fn embedded_text(p: &Passage) -> String {
+    format!("{}\n{}", p.title, p.text)
+}
+
+/// A 128-bit digest of a text, for matching unchanged passages within one build.
+#[cfg(feature = "embeddings")]
+fn digest(text: &str) -> (u64, u64) {
+    use std::hash::{Hash, Hasher};
+    let mut a = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut a);
+    let mut b = std::collections::hash_map::DefaultHasher::new();
+    (text.len(), "promptveil").hash(&mut b);
+    text.hash(&mut b);
+    (a.finish(), b.finish())
+}
+
+/// Copies into `data` the vectors an existing index at `dir`, built with `model`, holds for
+/// the same texts; returns which rows were filled. Anything short of a readable index with
+/// vectors of that model reuses nothing (the build then embeds everything).
+#[cfg(feature = "embeddings")]
+fn reuse_vectors(
+    dir: &Path,
+    model: &EmbeddingInfo,
+    texts: &[String],
+    data: &mut [f32],
+) -> Vec<bool> {
+    let mut filled = vec![false; texts.len()];
+    let Some(old) = KnowledgeIndex::open(dir)
+        .ok()
+        .filter(|old| old.manifest.embedding.as_ref() == Some(model))
+    else {
+        return filled;
+    };
+    let mut rows = std::collections::HashMap::with_capacity(old.len());
+    for (ord, passage) in old.passages().enumerate() {
+        let Ok(passage) = passage else {
+            return vec![false; texts.len()];
+        };
+        rows.entry(digest(&embedded_text(&passage))).or_insert(ord);
+    }
+    let dims = model.dims;
+    for (i, text) in texts.iter().enumerate() {
+        let Some(&ord) = rows.get(&digest(text)) else {
+            continue;
+        };
+        if let (Some(src), Some(dst)) = (old.vector(ord), data.get_mut(i * dims..(i + 1) * dims)) {
+            if src.len() == dst.len() {
+                dst.copy_from_slice(src);
+                if let Some(f) = filled.get_mut(i) {
+                    *f = true;
+                }
+            }
+        }
+    }
+    filled
 }
 
 fn check_passages(passages: &[Passage]) -> Result<()> {
