@@ -19,8 +19,11 @@
 //!
 //! - `POST /v1/chat/completions`: `messages` (text content, or text parts), `stream`,
 //!   `stream_options.include_usage`, `max_tokens` / `max_completion_tokens`, `temperature`.
-//!   Several messages are sent as one prompt, each prefixed with its role. Answers carry the
-//!   headers `x-promptveil-request-id` (as in the audit trail) and `x-promptveil-backend`.
+//!   The last message is the user's question; the user and assistant messages before it are
+//!   the conversation (redacted with the question's vault and sent as messages of their own,
+//!   the oldest left out first when the budget is short); system or developer messages go
+//!   in front of the question. Answers carry the headers `x-promptveil-request-id` (as in
+//!   the audit trail) and `x-promptveil-backend`.
 //! - `GET /v1/models`: one model, `promptveil`.
 //! - Errors use OpenAI's error body: 400 `invalid_request_error` (bad JSON, no text, prompt
 //!   over budget), 403 `request_refused` (no backend may receive it, or the egress guard
@@ -41,6 +44,7 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::{Stream, StreamExt};
+use promptveil::enrich::Role;
 use promptveil::pipeline::{Pipeline, PipelineStream, PromptRequest};
 use promptveil::{Error, ErrorKind};
 use serde_json::{Value, json};
@@ -124,30 +128,30 @@ fn content_text(content: &Value) -> Option<String> {
     }
 }
 
-/// The prompt: one user message as it is, several with their roles.
-fn prompt_of(messages: &[Value]) -> Option<String> {
-    let texts: Vec<(String, String)> = messages
-        .iter()
-        .filter_map(|m| {
-            let role = m["role"].as_str().unwrap_or("user").to_string();
-            Some((role, content_text(&m["content"])?))
-        })
-        .collect();
-    match texts.as_slice() {
-        [] => None,
-        [(role, text)] if role == "user" => Some(text.clone()),
-        many => Some(
-            many.iter()
-                .map(|(role, text)| {
-                    let mut r = role.clone();
-                    if let Some(first) = r.get_mut(0..1) {
-                        first.make_ascii_uppercase();
-                    }
-                    format!("{r}: {text}")
-                })
-                .collect::<Vec<_>>()
-                .join("\n\n"),
-        ),
+/// The question (system or developer messages in front of the last user message) and the
+/// conversation before it; an error message when the messages cannot make a request.
+fn request_of(messages: &[Value]) -> Result<PromptRequest, String> {
+    let mut system = Vec::new();
+    let mut turns = Vec::new();
+    for m in messages {
+        let role = m["role"].as_str().unwrap_or("user");
+        let Some(text) = content_text(&m["content"]) else {
+            continue;
+        };
+        match role {
+            "system" | "developer" => system.push(text),
+            "user" => turns.push((Role::User, text)),
+            "assistant" => turns.push((Role::Assistant, text)),
+            other => return Err(format!("messages of role `{other}` are not supported")),
+        }
+    }
+    match turns.pop() {
+        Some((Role::User, question)) => {
+            system.push(question);
+            Ok(PromptRequest::new(system.join("\n\n")).with_history(turns))
+        }
+        Some(_) => Err("the last message must be the user's".into()),
+        None => Err("`messages` holds no text".into()),
     }
 }
 
@@ -176,14 +180,11 @@ async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response 
             "the body is not JSON",
         );
     };
-    let Some(prompt) = req["messages"].as_array().and_then(|m| prompt_of(m)) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            "`messages` holds no text",
-        );
+    let messages = req["messages"].as_array().map_or(&[][..], Vec::as_slice);
+    let mut request = match request_of(messages) {
+        Ok(request) => request,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
     };
-    let mut request = PromptRequest::new(prompt);
     if let Some(n) = req["max_completion_tokens"]
         .as_u64()
         .or_else(|| req["max_tokens"].as_u64())

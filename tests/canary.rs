@@ -195,7 +195,17 @@ async fn canaries_never_reach_errors_logs_audit_or_payloads() {
     let cloud = loopback::start(|_: &Received| anthropic_json("unused", (1, 1))).await;
     let p = pipeline(&local, &cloud, false, &audit);
     assert_clean("pipeline Debug", &format!("{p:?}"));
-    let req = PromptRequest::new(prompt());
+    // With a conversation before the question that repeats the values.
+    let req = PromptRequest::new(prompt()).with_history([
+        (
+            promptveil::enrich::Role::User,
+            format!("Earlier I wrote from {MAIL} about {JSON_SSN}."),
+        ),
+        (
+            promptveil::enrich::Role::Assistant,
+            format!("Noted, {MAIL}."),
+        ),
+    ]);
     assert_clean("request Debug", &format!("{req:?}"));
     let out = p.run(req).await.expect("answer");
     assert!(
@@ -207,6 +217,7 @@ async fn canaries_never_reach_errors_logs_audit_or_payloads() {
     let sent = local.requests();
     assert_eq!(sent.len(), 1);
     assert_clean("payload", &sent[0].body.to_string());
+    assert_eq!(sent[0].messages().len(), 3, "the turns went as messages");
     assert!(
         sent[0].prompt().contains("[SECRET_1]"),
         "the passage was redacted too"

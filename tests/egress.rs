@@ -103,3 +103,55 @@ fn redacted_payloads_and_allowed_levels_pass() {
     let lenient = external.receiving_in_clear(Sensitivity::Confidential);
     check_egress(&redactor, &request, &lenient).expect("configured to allow it");
 }
+
+#[test]
+fn earlier_turns_are_scanned_like_the_prompt() {
+    use promptveil::enrich::{Role, Turn};
+    use promptveil::rules::RuleSet;
+    // A caller's own redactor that knows no e-mail rule lets one through in a turn.
+    let weak = Redactor::builder()
+        .rules(
+            RuleSet::builder()
+                .toml_str(
+                    r#"
+version = 1
+[[rule]]
+id = "ticket"
+entity = "TICKET"
+sensitivity = "internal"
+patterns = ['TCK-[0-9]{6}']
+score = 0.9
+examples.match = ["see TCK-123456"]
+"#,
+                )
+                .build()
+                .expect("rule file"),
+        )
+        .build()
+        .expect("redactor");
+    let vault = Vault::new();
+    let turn = Turn::new(
+        Role::User,
+        weak.redact(&format!("Write to {MAIL_CANARY} about TCK-123456."), &vault)
+            .text(),
+    );
+    let question = weak.redact("Any news?", &vault);
+    let prompt = enrich(
+        &Template::default(),
+        "",
+        question.text(),
+        &[],
+        500,
+        &HeuristicCounter,
+    )
+    .expect("fits")
+    .with_history(vec![turn], 500, &HeuristicCounter);
+    let request = BackendRequest::new(&prompt, 64, 0.0);
+    assert_eq!(request.history().len(), 1);
+
+    let guard = Redactor::builder().build().expect("rules");
+    let cloud = BackendProfile::new("cloud", Locality::External, Size::Large, 100_000);
+    let refusal = check_egress(&guard, &request, &cloud).expect_err("refused");
+    assert_eq!(refusal.found[0].0, "EMAIL");
+    assert!(!format!("{refusal} {refusal:?}").contains(MAIL_CANARY));
+}

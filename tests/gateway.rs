@@ -173,16 +173,28 @@ context_window = 200000
     assert_eq!(stream["usage"], serde_json::json!([40, 8]));
     assert_eq!(stream["finish_reason"], "stop");
 
-    // 3. Several messages become one prompt, roles kept (the echo model repeats the first
-    // line of the question).
-    assert_eq!(seen["multi"], "Re: System: Be brief.");
+    // 3. A conversation: earlier turns go as messages of their own, redacted with the
+    // question's vault (one placeholder for the address throughout); the system message goes
+    // in front of the question (the echo model repeats the question's first line).
+    assert_eq!(seen["multi"], "Re: Be brief.");
     let sent = local.requests();
+    let messages = sent[2].messages();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(
+        messages[0],
+        ("user".into(), "My e-mail is [EMAIL_1], call me Ann.".into())
+    );
+    assert_eq!(
+        messages[1],
+        ("assistant".into(), "Noted: [EMAIL_1].".into())
+    );
+    assert_eq!(messages[2].0, "user");
     assert!(
-        sent[2]
-            .prompt()
-            .contains("System: Be brief.\n\nUser: Is the clinic open on Sunday? Ask [EMAIL_1]."),
+        messages[2]
+            .1
+            .contains("Be brief.\n\nIs the clinic open on Sunday? Ask [EMAIL_1]."),
         "{}",
-        sent[2].prompt()
+        messages[2].1
     );
 
     // 4. Hard and public: the external tier.
@@ -194,7 +206,7 @@ context_window = 200000
 
     // What left: placeholders only, never the values.
     for r in local.requests().iter().chain(cloud.requests().iter()) {
-        let p = r.prompt();
+        let p = r.all_text();
         assert!(
             !p.contains("ann.lee@example.org") && !p.contains("7946 0958"),
             "{p}"

@@ -646,3 +646,97 @@ async fn dropping_a_stream_cancels_the_call_and_says_so_in_the_audit() {
     assert_eq!(last["backend"], "local-slm");
     assert!(!events.iter().any(|e| e["event"] == "dispatched"));
 }
+
+#[tokio::test]
+async fn a_conversation_keeps_its_placeholders_its_sensitivity_and_its_budget() {
+    use promptveil::enrich::{HeuristicCounter, Role};
+    let slm = loopback::start(echo_openai).await;
+    let llm = loopback::start(echo_anthropic).await;
+    let pipeline = Pipeline::builder()
+        .backend(local(&slm))
+        .backend(cloud(&llm))
+        .build()
+        .expect("pipeline");
+
+    // Earlier turns go as messages of their own, with the question's placeholders.
+    let question = format!("{HARD} Send it to ann.lee@example.org.");
+    let out = pipeline
+        .run(PromptRequest::new(question.as_str()).with_history([
+            (
+                Role::User,
+                "I am Ann, ann.lee@example.org, on the monthly plan.",
+            ),
+            (Role::Assistant, "Thanks, ann.lee@example.org is on file."),
+        ]))
+        .await
+        .expect("answer");
+    assert_eq!(out.backend, "cloud-llm");
+    let sent = llm.requests();
+    let messages = sent[0].messages();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(
+        messages[0],
+        (
+            "user".into(),
+            "I am Ann, [EMAIL_1], on the monthly plan.".into()
+        )
+    );
+    assert_eq!(
+        messages[1],
+        ("assistant".into(), "Thanks, [EMAIL_1] is on file.".into())
+    );
+    assert!(
+        messages[2].1.contains("Send it to [EMAIL_1]."),
+        "{messages:?}"
+    );
+    assert!(!sent[0].all_text().contains("ann.lee@example.org"));
+    assert!(out.answer().contains("Send it to ann.lee@example.org."));
+
+    // A restricted value said earlier keeps the whole conversation on premises.
+    let out = pipeline
+        .run(PromptRequest::new(HARD).with_history([
+            (Role::User, "My SSN is 512-34-6789."),
+            (Role::Assistant, "Understood."),
+        ]))
+        .await
+        .expect("answer");
+    assert_eq!(out.backend, "local-slm");
+    assert_eq!(out.route.chain(), ["local-slm"]);
+    assert_eq!(llm.requests().len(), 1);
+    let messages = slm.requests()[0].messages();
+    assert_eq!(messages[0].1, "My SSN is [US_SSN_1].");
+
+    // A short budget keeps the most recent turns, and the conversation still opens with the
+    // user.
+    let tight = Pipeline::builder()
+        .backend(local(&slm))
+        .budget(260, Arc::new(HeuristicCounter))
+        .build()
+        .expect("pipeline");
+    let turns: Vec<(Role, String)> = (1..=12)
+        .map(|i| {
+            let role = if i % 2 == 1 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
+            (
+                role,
+                format!("Turn {i}: the schedule question, once more, in other words."),
+            )
+        })
+        .collect();
+    tight
+        .run(PromptRequest::new("When are invoices issued?").with_history(turns))
+        .await
+        .expect("answer");
+    let messages = slm.requests().last().expect("sent").messages();
+    assert!(messages.len() > 1 && messages.len() < 13, "{messages:?}");
+    assert_eq!(messages[0].0, "user");
+    assert!(
+        messages[messages.len() - 2].1.starts_with("Turn 12:"),
+        "{messages:?}"
+    );
+    let total: usize = messages.iter().map(|(_, t)| t.len().div_ceil(4) + 4).sum();
+    assert!(total <= 260 + 8, "{total}");
+}

@@ -75,7 +75,7 @@ impl AnthropicBackend {
         let body = serde_json::json!({
             "model": self.model,
             "max_tokens": request.max_tokens,
-            "messages": [{"role": "user", "content": request.prompt()}],
+            "messages": super::http::chat_messages(request),
             "temperature": request.temperature,
             "stream": stream,
         });

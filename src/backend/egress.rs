@@ -45,7 +45,7 @@ impl std::fmt::Display for EgressRefusal {
 
 impl std::error::Error for EgressRefusal {}
 
-/// Scans `request`'s payload with `redactor` and refuses it when a finding is above what
+/// Scans `request`'s payload (its prompt and earlier turns) with `redactor` and refuses it when a finding is above what
 /// `profile` may receive in clear. Placeholders already in the payload are not findings.
 ///
 /// ```
@@ -92,10 +92,13 @@ pub fn check_egress_all<'a>(
     request: &BackendRequest,
     profiles: impl IntoIterator<Item = &'a BackendProfile>,
 ) -> Result<(), EgressRefusal> {
-    // A scratch vault: the values found are never kept, and are wiped when it drops.
+    // A scratch vault: the values found are never kept, and are wiped when it drops. Each
+    // text (earlier turns, then the prompt) is scanned on its own, as it is sent.
     let scratch = Vault::new();
-    let scan = redactor.redact(request.prompt(), &scratch);
-    let records = &scan.report().records;
+    let mut records = Vec::new();
+    for text in request.texts() {
+        records.extend(redactor.redact(text, &scratch).into_parts().1.records);
+    }
     for profile in profiles {
         let found: Vec<(String, Sensitivity, String)> = records
             .iter()

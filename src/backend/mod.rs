@@ -65,7 +65,7 @@ use async_trait::async_trait;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
-use crate::enrich::EnrichedPrompt;
+use crate::enrich::{EnrichedPrompt, Turn};
 use crate::error::{Error, Result as CrateResult};
 use crate::route::BackendProfile;
 
@@ -113,6 +113,7 @@ impl std::fmt::Debug for ApiKey {
 #[derive(Clone)]
 pub struct BackendRequest {
     prompt: String,
+    history: Vec<Turn>,
     /// Longest answer, in tokens.
     pub max_tokens: usize,
     /// Sampling temperature.
@@ -123,6 +124,7 @@ impl std::fmt::Debug for BackendRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BackendRequest")
             .field("prompt_len", &self.prompt.len())
+            .field("history", &self.history.len())
             .field("max_tokens", &self.max_tokens)
             .field("temperature", &self.temperature)
             .finish()
@@ -134,6 +136,7 @@ impl BackendRequest {
     pub fn new(prompt: &EnrichedPrompt, max_tokens: usize, temperature: f32) -> BackendRequest {
         BackendRequest {
             prompt: prompt.text().to_string(),
+            history: prompt.history().to_vec(),
             max_tokens,
             temperature,
         }
@@ -142,6 +145,20 @@ impl BackendRequest {
     /// The prompt text (redacted).
     pub fn prompt(&self) -> &str {
         &self.prompt
+    }
+
+    /// The earlier turns of the conversation (redacted), oldest first, to send before the
+    /// prompt as messages of their own; empty for a single question.
+    pub fn history(&self) -> &[Turn] {
+        &self.history
+    }
+
+    /// Every text the request carries: the history's turns, then the prompt.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.history
+            .iter()
+            .map(Turn::text)
+            .chain(std::iter::once(self.prompt.as_str()))
     }
 }
 

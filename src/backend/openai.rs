@@ -77,7 +77,7 @@ impl OpenAiBackend {
     fn request(&self, request: &BackendRequest, stream: bool) -> reqwest::RequestBuilder {
         let mut body = serde_json::json!({
             "model": self.model,
-            "messages": [{"role": "user", "content": request.prompt()}],
+            "messages": super::http::chat_messages(request),
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "stream": stream,

@@ -256,6 +256,66 @@ impl ContextPassage {
     }
 }
 
+/// Who said a turn of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The person asking (the caller's user).
+    User,
+    /// The model.
+    Assistant,
+}
+
+impl Role {
+    /// `user` or `assistant`, as chat APIs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+/// An earlier turn of the conversation, redacted: made only from a [`RedactedText`] (redact
+/// every turn with the question's vault, so a person is the same placeholder throughout).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Turn {
+    role: Role,
+    text: String,
+}
+
+impl std::fmt::Debug for Turn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Turn")
+            .field("role", &self.role)
+            .field("len", &self.text.len())
+            .finish()
+    }
+}
+
+impl Turn {
+    /// A turn said by `role`.
+    pub fn new(role: Role, text: &RedactedText) -> Turn {
+        Turn {
+            role,
+            text: text.as_str().to_string(),
+        }
+    }
+
+    /// Who said it.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// What was said (redacted).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Tokens a chat API adds around each message (role, separators).
+const TURN_OVERHEAD_TOKENS: usize = 4;
+
 /// A prompt ready for a backend: built only from redacted or public text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct EnrichedPrompt {
@@ -263,6 +323,8 @@ pub struct EnrichedPrompt {
     citations: Vec<Citation>,
     tokens: usize,
     dropped: usize,
+    history: Vec<Turn>,
+    history_dropped: usize,
 }
 
 impl std::fmt::Debug for EnrichedPrompt {
@@ -271,6 +333,7 @@ impl std::fmt::Debug for EnrichedPrompt {
             .field("len", &self.text.len())
             .field("tokens", &self.tokens)
             .field("citations", &self.citations.len())
+            .field("history", &self.history.len())
             .finish_non_exhaustive()
     }
 }
@@ -294,6 +357,72 @@ impl EnrichedPrompt {
     /// Passages left out: duplicates, and those the budget had no room for.
     pub fn dropped(&self) -> usize {
         self.dropped
+    }
+
+    /// The earlier turns sent before the prompt, oldest first.
+    pub fn history(&self) -> &[Turn] {
+        &self.history
+    }
+
+    /// Earlier turns left out for the budget (the oldest go first).
+    pub fn history_dropped(&self) -> usize {
+        self.history_dropped
+    }
+
+    /// Adds the conversation so far (oldest first) before the prompt, within `budget` tokens
+    /// in all: the question and its context keep their room, and the most recent turns fill
+    /// what is left; older turns are left out, and so is an assistant turn that would open
+    /// the conversation (chat APIs start with the user). [`tokens`](Self::tokens) then
+    /// counts the turns kept.
+    ///
+    /// ```
+    /// use promptveil::enrich::{enrich, HeuristicCounter, Role, Template, Turn};
+    /// use promptveil::redact::{Redactor, Vault};
+    ///
+    /// let redactor = Redactor::builder().build()?;
+    /// let vault = Vault::new(); // one vault for the whole conversation
+    /// let earlier = [
+    ///     Turn::new(Role::User, redactor.redact("I am ana@example.com.", &vault).text()),
+    ///     Turn::new(Role::Assistant, redactor.redact("Hello ana@example.com!", &vault).text()),
+    /// ];
+    /// let q = redactor.redact("Which e-mail do you have for me?", &vault);
+    /// let prompt = enrich(&Template::default(), "", q.text(), &[], 200, &HeuristicCounter)?
+    ///     .with_history(earlier.to_vec(), 200, &HeuristicCounter);
+    /// assert_eq!(prompt.history()[1].text(), "Hello [EMAIL_1]!");
+    /// assert!(prompt.tokens() <= 200);
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_history(
+        mut self,
+        turns: Vec<Turn>,
+        budget: usize,
+        counter: &dyn TokenCounter,
+    ) -> EnrichedPrompt {
+        let mut room = budget.saturating_sub(self.tokens);
+        let mut keep = turns.len();
+        for turn in turns.iter().rev() {
+            let cost = counter.count(&turn.text) + TURN_OVERHEAD_TOKENS;
+            if cost > room {
+                break;
+            }
+            room -= cost;
+            keep -= 1;
+        }
+        let mut kept: Vec<Turn> = turns.into_iter().skip(keep).collect();
+        let total = keep + kept.len();
+        let leading = kept
+            .iter()
+            .take_while(|t| t.role == Role::Assistant)
+            .count();
+        kept.drain(..leading);
+        self.tokens += kept
+            .iter()
+            .map(|t| counter.count(&t.text) + TURN_OVERHEAD_TOKENS)
+            .sum::<usize>();
+        self.history_dropped = total - kept.len();
+        self.history = kept;
+        self
     }
 }
 
@@ -425,6 +554,8 @@ pub fn enrich(
         citations,
         tokens,
         dropped,
+        history: Vec::new(),
+        history_dropped: 0,
     })
 }
 
@@ -435,6 +566,52 @@ mod tests {
 
     fn passage(id: &str, title: &str, text: &str) -> ContextPassage {
         ContextPassage::public(&Passage::new(id, id, title, text))
+    }
+
+    #[test]
+    fn history_keeps_the_latest_turns_that_fit_and_opens_with_the_user() {
+        let r = Redactor::builder().build().expect("rules");
+        let vault = Vault::new();
+        let turn = |role, text: &str| Turn::new(role, r.redact(text, &vault).text());
+        let q = r.redact("And on Sunday?", &vault);
+        let bare = enrich(
+            &Template::default(),
+            "",
+            q.text(),
+            &[],
+            1000,
+            &HeuristicCounter,
+        )
+        .expect("fits");
+        // Each turn: 40 ASCII bytes = 10 tokens + 4 overhead.
+        let turns = vec![
+            turn(Role::User, "Is the clinic open on Saturday mornings?"),
+            turn(Role::Assistant, "Yes, from eight until noon on Saturdays."),
+            turn(Role::User, "Do I need to book a slot beforehand???"),
+            turn(Role::Assistant, "No, walk-ins are welcome on Saturday..."),
+        ];
+        let all = bare
+            .clone()
+            .with_history(turns.clone(), 1000, &HeuristicCounter);
+        assert_eq!(all.history().len(), 4);
+        assert_eq!(all.tokens(), bare.tokens() + 4 * 14);
+
+        // Room for three: the oldest goes, and the assistant turn that would open is dropped.
+        let three =
+            bare.clone()
+                .with_history(turns.clone(), bare.tokens() + 3 * 14, &HeuristicCounter);
+        assert_eq!(three.history().len(), 2);
+        assert_eq!(three.history()[0].role(), Role::User);
+        assert_eq!(three.history_dropped(), 2);
+        assert!(three.tokens() <= bare.tokens() + 3 * 14);
+
+        // No room: no history, the prompt unchanged.
+        let none = bare
+            .clone()
+            .with_history(turns, bare.tokens(), &HeuristicCounter);
+        assert!(none.history().is_empty());
+        assert_eq!(none.text(), bare.text());
+        assert_eq!(none.tokens(), bare.tokens());
     }
 
     fn question(text: &str) -> RedactedText {

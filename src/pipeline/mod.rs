@@ -8,17 +8,20 @@
 //!
 //! For each [`PromptRequest`]:
 //!
-//! 1. **Redact** the prompt into numbered placeholders with a fresh vault.
+//! 1. **Redact** the prompt into numbered placeholders with a fresh vault — and, for a
+//!    conversation ([`PromptRequest::with_history`]), every earlier turn with the same vault,
+//!    so a value is one placeholder throughout.
 //! 2. **Retrieve** passages for the *redacted* question without its placeholders (values never
 //!    reach the retriever, which may be a remote search service; placeholder names would match
 //!    documents about e-mail or phones), and redact each passage with the same vault —
 //!    the same person is the same placeholder in question and context — unless the index was
 //!    declared public.
-//! 3. **Enrich**: the template filled within the token budget, with numbered citations.
+//! 3. **Enrich**: the template filled within the token budget, with numbered citations; the
+//!    most recent earlier turns that fit what is left go before it as messages of their own.
 //! 4. **Route**: the [`RoutingPolicy`] reads a summary (highest sensitivity touched by the
-//!    question *and* the passages, token counts, complexity score, budgets, backends cooling
+//!    question, the earlier turns *and* the passages, token counts, complexity score, budgets, backends cooling
 //!    down) and approves an ordered chain, with reasons.
-//! 5. **Guard**: the exact payload is scanned again; if it holds anything above what a backend
+//! 5. **Guard**: the exact payload (prompt and earlier turns) is scanned again; if it holds anything above what a backend
 //!    of the chain may receive in clear, the request is refused ([`ErrorKind::Refused`]), fail
 //!    closed: the guard firing means a rule missed something or an index was wrongly declared
 //!    public, and rerouting would hide that.
@@ -75,7 +78,8 @@ use crate::backend::{
     BackendError, BackendRequest, BackendStream, ModelBackend, StreamEvent, Usage,
 };
 use crate::enrich::{
-    Citation, ContextPassage, EnrichedPrompt, HeuristicCounter, Template, TokenCounter, enrich,
+    Citation, ContextPassage, EnrichedPrompt, HeuristicCounter, Role, Template, TokenCounter, Turn,
+    enrich,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::Retriever;
@@ -98,6 +102,7 @@ pub const DEFAULT_INSTRUCTIONS: &str = "Answer the question. Use the context whe
 #[non_exhaustive]
 pub struct PromptRequest {
     prompt: String,
+    history: Vec<(Role, String)>,
     /// Longest answer, in tokens; the pipeline's default when `None`.
     pub max_tokens: Option<usize>,
     /// Sampling temperature; the pipeline's default when `None`.
@@ -116,6 +121,7 @@ impl std::fmt::Debug for PromptRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PromptRequest")
             .field("prompt_len", &self.prompt.len())
+            .field("history", &self.history.len())
             .field("max_tokens", &self.max_tokens)
             .field("temperature", &self.temperature)
             .field("max_cost", &self.max_cost)
@@ -142,6 +148,7 @@ impl PromptRequest {
     pub fn new(prompt: impl Into<String>) -> PromptRequest {
         PromptRequest {
             prompt: prompt.into(),
+            history: Vec::new(),
             max_tokens: None,
             temperature: None,
             max_cost: None,
@@ -179,6 +186,20 @@ impl PromptRequest {
     /// Adds a tag for the routing policy.
     pub fn with_tag(mut self, tag: impl Into<String>) -> PromptRequest {
         self.tags.push(tag.into());
+        self
+    }
+
+    /// Sets the conversation so far, oldest first, as the caller has it (in clear: the
+    /// assistant's turns as they were shown, restored). Every turn is redacted with this
+    /// request's vault, so a value is the same placeholder in every turn and in the question;
+    /// the turns count towards the routing's sensitivity and the token budget (the most
+    /// recent kept, see [`EnrichedPrompt::with_history`]), and go to the backend as messages
+    /// of their own before the prompt.
+    pub fn with_history(
+        mut self,
+        turns: impl IntoIterator<Item = (Role, impl Into<String>)>,
+    ) -> PromptRequest {
+        self.history = turns.into_iter().map(|(r, t)| (r, t.into())).collect();
         self
     }
 }
@@ -540,8 +561,20 @@ impl Pipeline {
         let inner = &*self.inner;
         let id = RequestId::new();
         let vault = Arc::new(Vault::new());
+        // The conversation first, in its order, so placeholders are numbered as said.
+        let mut history = Vec::with_capacity(req.history.len());
+        let mut earlier = RedactionReport::default();
+        for (role, text) in &req.history {
+            let (text, report) = inner.redactor.redact(text, &vault).into_parts();
+            history.push(Turn::new(*role, &text));
+            earlier.merge(report);
+        }
+        if !req.history.is_empty() {
+            self.audit(&id, AuditEvent::redacted("history", &earlier));
+        }
         let (question, mut redaction) = inner.redactor.redact(&req.prompt, &vault).into_parts();
         self.audit(&id, AuditEvent::redacted("question", &redaction));
+        redaction.merge(earlier);
 
         let mut context = Vec::new();
         let k = req.top_k.unwrap_or(inner.top_k);
@@ -582,7 +615,8 @@ impl Pipeline {
             &context,
             inner.budget,
             &*inner.counter,
-        )?;
+        )?
+        .with_history(history, inner.budget, &*inner.counter);
         let context_tokens = prompt
             .tokens()
             .saturating_sub(estimate_tokens(question.as_str()));

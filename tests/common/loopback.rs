@@ -28,12 +28,36 @@ impl Received {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The text of the first user message.
+    /// The text of the last message: the prompt.
     pub fn prompt(&self) -> String {
-        self.body["messages"][0]["content"]
-            .as_str()
+        self.messages()
+            .pop()
+            .map(|(_, text)| text)
             .unwrap_or_default()
-            .to_string()
+    }
+
+    /// Every message: role and text, in order.
+    pub fn messages(&self) -> Vec<(String, String)> {
+        self.body["messages"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .map(|m| {
+                        let text = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+                        (text("role"), text("content"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// All the text the request carried, messages joined.
+    pub fn all_text(&self) -> String {
+        self.messages()
+            .into_iter()
+            .map(|(_, text)| text)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     pub fn streaming(&self) -> bool {

@@ -44,11 +44,13 @@ for chunk in stream:
             finish = choice.finish_reason
 out["stream"] = {"pieces": pieces, "usage": usage, "finish_reason": finish}
 
-# 3. Several messages, text parts.
+# 3. A conversation, text parts.
 reply = client.chat.completions.create(
     model="promptveil",
     messages=[
         {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "My e-mail is ann.lee@example.org, call me Ann."},
+        {"role": "assistant", "content": "Noted: ann.lee@example.org."},
         {"role": "user", "content": [{"type": "text", "text": "Is the clinic open on Sunday? Ask ann.lee@example.org."}]},
     ],
 )
