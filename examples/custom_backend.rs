@@ -53,11 +53,18 @@ impl ModelBackend for InHouse {
     }
 
     async fn complete(&self, request: &BackendRequest) -> Result<BackendResponse, BackendError> {
+        // The service takes one text: earlier turns of a conversation go before the prompt.
+        let mut input: String = request
+            .history()
+            .iter()
+            .map(|t| format!("{}: {}\n\n", t.role().as_str(), t.text()))
+            .collect();
+        input.push_str(request.prompt());
         let response = self
             .client
             .post(&self.url)
             .timeout(Duration::from_secs(30))
-            .json(&json!({"input": request.prompt(), "max_len": request.max_tokens}))
+            .json(&json!({"input": input, "max_len": request.max_tokens}))
             .send()
             .await
             .map_err(|e| {

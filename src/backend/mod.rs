@@ -357,6 +357,10 @@ impl std::fmt::Debug for StreamEvent {
 pub type BackendStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, BackendError>> + Send>>;
 
 /// A language model the dispatcher can call.
+///
+/// A request may carry earlier turns of a conversation ([`BackendRequest::history`]) besides
+/// its prompt; a service without chat messages should fold them into its input rather than
+/// drop them (a conversation's answer depends on them).
 #[async_trait]
 pub trait ModelBackend: Send + Sync + std::fmt::Debug {
     /// What the backend is and what it may receive; routing reads it.
