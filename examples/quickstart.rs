@@ -31,6 +31,7 @@ use local::{Failure, shown};
 use promptveil::backend::anthropic::AnthropicBackend;
 use promptveil::backend::openai::OpenAiBackend;
 use promptveil::backend::{ApiKey, ModelBackend};
+use promptveil::enrich::Role;
 use promptveil::index::{ChunkConfig, KnowledgeIndex, LocalRetriever, SearchMode, ingest_path};
 use promptveil::ner::{NerAssets, NerConfig, NerDetector};
 use promptveil::pipeline::{Pipeline, PromptRequest};
@@ -133,6 +134,7 @@ async fn run() -> Result<(), Failure> {
     }
     let pipeline = builder.build()?;
 
+    let mut first_answer = String::new();
     for (i, prompt) in PROMPTS.iter().enumerate() {
         println!("\n── prompt {} {}", i + 1, "─".repeat(60));
         println!("you asked:  {prompt}");
@@ -187,7 +189,31 @@ async fn run() -> Result<(), Failure> {
             out.usage.map_or(0, |u| u.output_tokens),
             started.elapsed().as_secs_f64()
         );
+        if i == 0 {
+            first_answer = out.answer().to_string();
+        }
     }
+
+    // A follow-up in the same conversation: the earlier turns go along as messages of their
+    // own, redacted with the same placeholders as the new question.
+    println!("\n── follow-up to prompt 1 {}", "─".repeat(49));
+    let follow_up = "Thanks. And what happens if I miss an instalment?";
+    println!("you asked:  {follow_up}");
+    let out = pipeline
+        .run(PromptRequest::new(follow_up).with_history([
+            (Role::User, PROMPTS[0].to_string()),
+            (Role::Assistant, first_answer),
+        ]))
+        .await?;
+    for turn in out.sent_history() {
+        let mut text: String = turn.text().chars().take(100).collect();
+        if text.len() < turn.text().len() {
+            text.push('…');
+        }
+        println!("model saw:  ({}) {text}", turn.role().as_str());
+    }
+    println!("route:      {} — {}", out.backend, reasons(&out.route));
+    println!("answer:     {}", out.answer().trim());
 
     // The same as a stream: pieces are shown as they arrive, placeholders restored on the
     // fly (only text that could be the start of a placeholder is held back).

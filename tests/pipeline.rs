@@ -690,6 +690,8 @@ async fn a_conversation_keeps_its_placeholders_its_sensitivity_and_its_budget() 
         "{messages:?}"
     );
     assert!(!sent[0].all_text().contains("ann.lee@example.org"));
+    let turns: Vec<&str> = out.sent_history().iter().map(|t| t.text()).collect();
+    assert_eq!(turns, [messages[0].1.as_str(), messages[1].1.as_str()]);
     assert!(out.answer().contains("Send it to ann.lee@example.org."));
 
     // A restricted value said earlier keeps the whole conversation on premises.

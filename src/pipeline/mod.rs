@@ -233,6 +233,7 @@ pub struct PipelineOutput {
     /// The complexity score and its features.
     pub complexity: Complexity,
     sent: String,
+    sent_history: Vec<Turn>,
 }
 
 impl PipelineOutput {
@@ -245,6 +246,12 @@ impl PipelineOutput {
     /// the template. Holds no value the redactor found (what the model saw).
     pub fn sent_prompt(&self) -> &str {
         &self.sent
+    }
+
+    /// The earlier turns exactly as they were sent before the prompt (redacted, oldest
+    /// first; those the budget left out are not here).
+    pub fn sent_history(&self) -> &[Turn] {
+        &self.sent_history
     }
 }
 
@@ -747,6 +754,7 @@ impl Pipeline {
             finish_reason: dispatched.response.finish_reason,
             complexity: p.complexity,
             sent: p.request.prompt().to_string(),
+            sent_history: p.request.history().to_vec(),
         })
     }
 
@@ -800,6 +808,7 @@ impl Pipeline {
         self.audit_attempts(&p.id, &opened.attempts);
         Ok(PipelineStream {
             sent: p.request.prompt().to_string(),
+            sent_history: p.request.history().to_vec(),
             pipeline: self.clone(),
             id: p.id,
             backend: opened.backend,
@@ -841,6 +850,7 @@ pub struct StreamSummary {
 /// yielded as soon as it arrives. After an error, nothing more is yielded.
 pub struct PipelineStream {
     sent: String,
+    sent_history: Vec<Turn>,
     pipeline: Pipeline,
     id: RequestId,
     backend: String,
@@ -907,6 +917,11 @@ impl PipelineStream {
     /// The prompt exactly as it was sent (see [`PipelineOutput::sent_prompt`]).
     pub fn sent_prompt(&self) -> &str {
         &self.sent
+    }
+
+    /// The earlier turns exactly as they were sent (see [`PipelineOutput::sent_history`]).
+    pub fn sent_history(&self) -> &[Turn] {
+        &self.sent_history
     }
 
     /// How the answer ended, once the stream has.
