@@ -280,6 +280,38 @@ proptest! {
         }
     }
 
+    /// A conversation's history within a budget: the turns kept are the latest ones (in
+    /// order), none opens with the assistant, and the whole prompt stays within the budget.
+    #[test]
+    fn history_keeps_a_suffix_within_the_budget(
+        turns in proptest::collection::vec((any::<bool>(), "\\PC{0,60}"), 0..16),
+        extra in 0usize..400,
+    ) {
+        use promptveil::enrich::{HeuristicCounter, Role, Template, Turn, enrich, TokenCounter};
+        let r = redactor();
+        let vault = Vault::new();
+        let turns: Vec<Turn> = turns
+            .iter()
+            .map(|(user, text)| {
+                let role = if *user { Role::User } else { Role::Assistant };
+                Turn::new(role, r.redact(text, &vault).text())
+            })
+            .collect();
+        let q = r.redact("What now?", &vault);
+        let bare = enrich(&Template::default(), "", q.text(), &[], 10_000, &HeuristicCounter)
+            .expect("fits");
+        let budget = bare.tokens() + extra;
+        let out = bare.clone().with_history(turns.clone(), budget, &HeuristicCounter);
+        let kept = out.history();
+        prop_assert!(out.tokens() <= budget);
+        prop_assert_eq!(out.text(), bare.text());
+        prop_assert!(kept.first().is_none_or(|t| t.role() == Role::User));
+        prop_assert!(turns.ends_with(kept));
+        prop_assert_eq!(out.history_dropped() + kept.len(), turns.len());
+        let cost: usize = kept.iter().map(|t| HeuristicCounter.count(t.text()) + 4).sum();
+        prop_assert_eq!(out.tokens(), bare.tokens() + cost);
+    }
+
     #[test]
     fn arbitrary_rule_files_never_panic(src in "\\PC{0,300}") {
         let _ = RuleSet::builder().toml_str(src).build();
