@@ -521,12 +521,11 @@ pub fn enrich(
             .match_indices(['.', '!', '?', '\n'])
             .map(|(i, m)| i + m.len())
             .collect();
-        let mut best = None;
-        for &end in ends.iter().rev() {
+        // A longer start never takes fewer tokens, so the longest start that fits is found
+        // by bisection over the sentence ends (a few renders, not one per sentence); each
+        // candidate is still checked against the budget as rendered.
+        let attempt = |end: usize| {
             let part = text.get(..end).unwrap_or_default().trim_end();
-            if counter.count(part) < MIN_PARTIAL_TOKENS {
-                break;
-            }
             let mut b = blocks.clone();
             b.push(format!("{head}\n{part} …"));
             let mut c = citations.clone();
@@ -534,9 +533,24 @@ pub fn enrich(
                 truncated: true,
                 ..citation.clone()
             });
-            if counter.count(&render(&b, &c)) <= budget {
-                best = Some((b, c));
-                break;
+            let fits = counter.count(&render(&b, &c)) <= budget;
+            fits.then_some((b, c))
+        };
+        let long_enough = |end: usize| {
+            counter.count(text.get(..end).unwrap_or_default().trim_end()) >= MIN_PARTIAL_TOKENS
+        };
+        // Ends [lo, hi) are long enough; find the last one that fits.
+        let lo = ends.partition_point(|&end| !long_enough(end));
+        let (mut a, mut b) = (lo, ends.len());
+        let mut best = None;
+        while a < b {
+            let mid = a + (b - a) / 2;
+            match ends.get(mid).and_then(|&end| attempt(end)) {
+                Some(found) => {
+                    best = Some(found);
+                    a = mid + 1;
+                }
+                None => b = mid,
             }
         }
         match best {
@@ -566,6 +580,48 @@ mod tests {
 
     fn passage(id: &str, title: &str, text: &str) -> ContextPassage {
         ContextPassage::public(&Passage::new(id, id, title, text))
+    }
+
+    #[test]
+    fn a_cut_passage_keeps_the_most_sentences_the_budget_allows() {
+        let r = Redactor::builder().build().expect("rules");
+        let q = r.redact("What does the policy say?", &Vault::new());
+        let text: String = (1..=40)
+            .map(|i| format!("Sentence number {i} of the policy says something useful. "))
+            .collect();
+        let ctx = [passage("policy.md#0", "Policy", &text)];
+        let mut last = 0;
+        for budget in (120..700).step_by(7) {
+            let p = enrich(
+                &Template::default(),
+                "",
+                q.text(),
+                &ctx,
+                budget,
+                &HeuristicCounter,
+            )
+            .expect("fits");
+            assert!(p.tokens() <= budget, "{budget}");
+            let kept = (1..=40)
+                .filter(|i| p.text().contains(&format!("number {i} of")))
+                .count();
+            // More budget never keeps fewer sentences, and one more sentence would not fit.
+            assert!(kept >= last, "{budget}: {kept} < {last}");
+            last = kept;
+            if (1..40).contains(&kept) {
+                let more = format!("number {} of", kept + 1);
+                assert!(!p.text().contains(&more));
+                let one_more: usize = HeuristicCounter.count(&format!(
+                    "Sentence number {} of the policy says something useful.",
+                    kept + 1
+                ));
+                assert!(
+                    p.tokens() + one_more > budget - 2,
+                    "{budget}: room for one more"
+                );
+            }
+        }
+        assert!(last > 30);
     }
 
     #[test]
