@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::BackendRequest;
-use crate::redact::{Redactor, Vault};
+use crate::redact::Redactor;
 use crate::route::BackendProfile;
 use crate::sensitivity::Sensitivity;
 
@@ -45,8 +45,9 @@ impl std::fmt::Display for EgressRefusal {
 
 impl std::error::Error for EgressRefusal {}
 
-/// Scans `request`'s payload (its prompt and earlier turns) with `redactor` and refuses it when a finding is above what
-/// `profile` may receive in clear. Placeholders already in the payload are not findings.
+/// Scans `request`'s payload (its prompt and earlier turns) with `redactor` and refuses it
+/// when a finding is above what `profile` may receive in clear. Placeholders already in the
+/// payload are not findings.
 ///
 /// ```
 /// use promptveil::backend::BackendRequest;
@@ -92,13 +93,12 @@ pub fn check_egress_all<'a>(
     request: &BackendRequest,
     profiles: impl IntoIterator<Item = &'a BackendProfile>,
 ) -> Result<(), EgressRefusal> {
-    // A scratch vault: the values found are never kept, and are wiped when it drops. Each
-    // text (earlier turns, then the prompt) is scanned on its own, as it is sent.
-    let scratch = Vault::new();
-    let mut records = Vec::new();
-    for text in request.texts() {
-        records.extend(redactor.redact(text, &scratch).into_parts().1.records);
-    }
+    // Each text (earlier turns, then the prompt) is scanned on its own, as it is sent; the
+    // values found are never kept.
+    let records: Vec<_> = request
+        .texts()
+        .flat_map(|text| redactor.scan(text).records)
+        .collect();
     for profile in profiles {
         let found: Vec<(String, Sensitivity, String)> = records
             .iter()

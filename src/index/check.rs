@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{KnowledgeIndex, Passage};
 use crate::error::Result;
-use crate::redact::{Redactor, Vault};
+use crate::redact::Redactor;
 use crate::sensitivity::Sensitivity;
 
 /// A value found in a passage: what it is and where, never what it says.
@@ -121,11 +121,9 @@ impl PublicCheck {
             ("title", passage.title.as_str(), 0),
             ("text", passage.text.as_str(), passage.range.start),
         ] {
-            // A scratch vault: the values found are never kept, and are wiped when it drops.
-            let scratch = Vault::new();
-            let scan = redactor.redact(text, &scratch);
             found.extend(
-                scan.report()
+                redactor
+                    .scan(text)
                     .records
                     .iter()
                     .filter(|r| r.sensitivity > self.in_clear)

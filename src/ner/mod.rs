@@ -1458,7 +1458,8 @@ mod tests {
             a in 0usize..90,
             b in 0usize..90,
         ) {
-            let bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+            let bounds: Vec<usize> =
+                text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
             let start = bounds[a % bounds.len()];
             let end = bounds[b % bounds.len()].max(start);
             let span = Span::new(start, end);
@@ -1466,7 +1467,12 @@ mod tests {
             let _ = is_eponym(&text, span);
             let _ = name_shaped(&text[span.range()]);
             for kind in [Kind::Person, Kind::Location] {
-                let c = Candidate { span, kind: Target::Model(kind), score: 0.7, source: Source::Model };
+                let c = Candidate {
+                    span,
+                    kind: Target::Model(kind),
+                    score: 0.7,
+                    source: Source::Model,
+                };
                 for piece in capitalised_runs(&text, c) {
                     proptest::prop_assert!(piece.span.start >= start && piece.span.end <= end);
                     proptest::prop_assert!(text.get(piece.span.range()).is_some());

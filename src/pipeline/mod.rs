@@ -19,12 +19,12 @@
 //! 3. **Enrich**: the template filled within the token budget, with numbered citations; the
 //!    most recent earlier turns that fit what is left go before it as messages of their own.
 //! 4. **Route**: the [`RoutingPolicy`] reads a summary (highest sensitivity touched by the
-//!    question, the earlier turns *and* the passages, token counts, complexity score, budgets, backends cooling
-//!    down) and approves an ordered chain, with reasons.
-//! 5. **Guard**: the exact payload (prompt and earlier turns) is scanned again; if it holds anything above what a backend
-//!    of the chain may receive in clear, the request is refused ([`ErrorKind::Refused`]), fail
-//!    closed: the guard firing means a rule missed something or an index was wrongly declared
-//!    public, and rerouting would hide that.
+//!    question, the earlier turns *and* the passages, token counts, complexity score,
+//!    budgets, backends cooling down) and approves an ordered chain, with reasons.
+//! 5. **Guard**: the exact payload (prompt and earlier turns) is scanned again; if it holds
+//!    anything above what a backend of the chain may receive in clear, the request is
+//!    refused ([`ErrorKind::Refused`]), fail closed: the guard firing means a rule missed
+//!    something or an index was wrongly declared public, and rerouting would hide that.
 //! 6. **Dispatch** along the chain: retries, backoff, cooldown, fallback only within it.
 //! 7. **Restore** the placeholders in the answer (whole, or chunk by chunk when streaming,
 //!    holding back only what could be the start of a placeholder).

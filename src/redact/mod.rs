@@ -288,6 +288,21 @@ impl Redactor {
         overlap::resolve(text, candidates, &protected)
     }
 
+    /// What [`redact`](Redactor::redact) would report for `text`, redacted with a scratch
+    /// vault that is wiped when this returns: for checks that must see every value and keep
+    /// none (the egress guard, an index check).
+    ///
+    /// ```
+    /// use promptveil::redact::Redactor;
+    ///
+    /// let report = Redactor::builder().build()?.scan("Mail ana@example.org today.");
+    /// assert_eq!(report.entity_counts()["EMAIL"], 1);
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    pub fn scan(&self, text: &str) -> RedactionReport {
+        self.redact(text, &Vault::new()).into_parts().1
+    }
+
     /// Redacts `text`, recording placeholders in `vault`.
     ///
     /// Never fails and never panics: whatever the input, the result is a redacted text and a
