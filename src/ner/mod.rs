@@ -768,9 +768,10 @@ impl NerDetector {
                 !one_word || (!code && c.score >= 0.9)
             }
             Target::Model(Kind::Person) => {
-                if starts_lower {
-                    // "ask maria" in chat, not "miRNA" or "mTOR".
-                    return !value.contains(char::is_uppercase) && gaz.mentions_given_name(value);
+                let no_capital = !value.contains(char::is_uppercase);
+                if starts_lower || no_capital {
+                    // "ask maria" in chat, not "miRNA", "mTOR" or `len` in code.
+                    return no_capital && gaz.mentions_given_name(value);
                 }
                 let acronym = value.chars().filter(|ch| ch.is_alphabetic()).count() >= 2
                     && !value.chars().any(char::is_lowercase);
@@ -805,24 +806,6 @@ impl NerDetector {
 
     fn lone_word_person(&self, text: &str, c: &Candidate) -> bool {
         c.kind == Target::Model(Kind::Person) && self.lone_word(text, c.span)
-    }
-
-    /// Model guesses that need more than the model's word: a person written without any
-    /// capital letter must be a known given name ("ask maria", not `len` in code), and an
-    /// address that is one bare number (a port, a count) needs a score of 0.9.
-    fn plausible(&self, c: &Candidate, value: &str) -> bool {
-        if c.source != Source::Model {
-            return true;
-        }
-        match c.kind {
-            Target::Model(Kind::Person) if !value.chars().any(char::is_uppercase) => {
-                self.inner.gazetteers.mentions_given_name(value)
-            }
-            Target::Model(Kind::Address) if value.chars().all(|ch| ch.is_ascii_digit()) => {
-                c.score >= 0.9
-            }
-            _ => true,
-        }
     }
 }
 
@@ -1429,9 +1412,6 @@ impl Detector for NerDetector {
                 continue;
             }
             let value = text.get(c.span.range()).unwrap_or_default();
-            if !self.plausible(&c, value) {
-                continue;
-            }
             if settings.allows(value) {
                 continue;
             }
