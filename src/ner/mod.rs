@@ -736,8 +736,8 @@ impl NerDetector {
     ///   "account", "ID", …): without one, a code is as likely a product, gene or compound.
     /// - An address of one word is no code that starts with a letter and holds a digit
     ///   ("T6SS", "p53", "IL6R"); any other needs a score of 0.9.
-    /// - A person or place starting with a lower-case letter ("miRNA", "vitro") must be a
-    ///   known given name (all lower case) or place; a person of one upper-case word ("NHEJ")
+    /// - A person or place starting with a lower-case letter ("miRNA", "vitro"), or a person
+    ///   with no capital at all, must be a known given name (all lower case) or place; a person of one upper-case word ("NHEJ")
     ///   a given name.
     /// - A one-word person or place (not a given name) before "disease", "syndrome", "test",
     ///   "law" and the like, possessive or not, is an eponym ("Alzheimer's disease").
