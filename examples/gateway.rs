@@ -25,8 +25,9 @@
 //!   in front of the question. Answers carry the headers `x-promptveil-request-id` (as in
 //!   the audit trail) and `x-promptveil-backend`.
 //! - `GET /v1/models`: one model, `promptveil`.
-//! - Errors use OpenAI's error body: 400 `invalid_request_error` (bad JSON, no text, prompt
-//!   over budget), 403 `request_refused` (no backend may receive it, or the egress guard
+//! - Errors use OpenAI's error body: 400 `invalid_request_error` (bad JSON, no text, a last
+//!   message not from the user, a role other than system, developer, user or assistant,
+//!   prompt over budget), 403 `request_refused` (no backend may receive it, or the egress guard
 //!   refused), 502 `backend_error` (every approved backend failed). Messages never hold
 //!   prompt text. A stream that fails after it began ends with an `error` chunk.
 //!
