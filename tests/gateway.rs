@@ -203,6 +203,34 @@ context_window = 200000
     // 5. Errors in OpenAI's shape.
     assert_eq!(seen["bad"]["status"], 400);
     assert_eq!(seen["bad"]["type"], "invalid_request_error");
+    // Conversations the gateway cannot make a request of, named without their text.
+    let client = reqwest::Client::new();
+    for (messages, says) in [
+        (
+            serde_json::json!([{"role": "tool", "content": "ann.lee@example.org"}]),
+            "role `tool`",
+        ),
+        (
+            serde_json::json!([
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Mail ann.lee@example.org"}
+            ]),
+            "the last message must be the user's",
+        ),
+    ] {
+        let response = client
+            .post(format!("{}/chat/completions", gateway.base))
+            .json(&serde_json::json!({"model": "promptveil", "messages": messages}))
+            .send()
+            .await
+            .expect("gateway answers");
+        assert_eq!(response.status().as_u16(), 400);
+        let body: serde_json::Value = response.json().await.expect("JSON error body");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{message}");
+        assert!(!message.contains("ann.lee"), "{message}");
+    }
 
     // What left: placeholders only, never the values.
     for r in local.requests().iter().chain(cloud.requests().iter()) {
