@@ -773,15 +773,16 @@ impl NerDetector {
                     // "ask maria" in chat, not "miRNA", "mTOR" or `len` in code.
                     return no_capital && gaz.mentions_given_name(value);
                 }
+                if !one_word {
+                    return true;
+                }
+                let given = gaz.is_given_name(value);
                 let acronym = value.chars().filter(|ch| ch.is_alphabetic()).count() >= 2
                     && !value.chars().any(char::is_lowercase);
-                if one_word && acronym {
-                    return gaz.is_given_name(value);
+                if acronym {
+                    return given;
                 }
-                if one_word && !gaz.is_given_name(value) && !name_shaped(value) {
-                    return false;
-                }
-                !(one_word && !gaz.is_given_name(value) && is_eponym(text, c.span))
+                given || (name_shaped(value) && !is_eponym(text, c.span))
             }
             Target::Model(Kind::Location) => {
                 if starts_lower {
