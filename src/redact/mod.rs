@@ -66,7 +66,7 @@ use std::sync::Arc;
 pub use finding::{Action, Detector, EntityType, Finding, FindingSink, RuleId, Span};
 pub use report::{HashKey, RedactionRecord, RedactionReport};
 pub use structured::{JsonRecord, JsonRedaction, MAX_DEPTH as MAX_JSON_DEPTH};
-pub use validate::{NamedValidator, Validator, shannon_entropy};
+pub use validate::{NamedValidator, Validator, shannon_entropy, stands_alone};
 pub use vault::{RestoreReport, Restored, StreamRestorer, Vault};
 
 use crate::error::Result;

@@ -12,10 +12,10 @@
 //! | `us_ssn` | area not 000, 666 or 900–999; group not 00; serial not 0000 |
 //! | `ipv4`, `ipv6`, `ip` | parsed as an address (no leading zeros in IPv4 octets) |
 //! | `email` | local part ≤ 64 bytes, dot rules, valid domain labels and alphabetic TLD |
-//! | `phone` | 7–15 digits before any extension, not all one digit |
+//! | `phone` | 7–15 digits before any extension (8 after a trunk 0), not all one digit, not a numeric date |
 //! | `mac` | six octets, one separator style |
-//! | `date` | real calendar date (day fits the month), and a valid time if present |
-//! | `domain` | valid labels and a known top-level domain (not a bare file extension) |
+//! | `date` | real calendar date (day fits the month), one separator style, and a valid time if present |
+//! | `domain` | valid labels and a known top-level domain (not a bare file extension), not a compound unit (`mg.kg`), not a capitalised word after one dot (`S.Tm`) |
 //! | `url` | scheme, and a host that is a known-TLD domain, an IP address or `localhost` |
 //! | `btc_address` | base58check (P2PKH/P2SH) or bech32/bech32m (segwit) checksum |
 //! | `eth_address` | EIP-55 mixed-case checksum (single-case addresses carry none and pass) |
@@ -26,6 +26,11 @@
 //! | `password` | not a placeholder, template variable or configuration word (`required`, `null`...) |
 //! | `credential_pair` | `user:password` whose secret part passes `password`, six characters or more |
 //! | `basic_auth` | base64 of `user:password` (RFC 7617) |
+//!
+//! The validators of numbers (`phone`, `date`, `us_ssn`, `luhn`, `payment_card`, `ipv4`, `ip`)
+//! also need their candidate to [stand alone](stands_alone) in the text: a piece of a decimal
+//! number, of a code joined to letters or of a DOI is no phone number or date, whatever its
+//! digits.
 
 use std::fmt;
 use std::sync::Arc;
@@ -60,6 +65,7 @@ impl<F: Fn(&str) -> bool + Send + Sync> Validator for F {
 pub struct NamedValidator {
     name: Arc<str>,
     validator: Arc<dyn Validator>,
+    whole_number: bool,
 }
 
 impl NamedValidator {
@@ -68,6 +74,7 @@ impl NamedValidator {
         NamedValidator {
             name: Arc::from(name),
             validator: Arc::new(validator),
+            whole_number: false,
         }
     }
 
@@ -80,6 +87,61 @@ impl NamedValidator {
     pub fn validate(&self, value: &str) -> bool {
         self.validator.validate(value)
     }
+
+    /// True for the built-in validators of numbers (`phone`, `date`, `us_ssn`, `luhn`,
+    /// `payment_card`, `ipv4`, `ip`): their candidates must also [stand alone](stands_alone)
+    /// in the text, not be a piece of a decimal, a code or a DOI.
+    pub fn wants_whole_number(&self) -> bool {
+        self.whole_number
+    }
+}
+
+/// True when the number at `start..end` of `text` stands alone: it is no piece of a decimal
+/// number (`07-5232.43` in `2766.07-5232.43`, `0123 4567` in `0.0123 4567`), of a code joined
+/// to letters (`04449913` in `PF-04449913`) or of a DOI (`010-0034` in
+/// `10.1007/s12551-010-0034-3`).
+///
+/// ```
+/// use promptveil::redact::stands_alone;
+///
+/// let text = "95% CI 2766.07-5232.43, call 020 7946 0958.";
+/// assert!(!stands_alone(text, 12, 22)); // 07-5232.43
+/// assert!(stands_alone(text, 29, 42)); // 020 7946 0958
+/// ```
+pub fn stands_alone(text: &str, start: usize, end: usize) -> bool {
+    let bytes = text.as_bytes();
+    let before = bytes.get(..start).unwrap_or_default();
+    let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let digit = |b: Option<&u8>| b.is_some_and(u8::is_ascii_digit);
+    let (b1, b2) = (
+        before.last(),
+        before.len().checked_sub(2).and_then(|i| before.get(i)),
+    );
+    let glued_before = word(b1)
+        || (matches!(b1, Some(b'.' | b',')) && digit(b2))
+        || (b1 == Some(&b'-') && b2.is_some_and(u8::is_ascii_alphabetic));
+    let glued_after =
+        word(bytes.get(end)) || (bytes.get(end) == Some(&b'.') && digit(bytes.get(end + 1)));
+    !glued_before && !glued_after && !in_doi(before)
+}
+
+/// True when the last word of `before` (back to a space or an opening bracket or quote) is a
+/// DOI: `10.`, four or more digits, `/`.
+fn in_doi(before: &[u8]) -> bool {
+    let token_start = before
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'(' | b'[' | b'<' | b'"' | b'\''))
+        .map_or(0, |i| i + 1);
+    let token = before.get(token_start..).unwrap_or_default();
+    token.windows(3).enumerate().any(|(i, w)| {
+        let digits = token
+            .get(i + 3..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        w == b"10." && digits >= 4 && token.get(i + 3 + digits) == Some(&b'/')
+    })
 }
 
 impl fmt::Debug for NamedValidator {
@@ -115,7 +177,12 @@ pub fn builtin(name: &str) -> Option<NamedValidator> {
         "basic_auth" => basic_auth,
         _ => return None,
     };
-    Some(NamedValidator::new(name, f))
+    let mut validator = NamedValidator::new(name, f);
+    validator.whole_number = matches!(
+        name,
+        "phone" | "date" | "us_ssn" | "luhn" | "payment_card" | "ipv4" | "ip"
+    );
+    Some(validator)
 }
 
 /// The names of all built-in validators.
@@ -499,7 +566,19 @@ pub fn phone(value: &str) -> bool {
     if ds.len() < min || ds.len() > 15 {
         return false;
     }
-    ds.iter().any(|d| Some(d) != ds.first())
+    // A trunk 0 comes before an area code and a subscriber number: eight digits at least.
+    // Shorter runs that open with 0 are codes (`compound KT 0418263`).
+    let lead = main.trim_start().trim_start_matches('(');
+    if lead.starts_with('0') && !lead.starts_with("00") && ds.len() < 8 {
+        return false;
+    }
+    // `01.02.2003` is a date before it is a phone number.
+    let numeric_date = main
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'/' | b'-'))
+        && main.bytes().filter(|b| !b.is_ascii_digit()).count() == 2
+        && date(main);
+    !numeric_date && ds.iter().any(|d| Some(d) != ds.first())
 }
 
 /// A MAC-48 address: six hex octets separated by `:` or `-` (one style), or three dotted
@@ -575,6 +654,15 @@ pub fn date(value: &str) -> bool {
             .iter()
             .filter(|(_, len)| *len <= 2)
             .all(|&(d, _)| d >= 1 && d <= days_in_month(month, year));
+    }
+    // A numeric date writes both separators alike: `1.07-1.88` is a range of decimals.
+    let mut separators = date_part
+        .bytes()
+        .filter(|b| matches!(b, b'/' | b'.' | b'-'));
+    if let Some(first) = separators.next() {
+        if separators.any(|b| b != first) {
+            return false;
+        }
     }
     match nums.as_slice() {
         [(y, 4), (m, _), (d, _)] => {
@@ -818,7 +906,32 @@ pub fn domain(value: &str) -> bool {
     }
     let file_like = FILE_LIKE_TLDS.contains(&tld.to_ascii_lowercase().as_str());
     let www = v.to_ascii_lowercase().starts_with("www.");
+    if labels.iter().all(|l| is_unit(l)) {
+        return false; // `mg.kg`, `mmol.min-1.kg`: a compound unit
+    }
+    // Names write their top-level domain in lower or upper case; a capitalised last word
+    // after one dot is a scientific or product name (`S.Tm`, `B6.Cg`, `OLZ.Design`).
+    let mut tld_chars = tld.chars();
+    let capitalised = tld_chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && tld_chars.all(|c| c.is_ascii_lowercase());
+    if capitalised && labels.len() == 2 && !www {
+        return false;
+    }
     !file_like || labels.len() >= 3 || www
+}
+
+/// Units of measurement, some of them also top-level domains (`kg`, `ml`, `mm`, `cm`, `km`).
+const UNITS: &[&str] = &[
+    "g", "mg", "kg", "ug", "ng", "pg", "l", "ml", "dl", "ul", "nl", "m", "mm", "cm", "km", "nm",
+    "um", "s", "ms", "h", "hr", "min", "d", "wk", "mol", "mmol", "umol", "nmol", "pmol", "iu", "u",
+    "bq", "gy", "hz", "w", "kw", "v", "mv", "pa", "kpa", "bw", "day",
+];
+
+/// A unit, with an exponent such as `-1` or `2` after it (`min-1`, `m2`).
+fn is_unit(label: &str) -> bool {
+    let base = label.trim_end_matches(|c: char| c.is_ascii_digit());
+    let base = base.strip_suffix('-').unwrap_or(base);
+    UNITS.contains(&base.to_ascii_lowercase().as_str())
 }
 
 /// A URL whose host is a domain with a known TLD, an IP address, or `localhost`.
@@ -1461,6 +1574,48 @@ mod tests {
     fn entropy() {
         assert!(shannon_entropy("") == 0.0);
         assert!(shannon_entropy("AKIAIOSFODNN7EXAMPLE") > 3.0);
+    }
+
+    #[test]
+    fn numbers_stand_alone_or_are_pieces() {
+        let at = |text: &str, value: &str| {
+            let start = text.find(value).unwrap_or(usize::MAX);
+            stands_alone(text, start, start + value.len())
+        };
+        assert!(at("call 020 7946 0958.", "020 7946 0958"));
+        assert!(at("(020 7946 0958)", "020 7946 0958"));
+        assert!(at("Tel.: +44 20 7946 0958; fax", "+44 20 7946 0958"));
+        assert!(at("- 020 7946 0958", "020 7946 0958"));
+        assert!(at("from 2003-01-02 to", "2003-01-02"));
+        assert!(!at("CI 1804.06-3321.57", "06-3321.57"));
+        assert!(!at("mean 0,0271 4853", "0271 4853"));
+        assert!(!at("agent MX-05127734", "05127734"));
+        assert!(!at("1.3.6.1.4.1", "1.3.6.1"));
+        assert!(!at("doi:10.5555/jlab.2024-031-0577-2", "031-0577"));
+        assert!(!at("(10.5555/x.0120457)", "0120457"));
+        assert!(at("10.5 mg, 020 7946 0958", "020 7946 0958"));
+        // Only the built-in validators of numbers ask for it.
+        assert!(builtin("phone").is_some_and(|v| v.wants_whole_number()));
+        assert!(builtin("email").is_some_and(|v| !v.wants_whole_number()));
+        assert!(!NamedValidator::new("mine", |_: &str| true).wants_whole_number());
+    }
+
+    #[test]
+    fn numeric_dates_phones_and_units_keep_to_their_shapes() {
+        assert!(date("03.04.2024"));
+        assert!(!date("12-1.93")); // a range of decimals
+        assert!(!date("16/6.51"));
+        assert!(!phone("01.02.2003")); // a date
+        assert!(phone("01 02 20 03 44"));
+        assert!(!phone("0418263")); // a trunk 0 needs eight digits or more
+        assert!(phone("02 9374 400"));
+        assert!(phone("7806326"));
+        assert!(!domain("mg.kg"));
+        assert!(!domain("mmol.min-1.kg"));
+        assert!(!domain("S.Tm"));
+        assert!(domain("Example.com"));
+        assert!(domain("EXAMPLE.COM"));
+        assert!(domain("ms.example.org"));
     }
 
     #[test]

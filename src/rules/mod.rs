@@ -73,7 +73,7 @@ pub use load::{
 
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::redact::context::{ContextHits, ContextIndex, ContextScorer, NearIds, RuleWords};
-use crate::redact::validate::{NamedValidator, Validator, shannon_entropy};
+use crate::redact::validate::{self, NamedValidator, Validator, shannon_entropy};
 use crate::redact::{Action, Detector, EntityType, Finding, FindingSink, RuleId, Span};
 use crate::sensitivity::Sensitivity;
 use compile::{CompiledPattern, Matcher};
@@ -289,6 +289,14 @@ impl Rule {
             Some(_) => true,
             None => false,
         };
+        if self
+            .validator
+            .as_ref()
+            .is_some_and(|v| v.wants_whole_number())
+            && !validate::stands_alone(text, span.start, span.end)
+        {
+            return None;
+        }
         if !self.allow_set.is_empty() && self.allow_set.contains(&value.to_lowercase()) {
             return None;
         }
