@@ -370,3 +370,29 @@ fn identifiers_next_to_their_names_are_still_found() {
     }
     assert!(red.report().max_sensitivity >= Some(promptveil::Sensitivity::Restricted));
 }
+
+/// Measures, counts and acronyms written for this test: numbers and capitals the model and the
+/// gazetteers read as phones, addresses or places out of context.
+const STUDY_SUMMARY: &str = "Following NICE guidance, the DENVER score was recorded for \
+each ward. Mean stay was 41.27 days (95% CI: 38.12-44.63) across 512 338 admissions, and \
+emission peaked at 290-315 nm. Residential distance to the nearest major road was not \
+related to outcome. Doses of 4, 6, 9 and 12 mg were compared in the 384 and 1536-well \
+formats. The team returned to OSLO by train.";
+
+#[test]
+fn measures_counts_and_acronyms_are_not_phones_addresses_or_places() {
+    let found = findings(STUDY_SUMMARY);
+    let wrong: Vec<_> = found
+        .iter()
+        .filter(|(value, entity, _)| {
+            ["PHONE", "ADDRESS"].contains(&entity.as_str())
+                || (entity == "LOCATION" && value != "OSLO")
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:?}");
+    // A place after a word of place is one, in capitals too.
+    assert!(
+        found.iter().any(|(v, e, _)| v == "OSLO" && e == "LOCATION"),
+        "{found:?}"
+    );
+}

@@ -29,7 +29,11 @@
 //! "IL6R"; a person is shaped like a name ("RhoA", "Lam6", "NHEJ", "miRNA" are not) and no
 //! eponym ("Alzheimer's disease"); lower-case words are cut out of names ("Candida albicans"
 //! is a term; "Mill Village by helicopter" gives "Mill Village"); a partners' list with codes
-//! ("Rad9, Rad17 and Rad51") is no firm. Over SciFact's 8,779 passages of abstracts
+//! ("Rad9, Rad17 and Rad51") is no firm; a phone is checked like the phone rules' candidates
+//! ("36.87-69.63" is a confidence interval); measures and counts are no addresses
+//! ("290-315 nm", "512 338 admissions": a number alone needs a street, town or name beside
+//! it); a word of four capitals in prose is an acronym, not a place ("the DENVER score").
+//! Over SciFact's 8,779 passages of abstracts
 //! (`promptveil index check --ner`), restricted identifiers went from 563 to 13, addresses
 //! from 2,515 to 562, people from 2,646 to 1,044, and passages with anything above `public`
 //! from 4,730 to 2,874, while the PII evaluation's scores held (character recall 0.896 →
@@ -328,6 +332,7 @@ impl NerDetector {
         join_intersections(text, &mut out);
         self.add_places(text, &mut out);
         drop_parts_of_addresses(text, &mut out);
+        drop_lone_numbers(text, &mut out);
         let mut orgs: Vec<OrgHit> = Vec::new();
         self.inner.orgs.find(text, &mut orgs);
         self.orgs_near_people(text, &out, &mut orgs);
@@ -678,7 +683,7 @@ impl NerDetector {
                     _ => {}
                 }
             }
-            if absorbed {
+            if absorbed || acronym_in_prose(text, hit.span) {
                 continue;
             }
             let score = match hit.place {
@@ -735,7 +740,11 @@ impl NerDetector {
     ///   driver's licence) needs a word naming an identifier next to it ("passport", "licence",
     ///   "account", "ID", …): without one, a code is as likely a product, gene or compound.
     /// - An address of one word is no code that starts with a letter and holds a digit
-    ///   ("T6SS", "p53", "IL6R"); any other needs a score of 0.9.
+    ///   ("T6SS", "p53", "IL6R"); any other needs a score of 0.9. An address holds a digit or
+    ///   a capital ("major road" is a description) and is no measure ([`is_numeric_range`]:
+    ///   "274.8", "290-315", "4, 6, 7 and").
+    /// - A phone passes the `phone` validator and [stands alone](crate::redact::stands_alone)
+    ///   ("36.87-69.63" in a confidence interval is no phone).
     /// - A person or place starting with a lower-case letter ("miRNA", "vitro"), or a person
     ///   with no capital at all, must be a known given name (all lower case) or place; a person of one upper-case word ("NHEJ")
     ///   a given name.
@@ -765,7 +774,16 @@ impl NerDetector {
             Target::Model(Kind::Address) => {
                 let code = value.starts_with(char::is_alphabetic)
                     && value.contains(|ch: char| ch.is_ascii_digit());
-                !one_word || (!code && c.score >= 0.9)
+                // An address names a number, a street, a town or a unit: all lower-case words
+                // with no digit ("major road", "lung capillaries") are a description.
+                let named = value.contains(|ch: char| ch.is_ascii_digit() || ch.is_uppercase());
+                named && !is_numeric_range(value) && (!one_word || (!code && c.score >= 0.9))
+            }
+            Target::Model(Kind::Phone) => {
+                // "36.87-69.63" in a confidence interval, "837-839" pages: the numbering-plan
+                // and context checks the phone rules use.
+                crate::redact::validate::phone(value)
+                    && crate::redact::stands_alone(text, c.span.start, c.span.end)
             }
             Target::Model(Kind::Person) => {
                 let no_capital = !value.contains(char::is_uppercase);
@@ -1105,6 +1123,57 @@ fn stands_alone(text: &str, span: Span, place: Place, hits: &[gazetteer::PlaceHi
     true
 }
 
+/// Numbers alone that read as a measure, not as a building number or a postcode: a decimal
+/// ("274.8"), a range ("300-600", "10 to -35") or a list ("4, 6, 7 and").
+fn is_numeric_range(value: &str) -> bool {
+    let numbers_only = !value
+        .split(|ch: char| !ch.is_alphabetic())
+        .any(|w| w.chars().count() >= 2 && !["and", "or", "to"].contains(&w));
+    if !numbers_only {
+        return false;
+    }
+    let bytes = value.as_bytes();
+    let decimal = bytes
+        .windows(3)
+        .any(|w| matches!(w, [a, b'.' | b',', c] if a.is_ascii_digit() && c.is_ascii_digit()));
+    let joined =
+        value.contains(['-', '\u{2013}']) || value.contains(" to ") || value.contains(", ");
+    decimal || joined
+}
+
+/// A word of four or more capitals on a line that also holds lower-case words: an acronym
+/// ("the HALE cohort", "TATA box"), not a town or a country written out. Address blocks write
+/// towns in capitals too, but there the model's address takes the word in first.
+fn acronym_in_prose(text: &str, span: Span) -> bool {
+    let word = text.get(span.range()).unwrap_or_default();
+    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    if letters < 4 || word.contains(char::is_whitespace) || word.chars().any(char::is_lowercase) {
+        return false;
+    }
+    // "returned to ESPOO": after a word of place it is the place, whatever its case.
+    let before = text.get(..span.start).unwrap_or_default().trim_end();
+    let previous = before
+        .rsplit(char::is_whitespace)
+        .next()
+        .unwrap_or_default();
+    if ["in", "to", "from", "at", "near", "via", "into"].contains(&previous.to_lowercase().as_str())
+    {
+        return false;
+    }
+    let line_start = text
+        .get(..span.start)
+        .and_then(|b| b.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let line_end = text
+        .get(span.end..)
+        .and_then(|a| a.find('\n'))
+        .map_or(text.len(), |i| span.end + i);
+    text.get(line_start..line_end)
+        .unwrap_or_default()
+        .split_whitespace()
+        .any(|w| w.chars().filter(|c| c.is_lowercase()).count() >= 2)
+}
+
 /// The town between an address and the country that ends it: at most three lines of at most
 /// four words of letters ("Apt. 289 Mogyorosbanya Hungary", "Suite 7\n ASKIM\n Sweden").
 fn is_town_gap(gap: &str) -> bool {
@@ -1327,6 +1396,37 @@ fn absorb_streets_taken_for_people(text: &str, out: &mut Vec<Candidate>) {
     }
 }
 
+/// A number the model took for an address, with no other part of an address, no place and no
+/// name within a few words of it, is a count or a measure ("involving 671 945 women", "the 384
+/// and 1536-well plates"): building numbers and postcodes stand beside a street, a town, a
+/// country or the addressee.
+fn drop_lone_numbers(text: &str, out: &mut Vec<Candidate>) {
+    const NEAR: usize = 40;
+    let digits_only = |c: &Candidate| {
+        text.get(c.span.range()).is_some_and(|v| {
+            !v.split(|ch: char| !ch.is_alphabetic())
+                .any(|w| w.len() >= 2)
+        })
+    };
+    let anchors: Vec<Span> = out
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                Target::Model(Kind::Address | Kind::Location | Kind::Person)
+            ) && !digits_only(c)
+        })
+        .map(|c| c.span)
+        .collect();
+    out.retain(|c| {
+        c.kind != Target::Model(Kind::Address)
+            || !digits_only(c)
+            || anchors
+                .iter()
+                .any(|a| a.start < c.span.end + NEAR && c.span.start < a.end + NEAR)
+    });
+}
+
 /// A model person or place wholly inside a model address is a part of it (a town line the
 /// address took in, a street named after someone).
 fn drop_parts_of_addresses(text: &str, out: &mut Vec<Candidate>) {
@@ -1430,6 +1530,24 @@ impl Detector for NerDetector {
 mod tests {
     use super::*;
 
+    #[test]
+    fn measures_are_no_addresses_and_acronyms_no_places() {
+        for measure in ["274.8", "300-600", "10 to -35", "4, 6, 7 and", "12,5"] {
+            assert!(is_numeric_range(measure), "{measure}");
+        }
+        for part in ["4814", "62 Elm Road", "Apt. 4-5", "671 945"] {
+            assert!(!is_numeric_range(part), "{part}");
+        }
+        let at = |text: &str, word: &str| {
+            let start = text.find(word).unwrap_or_default();
+            acronym_in_prose(text, Span::new(start, start + word.len()))
+        };
+        assert!(at("the DENVER score was high", "DENVER"));
+        assert!(!at("we flew to DENVER today", "DENVER"));
+        assert!(!at("Suite 7\nDENVER\nUSA", "DENVER"));
+        assert!(!at("the UK cohort", "UK"));
+    }
+
     proptest::proptest! {
         /// The checks on model guesses read the text around any span of any text without
         /// panicking (the spans fall on character boundaries, as the model's do).
@@ -1447,6 +1565,9 @@ mod tests {
             let _ = names_an_identifier(&text, span);
             let _ = is_eponym(&text, span);
             let _ = name_shaped(&text[span.range()]);
+            let _ = is_numeric_range(&text[span.range()]);
+            let _ = acronym_in_prose(&text, span);
+            let _ = crate::redact::stands_alone(&text, start, end);
             for kind in [Kind::Person, Kind::Location] {
                 let c = Candidate {
                     span,

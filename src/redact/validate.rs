@@ -572,6 +572,21 @@ pub fn phone(value: &str) -> bool {
     if lead.starts_with('0') && !lead.starts_with("00") && ds.len() < 8 {
         return false;
     }
+    // `36.87-69.63` is a range of two decimals.
+    let decimal = |part: &str| {
+        part.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && (1..=3).contains(&b.len())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        })
+    };
+    if main
+        .split_once(['-', '\u{2013}'])
+        .is_some_and(|(a, b)| decimal(a.trim()) && decimal(b.trim()))
+    {
+        return false;
+    }
     // `01.02.2003` is a date before it is a phone number.
     let numeric_date = main
         .bytes()
@@ -1606,6 +1621,8 @@ mod tests {
         assert!(!date("12-1.93")); // a range of decimals
         assert!(!date("16/6.51"));
         assert!(!phone("01.02.2003")); // a date
+        assert!(!phone("36.87-69.63")); // a range of decimals
+        assert!(phone("020.7946.0958"));
         assert!(phone("01 02 20 03 44"));
         assert!(!phone("0418263")); // a trunk 0 needs eight digits or more
         assert!(phone("02 9374 400"));
