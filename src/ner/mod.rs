@@ -869,17 +869,23 @@ const IDENTIFIER_WORDS: &[&str] = &[
     "permit",
 ];
 
-/// Is a word naming an identifier within 60 bytes before `span` (in its sentence) or 30
-/// after, on its line?
-fn names_an_identifier(text: &str, span: Span) -> bool {
-    let line_start = text
+/// The byte range of the line that holds `span` (without its line ends).
+fn line_around(text: &str, span: Span) -> (usize, usize) {
+    let start = text
         .get(..span.start)
         .and_then(|s| s.rfind('\n'))
         .map_or(0, |i| i + 1);
-    let line_end = text
+    let end = text
         .get(span.end..)
         .and_then(|s| s.find('\n'))
         .map_or(text.len(), |i| span.end + i);
+    (start, end)
+}
+
+/// Is a word naming an identifier within 60 bytes before `span` (in its sentence) or 30
+/// after, on its line?
+fn names_an_identifier(text: &str, span: Span) -> bool {
+    let (line_start, line_end) = line_around(text, span);
     // Nor in an earlier sentence: one ends at ". " after a word of four characters or more
     // ("No. 4471" does not end one).
     let sentence_start = text
@@ -1160,14 +1166,7 @@ fn acronym_in_prose(text: &str, span: Span) -> bool {
     {
         return false;
     }
-    let line_start = text
-        .get(..span.start)
-        .and_then(|b| b.rfind('\n'))
-        .map_or(0, |i| i + 1);
-    let line_end = text
-        .get(span.end..)
-        .and_then(|a| a.find('\n'))
-        .map_or(text.len(), |i| span.end + i);
+    let (line_start, line_end) = line_around(text, span);
     text.get(line_start..line_end)
         .unwrap_or_default()
         .split_whitespace()
