@@ -396,3 +396,25 @@ fn measures_counts_and_acronyms_are_not_phones_addresses_or_places() {
         "{found:?}"
     );
 }
+
+#[test]
+fn time_spent_at_a_firm_and_charity_phrases_name_organisations() {
+    let text = "Magnus spent a year at Quillsoft as an analyst, then an internship at \
+Fernwell Robotics. Brightpath is a 501(c)(3) that runs night schools, and Tallowmere is a \
+non-profit from Bergen.";
+    let found = findings(text);
+    for firm in ["Quillsoft", "Fernwell Robotics", "Brightpath", "Tallowmere"] {
+        assert!(
+            found
+                .iter()
+                .any(|(v, e, _)| v == firm && e == "ORGANIZATION"),
+            "{firm}: {found:?}"
+        );
+    }
+    // Time spent with a person is no employer.
+    let found = findings("We spent the summer with Anna Berg at the lake.");
+    assert!(
+        found.iter().all(|(_, e, _)| e != "ORGANIZATION"),
+        "{found:?}"
+    );
+}

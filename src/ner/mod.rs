@@ -16,7 +16,8 @@
 //!   demonyms (the `countryinfo` wheel: "Norwegian", "Chileans") as `NRP`;
 //! - organisation patterns: a capitalised name before a legal form (`Ltd.`, `GmbH`, `Inc`), a
 //!   partners' firm name (`Hale, Moreno and Quist`), and a name after or before a cue ("works
-//!   at", "the company", "'s headquarters"), as `ORGANIZATION`;
+//!   at", "a year at", "an internship at", "the company", "'s headquarters", "is a
+//!   non-profit", "is a 501(c)(3)"), as `ORGANIZATION`;
 //! - the text itself: a name found once is found again where it recurs, whole or as its
 //!   surname or given name alone (leaving "Okafor" after redacting "Daniel Okafor" would undo
 //!   the redaction), and capitalised names listed after a colon are people.

@@ -37,16 +37,19 @@ pub(crate) struct OrgHit {
 
 /// A capitalised word: upper-case letter, then letters, digits, apostrophes, dots, ampersands;
 /// hyphenated parts are capitalised too ("Ellis-Ingram").
-const CAP: &str =
-    r"\p{Lu}[\p{L}\p{M}\p{Nd}'’&]*(?:-\p{Lu}[\p{L}\p{M}\p{Nd}'’&]*)*(?:\.(?:\p{L}\.)*)?";
+///
+/// Only a word of one to three letters takes a period ("J.", "St.", "Inc.", "U.S."): after a
+/// longer word a period ends the sentence, so "Fernwell Robotics. Brightpath is a charity"
+/// holds two names, not one.
+const CAP: &str = r"(?:\p{Lu}[\p{L}\p{M}\p{Nd}'’&]{0,2}\.(?:\p{L}\.)*|\p{Lu}[\p{L}\p{M}\p{Nd}'’&]*(?:-\p{Lu}[\p{L}\p{M}\p{Nd}'’&]*)*)";
 /// A lower-case joint inside a name ("Bank of America", "Procter & Gamble").
 const JOINT: &str = r"(?:&|and|of|de|la|du|del|der|van|von|the|für|y)";
 
 const LEGAL_FORMS: &str = r"Inc|Incorporated|LLC|L\.L\.C|Ltd|Limited|GmbH|AG|SA|S\.A|SAS|SARL|SRL|S\.r\.l|SpA|S\.p\.A|PLC|plc|Corp|Corporation|Co|Company|Group|Holdings|LLP|LP|BV|B\.V|NV|N\.V|Pty|Oy|AB|ASA|KG|KGaA|Partners|Associates|Technologies|Systems|Solutions|Labs|Industries|Enterprises|Consulting|Ventures|Capital|Bank|Foundation|Institute|University|Hospital|Clinic|Agency|Studios?|Media|Pharma|Pharmaceuticals|Software|Insurance|Investments|Research|Sons|Brothers|Bros|Motors|Airlines|Logistics|Analytics|Networks|Communications|Electronics|Entertainment|Healthcare|Realty|Trust";
 
-const CUES_BEFORE: &str = r"(?i:(?:work(?:s|ed|ing)?|employed|interned?|interning|consult(?:s|ed|ing)?)\s+(?:at|for|by|with)|employee\s+(?:of|at)|(?:joined|joining|join|left|leaving|acquired\s+by|partnered\s+with|partnership\s+with|contract\s+with|customer\s+of|client\s+of)|(?:ceo|cfo|cto|coo|founder|co-founder|president|director|head|manager|chairman|chairwoman|spokesperson|employees?|staff|engineers?|analysts?|representative)\s+(?:of|at)|(?:the\s+)?(?:company|firm|startup|start-up|employer|vendor|supplier|organi[sz]ation|corporation|brand|agency|bank|insurer|retailer|publisher|manufacturer|subsidiary|conglomerate|nonprofit|charity),?)";
+const CUES_BEFORE: &str = r"(?i:(?:work(?:s|ed|ing)?|employed|interned?|interning|consult(?:s|ed|ing)?)\s+(?:at|for|by|with)|employee\s+(?:of|at)|(?:joined|joining|join|left|leaving|acquired\s+by|partnered\s+with|partnership\s+with|contract\s+with|customer\s+of|client\s+of)|(?:ceo|cfo|cto|coo|founder|co-founder|president|director|head|manager|chairman|chairwoman|spokesperson|employees?|staff|engineers?|analysts?|representative)\s+(?:of|at)|(?:years?|months?|summers?|semesters?|stint|internship|apprenticeship|placement|job|position|career|tenure)\s+at|(?:the\s+)?(?:company|firm|startup|start-up|employer|vendor|supplier|organi[sz]ation|corporation|brand|agency|bank|insurer|retailer|publisher|manufacturer|subsidiary|conglomerate|nonprofit|charity),?)";
 
-const CUES_AFTER: &str = r"(?:'s|’s)?\s+(?i:company|corporation|headquarters|hq|employees|staff|shares|stock|board|subsidiary|brand|products|customers|platform|app|website|ceo|cfo|cto|founder|spokesperson|announced|reported\s+earnings|was\s+founded|is\s+headquartered|has\s+been\s+acquired|acquired|hired|laid\s+off|went\s+public|ipo|(?:is|was)\s+an?\s+(?:[\p{L}-]+\s+){0,3}(?:company|agency|firm|bank|startup|start-up|manufacturer|retailer|multinational|conglomerate|consultancy|provider|publisher|nonprofit|charity|business|corporation|label|chain|operator|insurer|employer))\b";
+const CUES_AFTER: &str = r"(?:'s|’s)?\s+(?i:company|corporation|headquarters|hq|employees|staff|shares|stock|board|subsidiary|brand|products|customers|platform|app|website|ceo|cfo|cto|founder|spokesperson|announced|reported\s+earnings|was\s+founded|is\s+headquartered|has\s+been\s+acquired|acquired|hired|laid\s+off|went\s+public|ipo|(?:is|was)\s+an?\s+(?:registered\s+)?501\s?\(c\)\s?\(?3\)?|(?:is|was)\s+an?\s+(?:[\p{L}-]+\s+){0,3}(?:company|agency|firm|bank|startup|start-up|manufacturer|retailer|multinational|conglomerate|consultancy|provider|publisher|nonprofit|non-profit|not-for-profit|charity|business|corporation|label|chain|operator|insurer|employer))\b";
 
 /// The organisation patterns, compiled once per detector.
 pub(crate) struct OrgFinder {
@@ -229,6 +232,24 @@ mod tests {
         out.into_iter()
             .map(|h| (text[h.span.range()].to_string(), h.cue))
             .collect()
+    }
+
+    #[test]
+    fn a_period_after_a_long_word_ends_the_name() {
+        let hits = found("An internship at Fernwell Robotics. Brightpath is a charity.");
+        assert!(
+            hits.contains(&("Fernwell Robotics".to_string(), OrgCue::Context)),
+            "{hits:?}"
+        );
+        assert!(
+            hits.contains(&("Brightpath".to_string(), OrgCue::Context)),
+            "{hits:?}"
+        );
+        let hits = found("He joined J. P. Morgan and works for Tallow Bros. in Leeds.");
+        assert!(
+            hits.contains(&("J. P. Morgan".to_string(), OrgCue::Context)),
+            "{hits:?}"
+        );
     }
 
     #[test]
