@@ -289,6 +289,9 @@ fn text_without_names_is_left_alone() {
         &mut found,
     );
     assert!(found.is_empty(), "{found:?}");
+    // Requests open with verbs that are also towns somewhere ("Say", in Niger).
+    let found = findings("Say hello to the team. Much of the plan is done; Summarize it.");
+    assert!(found.is_empty(), "{found:?}");
 }
 
 #[test]
