@@ -421,3 +421,16 @@ non-profit from Bergen.";
         "{found:?}"
     );
 }
+
+#[test]
+fn a_doubted_name_that_opens_with_a_given_name_is_a_person() {
+    // The possessive before the name splits the model's attention; the census list backs it.
+    let text = "Congratulations to Anna Berg of Quillsoft, and Fernwell's Jonas Ek.";
+    let found = findings(text);
+    assert!(
+        found
+            .iter()
+            .any(|(v, e, _)| v == "Jonas Ek" && e == "PERSON"),
+        "{found:?}"
+    );
+}
