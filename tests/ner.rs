@@ -434,3 +434,16 @@ fn a_doubted_name_that_opens_with_a_given_name_is_a_person() {
         "{found:?}"
     );
 }
+
+#[test]
+fn names_with_a_middle_initial_are_people_at_the_head_of_a_block_or_after_a_given_name() {
+    let found = findings("Signed,\nSolveig R. Aamodt\n");
+    assert!(
+        found
+            .iter()
+            .any(|(v, e, _)| v == "Solveig R. Aamodt" && e == "PERSON"),
+        "{found:?}"
+    );
+    let found = findings("The ward gave Vitamin D. Patients improved within a week.");
+    assert!(found.iter().all(|(_, e, _)| e != "PERSON"), "{found:?}");
+}

@@ -20,7 +20,9 @@
 //!   non-profit", "is a 501(c)(3)"), as `ORGANIZATION`;
 //! - the text itself: a name found once is found again where it recurs, whole or as its
 //!   surname or given name alone (leaving "Okafor" after redacting "Daniel Okafor" would undo
-//!   the redaction), and capitalised names listed after a colon are people.
+//!   the redaction), capitalised names listed after a colon are people, and so is a name with
+//!   a middle initial ("Solveig R. Aamodt") that opens with a known given name or is all its
+//!   line holds.
 //!
 //! The model errs most on technical prose, where gene, compound and variant codes, acronyms
 //! and eponyms look like identifiers, addresses and names. Its guesses are checked against
@@ -115,6 +117,10 @@ const LISTED_PERSON_SCORE: f32 = 0.6;
 /// Ek", splits its attention) whose name opens with a known given name and is shaped like a
 /// name, two or three words long.
 const NAMED_PERSON_SCORE: f32 = 0.55;
+
+/// The score of a name written with a middle initial ("Ella H. Snider") that opens with a
+/// known given name or stands alone on its line, whether or not the model saw it.
+const INITIALLED_NAME_SCORE: f32 = 0.6;
 
 /// The least model score such a person needs to be lifted: below it the model saw no name.
 const NAMED_PERSON_FLOOR: f32 = 0.3;
@@ -339,6 +345,7 @@ impl NerDetector {
             .collect();
         self.complete_given_names(text, &mut out);
         self.lift_named_people(text, &mut out);
+        self.initialled_names(text, &mut out);
         absorb_streets_taken_for_people(text, &mut out);
         join_intersections(text, &mut out);
         self.add_places(text, &mut out);
@@ -651,6 +658,71 @@ impl NerDetector {
             {
                 c.score = NAMED_PERSON_SCORE;
             }
+        }
+    }
+
+    /// Names written with a middle initial, "Given X. Surname": a person when the first word
+    /// is a known given name, or when the name is all its line holds (the head of a signature
+    /// or an address block, where the model has no sentence to read). "Vitamin D. Patients"
+    /// is neither. A model person or place inside the name grows to it; a name overlapping an
+    /// address or a firm is left to them.
+    fn initialled_names(&self, text: &str, out: &mut Vec<Candidate>) {
+        let words: Vec<(usize, &str)> = text
+            .split_ascii_whitespace()
+            .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+            .collect();
+        for triple in words.windows(3) {
+            let [(start, first), (_, initial), (last_at, last)] = triple else {
+                continue;
+            };
+            let last = last.trim_end_matches([',', '.', ';', ':', '!', '?', ')']);
+            let mut letters = initial.chars();
+            let is_initial =
+                letters.next().is_some_and(char::is_uppercase) && letters.as_str() == ".";
+            let word = |w: &str| {
+                w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                    && w.chars()
+                        .all(|c| c.is_alphabetic() || c == '-' || c == '\'')
+                    && name_shaped(w)
+                    && !window::is_common_opener(w)
+            };
+            if !is_initial || !word(first) || !word(last) {
+                continue;
+            }
+            let span = Span::new(*start, last_at + last.len());
+            // One line, single spaces: "Ella H. Snider", not words across a line end.
+            if text
+                .get(span.range())
+                .is_none_or(|v| v.contains('\n') || v.contains("  "))
+            {
+                continue;
+            }
+            let (line_start, line_end) = line_around(text, span);
+            let alone = text
+                .get(line_start..line_end)
+                .is_some_and(|l| l.trim() == text.get(span.range()).unwrap_or_default());
+            if !alone && !self.inner.gazetteers.is_given_name(first) {
+                continue;
+            }
+            let overlapping = || out.iter().filter(|c| c.span.overlaps(&span));
+            let held = |c: &Candidate| c.span.start <= span.start && span.end <= c.span.end;
+            if overlapping().any(|c| {
+                !matches!(c.kind, Target::Model(Kind::Person | Kind::Location))
+                    || (c.kind == Target::Model(Kind::Person) && held(c))
+            }) {
+                continue;
+            }
+            let score = overlapping()
+                .filter(|c| c.kind == Target::Model(Kind::Person))
+                .map(|c| c.score)
+                .fold(INITIALLED_NAME_SCORE, f32::max);
+            out.retain(|c| !c.span.overlaps(&span));
+            out.push(Candidate {
+                span,
+                kind: Target::Model(Kind::Person),
+                score,
+                source: Source::Context,
+            });
         }
     }
 
