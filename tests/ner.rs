@@ -447,3 +447,40 @@ fn names_with_a_middle_initial_are_people_at_the_head_of_a_block_or_after_a_give
     let found = findings("The ward gave Vitamin D. Patients improved within a week.");
     assert!(found.iter().all(|(_, e, _)| e != "PERSON"), "{found:?}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Any text of names, initials, numbers, codes, capitals and line marks: the detector
+    /// never panics, and every finding lies on character boundaries inside the text.
+    #[test]
+    fn any_text_gives_findings_inside_it(
+        pieces in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("Anna K. Berg".to_string()),
+                proptest::strategy::Just("Fernwell's".to_string()),
+                proptest::strategy::Just("12 Elm Road".to_string()),
+                proptest::strategy::Just("1.07-1.88".to_string()),
+                proptest::strategy::Just("DENVER".to_string()),
+                proptest::strategy::Just("a year at".to_string()),
+                proptest::strategy::Just("\n> ".to_string()),
+                "[A-Z][a-zé]{0,8}",
+                "[0-9 .,\\-]{1,8}",
+                "[ \\n.,:;'A-Za-zÅø漢]{0,12}",
+            ],
+            0..24,
+        )
+    ) {
+        let text = pieces.join(" ");
+        let mut found = Vec::new();
+        detector().detect(&text, &mut found);
+        for f in &found {
+            let r = f.span().range();
+            proptest::prop_assert!(text.get(r.clone()).is_some(), "{r:?} in {text:?}");
+        }
+    }
+}
