@@ -380,7 +380,7 @@ const STUDY_SUMMARY: &str = "Following NICE guidance, the DENVER score was recor
 each ward. Mean stay was 41.27 days (95% CI: 38.12-44.63) across 512 338 admissions, and \
 emission peaked at 290-315 nm. Residential distance to the nearest major road was not \
 related to outcome. Doses of 4, 6, 9 and 12 mg were compared in the 384 and 1536-well \
-formats. The team returned to OSLO by train.";
+formats. Creatinine rose in the AKI group. The team returned to OSLO by train.";
 
 #[test]
 fn measures_counts_and_acronyms_are_not_phones_addresses_or_places() {

@@ -790,7 +790,7 @@ impl NerDetector {
                     _ => {}
                 }
             }
-            if absorbed || acronym_in_prose(text, hit.span) {
+            if absorbed || acronym_in_prose(text, hit.span, hit.place) {
                 continue;
             }
             let score = match hit.place {
@@ -1254,13 +1254,23 @@ fn is_numeric_range(value: &str) -> bool {
     decimal || joined
 }
 
-/// A word of four or more capitals on a line that also holds lower-case words: an acronym
-/// ("the HALE cohort", "TATA box"), not a town or a country written out. Address blocks write
-/// towns in capitals too, but there the model's address takes the word in first.
-fn acronym_in_prose(text: &str, span: Span) -> bool {
+/// A word of four or more capitals (three for a town) on a line that also holds lower-case
+/// words: an acronym ("the HALE cohort", "TATA box", "the AKI group"), not a town or a country
+/// written out. Address blocks write towns in capitals too, but there the model's address takes
+/// the word in first.
+fn acronym_in_prose(text: &str, span: Span, place: Place) -> bool {
     let word = text.get(span.range()).unwrap_or_default();
     let letters = word.chars().filter(|c| c.is_alphabetic()).count();
-    if letters < 4 || word.contains(char::is_whitespace) || word.chars().any(char::is_lowercase) {
+    // Countries and states have three-letter forms of their own ("USA", "UAE"); towns do not.
+    let shortest = if matches!(place, Place::City { .. }) {
+        3
+    } else {
+        4
+    };
+    if letters < shortest
+        || word.contains(char::is_whitespace)
+        || word.chars().any(char::is_lowercase)
+    {
         return false;
     }
     // "returned to ESPOO": after a word of place it is the place, whatever its case.
@@ -1644,14 +1654,17 @@ mod tests {
         for part in ["4814", "62 Elm Road", "Apt. 4-5", "671 945"] {
             assert!(!is_numeric_range(part), "{part}");
         }
-        let at = |text: &str, word: &str| {
+        let town = Place::City { population: 1 };
+        let at = |text: &str, word: &str, place: Place| {
             let start = text.find(word).unwrap_or_default();
-            acronym_in_prose(text, Span::new(start, start + word.len()))
+            acronym_in_prose(text, Span::new(start, start + word.len()), place)
         };
-        assert!(at("the DENVER score was high", "DENVER"));
-        assert!(!at("we flew to DENVER today", "DENVER"));
-        assert!(!at("Suite 7\nDENVER\nUSA", "DENVER"));
-        assert!(!at("the UK cohort", "UK"));
+        assert!(at("the DENVER score was high", "DENVER", town));
+        assert!(!at("we flew to DENVER today", "DENVER", town));
+        assert!(!at("Suite 7\nDENVER\nUSA", "DENVER", town));
+        assert!(at("rose in the AKI group", "AKI", town));
+        assert!(!at("the USA cohort", "USA", Place::Country));
+        assert!(!at("the UK cohort", "UK", Place::Country));
     }
 
     proptest::proptest! {
@@ -1672,7 +1685,7 @@ mod tests {
             let _ = is_eponym(&text, span);
             let _ = name_shaped(&text[span.range()]);
             let _ = is_numeric_range(&text[span.range()]);
-            let _ = acronym_in_prose(&text, span);
+            let _ = acronym_in_prose(&text, span, Place::Country);
             let _ = crate::redact::stands_alone(&text, start, end);
             for kind in [Kind::Person, Kind::Location] {
                 let c = Candidate {
