@@ -378,9 +378,9 @@ fn identifiers_next_to_their_names_are_still_found() {
 /// gazetteers read as phones, addresses or places out of context.
 const STUDY_SUMMARY: &str = "Following NICE guidance, the DENVER score was recorded for \
 each ward. Mean stay was 41.27 days (95% CI: 38.12-44.63) across 512 338 admissions, and \
-emission peaked at 290-315 nm. Residential distance to the nearest major road was not \
-related to outcome. Doses of 4, 6, 9 and 12 mg were compared in the 384 and 1536-well \
-formats. Creatinine rose in the AKI group. The team returned to OSLO by train.";
+absorbance peaked at 262-281 nm. Sleep was shorter for those living beside a major highway. \
+Doses of 4, 6, 9 and 12 mg were compared in the 96 and 384-well plates. Creatinine rose in \
+the AKI group. The team returned to OSLO by train.";
 
 #[test]
 fn measures_counts_and_acronyms_are_not_phones_addresses_or_places() {
@@ -483,4 +483,20 @@ proptest::proptest! {
             proptest::prop_assert!(text.get(r.clone()).is_some(), "{r:?} in {text:?}");
         }
     }
+}
+
+#[test]
+fn a_partnership_is_named_after_people_not_after_steps() {
+    let found = findings("Methods: Sectioning, Mounting, and Imaging were done by the lab.");
+    assert!(
+        found.iter().all(|(_, e, _)| e != "ORGANIZATION"),
+        "{found:?}"
+    );
+    let found = findings("The contract was drafted at Barnett, Melton and Garcia last week.");
+    assert!(
+        found
+            .iter()
+            .any(|(v, e, _)| v == "Barnett, Melton and Garcia" && e == "ORGANIZATION"),
+        "{found:?}"
+    );
 }

@@ -42,6 +42,7 @@ pub(crate) struct Gazetteers {
     places: AhoCorasick,
     kinds: Vec<Place>,
     given: HashSet<Box<str>>,
+    surnames: HashSet<Box<str>>,
 }
 
 impl std::fmt::Debug for Gazetteers {
@@ -49,6 +50,7 @@ impl std::fmt::Debug for Gazetteers {
         f.debug_struct("Gazetteers")
             .field("places", &self.kinds.len())
             .field("given_names", &self.given.len())
+            .field("surnames", &self.surnames.len())
             .finish()
     }
 }
@@ -210,10 +212,17 @@ impl Gazetteers {
             "the given-name list",
             &mut given,
         )?;
+        let mut surnames = HashSet::new();
+        read_names(
+            &names_dir.join("dist.all.last"),
+            "the surname list",
+            &mut surnames,
+        )?;
         Ok(Gazetteers {
             places,
             kinds,
             given,
+            surnames,
         })
     }
 
@@ -237,6 +246,14 @@ impl Gazetteers {
     /// Is `word` (any case) a known given name?
     pub(crate) fn is_given_name(&self, word: &str) -> bool {
         self.given.contains(word.to_uppercase().as_str())
+    }
+
+    /// Is `word` (any case), or a part of it between hyphens, a surname of the US Census
+    /// list? The list holds many English words too ("Green", "Setting"): it backs a decision,
+    /// it never makes one alone.
+    pub(crate) fn is_surname(&self, word: &str) -> bool {
+        word.split('-')
+            .any(|part| self.surnames.contains(part.to_uppercase().as_str()))
     }
 
     /// True when `text` has a word of three letters or more that is a known given name, in

@@ -372,6 +372,10 @@ impl NerDetector {
                 listed.extend(list_items(text, o.span));
                 continue;
             }
+            if o.cue == org::OrgCue::Partners && !self.named_partners(text, o.span) {
+                // "Sectioning, Mounting, and Imaging" is a heading, not a firm.
+                continue;
+            }
             // "Jeremy Hale of Brightwater Ltd": the organisation starts after the person. With
             // no joint ("Galorath Incorporated"), the person's word is the firm's name.
             if let Some(p) = people
@@ -815,6 +819,23 @@ impl NerDetector {
     fn lone_word(&self, text: &str, span: Span) -> bool {
         let word = text.get(span.range()).unwrap_or_default();
         !word.contains(char::is_whitespace) && !self.inner.gazetteers.is_given_name(word)
+    }
+
+    /// Could a list be a partnership's name? At least half its items end with a surname or
+    /// a given name of the census lists ("Barnett, Melton and Garcia"; not "Sectioning,
+    /// Mounting, and Imaging").
+    fn named_partners(&self, text: &str, list: Span) -> bool {
+        let items = list_items(text, list);
+        let gaz = &self.inner.gazetteers;
+        let named = items
+            .iter()
+            .filter(|item| {
+                let value = text.get(item.range()).unwrap_or_default();
+                let last = value.rsplit(char::is_whitespace).next().unwrap_or_default();
+                gaz.is_surname(last) || gaz.is_given_name(last)
+            })
+            .count();
+        !items.is_empty() && named * 2 >= items.len()
     }
 
     /// Is a list one of people? After a common noun ("our founders:") one item the model took
