@@ -1258,13 +1258,18 @@ fn stands_alone(text: &str, span: Span, place: Place, hits: &[gazetteer::PlaceHi
     true
 }
 
+/// No word of two letters or more in `value` but the `joints` allowed ("4, 6 and 9" with
+/// `and`, "10 to -35" with `to`).
+fn numbers_only(value: &str, joints: &[&str]) -> bool {
+    !value
+        .split(|ch: char| !ch.is_alphabetic())
+        .any(|w| w.chars().count() >= 2 && !joints.contains(&w))
+}
+
 /// Numbers alone that read as a measure, not as a building number or a postcode: a decimal
 /// ("274.8"), a range ("300-600", "10 to -35") or a list ("4, 6, 7 and").
 fn is_numeric_range(value: &str) -> bool {
-    let numbers_only = !value
-        .split(|ch: char| !ch.is_alphabetic())
-        .any(|w| w.chars().count() >= 2 && !["and", "or", "to"].contains(&w));
-    if !numbers_only {
+    if !numbers_only(value, &["and", "or", "to"]) {
         return false;
     }
     let bytes = value.as_bytes();
@@ -1541,10 +1546,8 @@ fn absorb_streets_taken_for_people(text: &str, out: &mut Vec<Candidate>) {
 fn drop_lone_numbers(text: &str, out: &mut Vec<Candidate>) {
     const NEAR: usize = 40;
     let digits_only = |c: &Candidate| {
-        text.get(c.span.range()).is_some_and(|v| {
-            !v.split(|ch: char| !ch.is_alphabetic())
-                .any(|w| w.len() >= 2)
-        })
+        text.get(c.span.range())
+            .is_some_and(|v| numbers_only(v, &[]))
     };
     let anchors: Vec<Span> = out
         .iter()
