@@ -398,6 +398,9 @@ fn measures_counts_and_acronyms_are_not_phones_addresses_or_places() {
         found.iter().any(|(v, e, _)| v == "OSLO" && e == "LOCATION"),
         "{found:?}"
     );
+    // A sum in a fitted equation is no phone number.
+    let fit = findings("The fit was Y=2210.4471+318.2265X across all wards.");
+    assert!(fit.iter().all(|(_, e, _)| e != "PHONE"), "{fit:?}");
 }
 
 #[test]

@@ -873,7 +873,8 @@ impl NerDetector {
     ///   a capital ("major road" is a description) and is no measure ([`is_numeric_range`]:
     ///   "274.8", "290-315", "4, 6, 7 and").
     /// - A phone passes the `phone` validator and [stands alone](crate::redact::stands_alone)
-    ///   ("36.87-69.63" in a confidence interval is no phone).
+    ///   ("36.87-69.63" in a confidence interval is no phone); a URL passes the `url` or
+    ///   `domain` validator ("SWI/SNF-Brg1" is a gene complex).
     /// - A person or place starting with a lower-case letter ("miRNA", "vitro"), or a person
     ///   with no capital at all, must be a known given name (all lower case) or place; a person of one upper-case word ("NHEJ")
     ///   a given name.
@@ -907,6 +908,10 @@ impl NerDetector {
                 // with no digit ("major road", "lung capillaries") are a description.
                 let named = value.contains(|ch: char| ch.is_ascii_digit() || ch.is_uppercase());
                 named && !is_numeric_range(value) && (!one_word || (!code && c.score >= 0.9))
+            }
+            Target::Model(Kind::Url) => {
+                // "SWI/SNF-Brg1", "http://" alone: what the URL and domain rules accept.
+                crate::redact::validate::url(value) || crate::redact::validate::domain(value)
             }
             Target::Model(Kind::Phone) => {
                 // "36.87-69.63" in a confidence interval, "837-839" pages: the numbering-plan

@@ -97,7 +97,8 @@ impl NamedValidator {
 }
 
 /// True when the number at `start..end` of `text` stands alone: it is no piece of a decimal
-/// number (`07-5232.43` in `2766.07-5232.43`, `0123 4567` in `0.0123 4567`), of a code joined
+/// number (`07-5232.43` in `2766.07-5232.43`, `0123 4567` in `0.0123 4567`) or of a sum
+/// (`402.2970` in `1035.7828+402.2970`), of a code joined
 /// to letters (`04449913` in `PF-04449913`) or of a DOI (`010-0034` in
 /// `10.1007/s12551-010-0034-3`).
 ///
@@ -118,7 +119,7 @@ pub fn stands_alone(text: &str, start: usize, end: usize) -> bool {
         before.len().checked_sub(2).and_then(|i| before.get(i)),
     );
     let glued_before = word(b1)
-        || (matches!(b1, Some(b'.' | b',')) && digit(b2))
+        || (matches!(b1, Some(b'.' | b',' | b'+')) && digit(b2))
         || (b1 == Some(&b'-') && b2.is_some_and(u8::is_ascii_alphabetic));
     let glued_after =
         word(bytes.get(end)) || (bytes.get(end) == Some(&b'.') && digit(bytes.get(end + 1)));
@@ -570,6 +571,15 @@ pub fn phone(value: &str) -> bool {
     // Shorter runs that open with 0 are codes (`compound KT 0418263`).
     let lead = main.trim_start().trim_start_matches('(');
     if lead.starts_with('0') && !lead.starts_with("00") && ds.len() < 8 {
+        return false;
+    }
+    // A plus sign opens an international number; inside one it is arithmetic
+    // (`1109.0548+329.9102`).
+    if main
+        .trim_start()
+        .get(1..)
+        .is_some_and(|rest| rest.contains('+'))
+    {
         return false;
     }
     // `36.87-69.63` is a range of two decimals.
@@ -1604,6 +1614,7 @@ mod tests {
         assert!(at("from 2003-01-02 to", "2003-01-02"));
         assert!(!at("CI 1804.06-3321.57", "06-3321.57"));
         assert!(!at("mean 0,0271 4853", "0271 4853"));
+        assert!(!at("Y=1035.7828+402.2970X", "402.2970"));
         assert!(!at("agent MX-05127734", "05127734"));
         assert!(!at("1.3.6.1.4.1", "1.3.6.1"));
         assert!(!at("doi:10.5555/jlab.2024-031-0577-2", "031-0577"));
@@ -1622,6 +1633,8 @@ mod tests {
         assert!(!date("16/6.51"));
         assert!(!phone("01.02.2003")); // a date
         assert!(!phone("36.87-69.63")); // a range of decimals
+        assert!(!phone("1109.0548+329.9102")); // arithmetic
+        assert!(phone("+44 20 7946 0958"));
         assert!(phone("020.7946.0958"));
         assert!(phone("01 02 20 03 44"));
         assert!(!phone("0418263")); // a trunk 0 needs eight digits or more
