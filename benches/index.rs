@@ -86,7 +86,7 @@ fn dense(
     tmp: &Path,
     queries: &[String],
 ) {
-    use promptveil::embed::{Embedder, EmbeddingAssets};
+    use promptveil::index::{Embedder, EmbeddingAssets};
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let builder = Embedder::load_with_threads(&EmbeddingAssets::discover(), threads)
         .expect("assets present: run scripts/fetch-assets");

@@ -55,6 +55,7 @@ fn bench(c: &mut Criterion) {
         .expect("assets present: run scripts/fetch-assets");
     eprintln!("NER load: {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
     let redactor = Redactor::builder()
+        .default_rules()
         .detector(ner.clone())
         .hash_key(HashKey::from_bytes(&[7; 32]).expect("key"))
         .build()

@@ -76,6 +76,7 @@ fn chunks(texts: &[String], len: usize) -> Vec<String> {
 
 fn redactor() -> Redactor {
     Redactor::builder()
+        .default_rules()
         .hash_key(HashKey::from_bytes(&[42u8; 32]).expect("key"))
         .build()
         .expect("default rules")

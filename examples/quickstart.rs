@@ -101,7 +101,7 @@ async fn run() -> Result<(), Failure> {
     // (maybe) an external model.
     let started = Instant::now();
     let ner = NerDetector::load(&NerAssets::discover(), NerConfig::default())?;
-    let redactor = Redactor::builder().detector(ner).build()?;
+    let redactor = Redactor::builder().default_rules().detector(ner).build()?;
     println!(
         "      redaction: the default rules and the NER model (loaded in {:.1} s)",
         started.elapsed().as_secs_f64()

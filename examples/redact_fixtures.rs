@@ -37,12 +37,12 @@ fn builder() -> Result<promptveil::redact::RedactorBuilder, Box<dyn Error>> {
         "NER detector loaded in {:.0} ms",
         started.elapsed().as_secs_f64() * 1e3
     );
-    Ok(Redactor::builder().detector(ner))
+    Ok(Redactor::builder().default_rules().detector(ner))
 }
 
 #[cfg(not(feature = "ner"))]
 fn builder() -> Result<promptveil::redact::RedactorBuilder, Box<dyn Error>> {
-    Ok(Redactor::builder())
+    Ok(Redactor::builder().default_rules())
 }
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -48,7 +48,7 @@ pub enum ErrorKind {
     Corpus,
     /// A request was refused before anything was sent: the routing policy approved no
     /// backend, or the egress guard found data above a backend's clearance in the payload.
-    /// The source is the [`EgressRefusal`](crate::backend::egress::EgressRefusal) when the
+    /// The source is the [`EgressRefusal`](crate::pipeline::guard::EgressRefusal) when the
     /// guard refused.
     Refused,
     /// No approved backend answered. The source is the

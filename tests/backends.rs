@@ -103,7 +103,7 @@ fn profile() -> BackendProfile {
 }
 
 fn request(question: &str) -> BackendRequest {
-    let redactor = Redactor::builder().build().expect("rules");
+    let redactor = Redactor::builder().default_rules().build().expect("rules");
     let vault = Vault::new();
     let q = redactor.redact(question, &vault);
     let prompt = enrich(

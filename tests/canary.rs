@@ -281,7 +281,7 @@ async fn canaries_never_reach_errors_logs_audit_or_payloads() {
     assert_clean("401 Display", &format!("{err} {err:?}"));
 
     // 4. A JSON document redacted field by field.
-    let redactor = Redactor::builder().build().expect("rules");
+    let redactor = Redactor::builder().default_rules().build().expect("rules");
     let vault = Vault::new();
     let doc = serde_json::json!({"patient": {"ssn": JSON_SSN, "contact": MAIL,
                                              "notes": [format!("key {PASSAGE_KEY}")]}});

@@ -3,7 +3,7 @@
 
 use promptveil::Sensitivity;
 use promptveil::backend::BackendRequest;
-use promptveil::backend::egress::check_egress;
+use promptveil::pipeline::guard::check_egress;
 use promptveil::enrich::{ContextPassage, HeuristicCounter, Template, enrich};
 use promptveil::index::Passage;
 use promptveil::redact::{Redactor, Vault};
@@ -14,7 +14,7 @@ const KEY_CANARY: &str = "AKIAQ7CANARY7EGRESS7";
 const MAIL_CANARY: &str = "canary.egress@example.org";
 
 fn payload(passage_text: &str) -> BackendRequest {
-    let redactor = Redactor::builder().build().expect("rules");
+    let redactor = Redactor::builder().default_rules().build().expect("rules");
     let vault = Vault::new();
     let question = redactor.redact("What does the runbook say about deploy keys?", &vault);
     // The index was declared public, so its passages go in unredacted.
@@ -33,7 +33,7 @@ fn payload(passage_text: &str) -> BackendRequest {
 
 #[test]
 fn a_planted_secret_in_a_public_passage_is_refused_for_every_backend() {
-    let redactor = Redactor::builder().build().expect("rules");
+    let redactor = Redactor::builder().default_rules().build().expect("rules");
     let request = payload(&format!(
         "Rotate the deploy key {KEY_CANARY} every quarter and mail {MAIL_CANARY}."
     ));
@@ -79,7 +79,7 @@ fn a_planted_secret_in_a_public_passage_is_refused_for_every_backend() {
 
 #[test]
 fn redacted_payloads_and_allowed_levels_pass() {
-    let redactor = Redactor::builder().build().expect("rules");
+    let redactor = Redactor::builder().default_rules().build().expect("rules");
     // Placeholders are not findings: a payload built from redacted text passes.
     let vault = Vault::new();
     let red = redactor.redact(&format!("mail {MAIL_CANARY} about it"), &vault);
@@ -149,7 +149,7 @@ examples.match = ["see TCK-123456"]
     let request = BackendRequest::new(&prompt, 64, 0.0);
     assert_eq!(request.history().len(), 1);
 
-    let guard = Redactor::builder().build().expect("rules");
+    let guard = Redactor::builder().default_rules().build().expect("rules");
     let cloud = BackendProfile::new("cloud", Locality::External, Size::Large, 100_000);
     let refusal = check_egress(&guard, &request, &cloud).expect_err("refused");
     assert_eq!(refusal.found[0].0, "EMAIL");

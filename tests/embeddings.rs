@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use promptveil::ErrorKind;
-use promptveil::embed::{Embedder, EmbeddingAssets};
+use promptveil::index::{Embedder, EmbeddingAssets};
 use promptveil::index::{ChunkConfig, KnowledgeIndex, LocalRetriever, SearchMode, ingest_path};
 
 fn embedder() -> Arc<Embedder> {

@@ -23,6 +23,7 @@ fn detector() -> &'static NerDetector {
 
 fn redactor() -> Redactor {
     Redactor::builder()
+        .default_rules()
         .detector(detector().clone())
         .build()
         .expect("redactor builds")

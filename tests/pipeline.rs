@@ -19,7 +19,7 @@ use promptveil::ErrorKind;
 use promptveil::audit::JsonLinesSink;
 use promptveil::backend::anthropic::AnthropicBackend;
 use promptveil::backend::dispatch::DispatchConfig;
-use promptveil::backend::egress::EgressRefusal;
+use promptveil::pipeline::guard::EgressRefusal;
 use promptveil::backend::openai::OpenAiBackend;
 use promptveil::backend::{ApiKey, ModelBackend};
 use promptveil::index::{ChunkConfig, KnowledgeIndex, LocalRetriever, Passage, SearchMode};

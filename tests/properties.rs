@@ -20,6 +20,7 @@ fn redactor() -> &'static Redactor {
     static R: OnceLock<Redactor> = OnceLock::new();
     R.get_or_init(|| {
         Redactor::builder()
+            .default_rules()
             .hash_key(HashKey::from_bytes(&[9u8; 32]).expect("key"))
             .build()
             .expect("default rules")

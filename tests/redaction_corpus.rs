@@ -30,7 +30,10 @@ fn corpus_files() -> Vec<PathBuf> {
 
 #[test]
 fn every_case_redacts_and_restores_as_written() {
-    let redactor = Redactor::builder().build().expect("default rules");
+    let redactor = Redactor::builder()
+        .default_rules()
+        .build()
+        .expect("default rules");
     let mut failures = Vec::new();
     let mut count = 0;
     for path in corpus_files() {

@@ -17,7 +17,7 @@
 //! let path = dir.path().join("audit.jsonl");
 //! let sink = JsonLinesSink::open(&path)?;
 //! let id = RequestId::new();
-//! let red = Redactor::builder().build()?.redact("Mail ana@example.com", &Vault::new());
+//! let red = Redactor::builder().default_rules().build()?.redact("Mail ana@example.com", &Vault::new());
 //! sink.record(&id, &AuditEvent::redacted("question", red.report()));
 //! let trail = std::fs::read_to_string(&path).expect("read");
 //! assert!(trail.contains(r#""entities":{"EMAIL":1}"#) && !trail.contains("ana@"));
@@ -303,7 +303,7 @@ mod tests {
         let sink = JsonLinesSink::open(&path).expect("open");
         let id = RequestId::new();
         let canary = "canary.audit@example.org";
-        let redactor = Redactor::builder().build().expect("rules");
+        let redactor = Redactor::builder().default_rules().build().expect("rules");
         let vault = Vault::new();
         let red = redactor.redact(&format!("Mail {canary}, card 4111 1111 1111 1111"), &vault);
         sink.record(&id, &AuditEvent::redacted("question", red.report()));

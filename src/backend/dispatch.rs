@@ -193,7 +193,7 @@ impl Dispatcher {
     /// #     }
     /// # }
     /// # let profile = |n: &str| BackendProfile::new(n, Locality::OnPremises, Size::Small, 4096);
-    /// # let prompt = promptveil::enrich::enrich(&Default::default(), "", promptveil::redact::Redactor::builder().build()?.redact("hi", &Default::default()).text(), &[], 100, &promptveil::enrich::HeuristicCounter)?;
+    /// # let prompt = promptveil::enrich::enrich(&Default::default(), "", promptveil::redact::Redactor::builder().default_rules().build()?.redact("hi", &Default::default()).text(), &[], 100, &promptveil::enrich::HeuristicCounter)?;
     /// use promptveil::backend::dispatch::{DispatchConfig, Dispatcher};
     /// use promptveil::route::{DefaultPolicy, RouteSummary, RoutingPolicy};
     /// use promptveil::Sensitivity;

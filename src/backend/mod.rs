@@ -37,7 +37,7 @@
 //! }
 //!
 //! # let prompt = promptveil::enrich::enrich(&promptveil::enrich::Template::parse("{question}")?, "",
-//! #     promptveil::redact::Redactor::builder().build()?.redact("hi [EMAIL_1]", &Default::default()).text(),
+//! #     promptveil::redact::Redactor::builder().default_rules().build()?.redact("hi [EMAIL_1]", &Default::default()).text(),
 //! #     &[], 100, &promptveil::enrich::HeuristicCounter)?;
 //! let b = Shouter(BackendProfile::new("shouter", Locality::OnPremises, Size::Small, 4096));
 //! let request = BackendRequest::new(&prompt, 64, 0.0); // only from an enriched prompt
@@ -51,7 +51,6 @@
 #[cfg(feature = "http")]
 pub mod anthropic;
 pub mod dispatch;
-pub mod egress;
 #[cfg(feature = "http")]
 mod http;
 #[cfg(feature = "http")]

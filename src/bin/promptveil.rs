@@ -188,6 +188,9 @@ impl RulesArg {
         for path in &self.rules {
             b = b.rules(RuleSet::from_file(path)?);
         }
+        if self.rules.is_empty() {
+            b = b.default_rules();
+        }
         if self.ner || self.ner_config.is_some() {
             b = with_ner(b, self.ner_config.as_deref())?;
         }
@@ -716,7 +719,7 @@ fn build_dense(
     index: &Path,
     passages: &[promptveil::index::Passage],
 ) -> Result<promptveil::index::KnowledgeIndex> {
-    use promptveil::embed::{Embedder, EmbeddingAssets};
+    use promptveil::index::{Embedder, EmbeddingAssets};
     use promptveil::index::KnowledgeIndex;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let embedder = Embedder::load_with_threads(&EmbeddingAssets::discover(), threads)?;
@@ -820,7 +823,7 @@ fn retriever(
 fn with_embedder(
     retriever: promptveil::index::LocalRetriever,
 ) -> Result<promptveil::index::LocalRetriever> {
-    use promptveil::embed::{Embedder, EmbeddingAssets};
+    use promptveil::index::{Embedder, EmbeddingAssets};
     let started = Instant::now();
     let embedder = Embedder::load(&EmbeddingAssets::discover())?;
     eprintln!(
@@ -838,7 +841,8 @@ fn with_embedder(
 }
 
 fn index_check(index: &Path, rules: &RulesArg, in_clear: &str, json: bool) -> Result<ExitCode> {
-    use promptveil::index::{KnowledgeIndex, PublicCheck};
+    use promptveil::index::KnowledgeIndex;
+    use promptveil::pipeline::guard::PublicCheck;
     let in_clear: promptveil::Sensitivity = in_clear.parse()?;
     let redactor = rules.redactor()?;
     let index = KnowledgeIndex::open(index)?;
@@ -866,7 +870,7 @@ fn index_check(index: &Path, rules: &RulesArg, in_clear: &str, json: bool) -> Re
     })
 }
 
-fn print_check(check: &promptveil::index::PublicCheck) {
+fn print_check(check: &promptveil::pipeline::guard::PublicCheck) {
     let level = check.in_clear.as_str();
     println!(
         "{} passages checked against `{level}` (the highest level a backend receives in clear)",

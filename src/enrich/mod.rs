@@ -18,7 +18,7 @@
 //! use promptveil::index::{Hit, Passage};
 //! use promptveil::redact::{Redactor, Vault};
 //!
-//! let redactor = Redactor::builder().build()?;
+//! let redactor = Redactor::builder().default_rules().build()?;
 //! let vault = Vault::new();
 //! let question = redactor.redact("Can ana@example.com pay in instalments?", &vault);
 //! let passage = Passage::new("billing.md#1", "billing.md", "Payment plans",
@@ -379,7 +379,7 @@ impl EnrichedPrompt {
     /// use promptveil::enrich::{enrich, HeuristicCounter, Role, Template, Turn};
     /// use promptveil::redact::{Redactor, Vault};
     ///
-    /// let redactor = Redactor::builder().build()?;
+    /// let redactor = Redactor::builder().default_rules().build()?;
     /// let vault = Vault::new(); // one vault for the whole conversation
     /// let earlier = [
     ///     Turn::new(Role::User, redactor.redact("I am ana@example.com.", &vault).text()),
@@ -436,7 +436,7 @@ const MIN_PARTIAL_TOKENS: usize = 24;
 /// use promptveil::index::Passage;
 /// use promptveil::redact::{Redactor, Vault};
 ///
-/// let redactor = Redactor::builder().build()?;
+/// let redactor = Redactor::builder().default_rules().build()?;
 /// let vault = Vault::new(); // one vault for the question and its passages
 /// let question = redactor.redact("Can ana@example.com pay in instalments?", &vault);
 /// let doc = Passage::new("billing.md#1", "billing.md", "Payment plans",
@@ -584,7 +584,7 @@ mod tests {
 
     #[test]
     fn a_cut_passage_keeps_the_most_sentences_the_budget_allows() {
-        let r = Redactor::builder().build().expect("rules");
+        let r = Redactor::builder().default_rules().build().expect("rules");
         let q = r.redact("What does the policy say?", &Vault::new());
         let text: String = (1..=40)
             .map(|i| format!("Sentence number {i} of the policy says something useful. "))
@@ -626,7 +626,7 @@ mod tests {
 
     #[test]
     fn history_keeps_the_latest_turns_that_fit_and_opens_with_the_user() {
-        let r = Redactor::builder().build().expect("rules");
+        let r = Redactor::builder().default_rules().build().expect("rules");
         let vault = Vault::new();
         let turn = |role, text: &str| Turn::new(role, r.redact(text, &vault).text());
         let q = r.redact("And on Sunday?", &vault);
@@ -671,7 +671,7 @@ mod tests {
     }
 
     fn question(text: &str) -> RedactedText {
-        let r = Redactor::builder().build().expect("rules");
+        let r = Redactor::builder().default_rules().build().expect("rules");
         r.redact(text, &Vault::new()).into_parts().0
     }
 
@@ -771,7 +771,7 @@ mod tests {
 
     #[test]
     fn redacted_passages_show_placeholders_and_no_title() {
-        let r = Redactor::builder().build().expect("rules");
+        let r = Redactor::builder().default_rules().build().expect("rules");
         let vault = Vault::new();
         let q = r
             .redact("Mail ana@example.com about it", &vault)

@@ -36,9 +36,10 @@
 //! Equal scores are ordered by passage ordinal (ingestion order), so results never depend on
 //! thread timing.
 
-mod check;
 #[cfg(feature = "embeddings")]
 mod dense;
+#[cfg(feature = "embeddings")]
+mod embed;
 mod ingest;
 mod store;
 
@@ -47,8 +48,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use check::{EntityTally, Finding, FlaggedPassage, PublicCheck};
+
 pub use ingest::{ChunkConfig, IngestReport, SkipReason, ingest_path};
+#[cfg(feature = "embeddings")]
+pub use embed::{Embedder, EmbeddingAssets};
 pub use store::{EmbeddingInfo, KnowledgeIndex, Manifest};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -220,7 +223,7 @@ pub struct LocalRetriever {
     fusion: Fusion,
     candidates: usize,
     #[cfg(feature = "embeddings")]
-    embedder: Option<Arc<crate::embed::Embedder>>,
+    embedder: Option<Arc<Embedder>>,
 }
 
 impl LocalRetriever {
@@ -246,7 +249,7 @@ impl LocalRetriever {
     #[cfg(feature = "embeddings")]
     pub fn with_embedder(
         mut self,
-        embedder: Arc<crate::embed::Embedder>,
+        embedder: Arc<Embedder>,
     ) -> Result<LocalRetriever> {
         match &self.index.manifest().embedding {
             Some(info) if info == embedder.info() => {}

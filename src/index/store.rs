@@ -180,7 +180,7 @@ impl KnowledgeIndex {
     pub fn build_with_embeddings(
         dir: &Path,
         passages: &[Passage],
-        embedder: &crate::embed::Embedder,
+        embedder: &super::Embedder,
     ) -> Result<KnowledgeIndex> {
         Self::build_with_embeddings_progress(dir, passages, embedder, &mut |_, _| {})
     }
@@ -202,7 +202,7 @@ impl KnowledgeIndex {
     pub fn build_with_embeddings_progress(
         dir: &Path,
         passages: &[Passage],
-        embedder: &crate::embed::Embedder,
+        embedder: &super::Embedder,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<KnowledgeIndex> {
         check_passages(passages)?;

@@ -70,7 +70,7 @@
 //!
 //! // Needs the assets: `bash scripts/fetch-assets` (the test suite fetches them first).
 //! let ner = NerDetector::load(&NerAssets::discover(), NerConfig::default())?;
-//! let redactor = Redactor::builder().detector(ner).build()?;
+//! let redactor = Redactor::builder().default_rules().detector(ner).build()?;
 //! let vault = Vault::new();
 //! let red = redactor.redact("Maria Keller moved to Leeds last spring.", &vault);
 //! assert_eq!(red.text().as_str(), "[PERSON_1] moved to [LOCATION_1] last spring.");
@@ -872,7 +872,7 @@ impl NerDetector {
     ///   ("T6SS", "p53", "IL6R"); any other needs a score of 0.9. An address holds a digit or
     ///   a capital ("major road" is a description) and is no measure ([`is_numeric_range`]:
     ///   "274.8", "290-315", "4, 6, 7 and").
-    /// - A phone passes the `phone` validator and [stands alone](crate::redact::stands_alone)
+    /// - A phone passes the `phone` validator and stands alone
     ///   ("36.87-69.63" in a confidence interval is no phone); a URL passes the `url` or
     ///   `domain` validator ("SWI/SNF-Brg1" is a gene complex).
     /// - A person or place starting with a lower-case letter ("miRNA", "vitro"), or a person
@@ -911,13 +911,13 @@ impl NerDetector {
             }
             Target::Model(Kind::Url) => {
                 // "SWI/SNF-Brg1", "http://" alone: what the URL and domain rules accept.
-                crate::redact::validate::url(value) || crate::redact::validate::domain(value)
+                crate::validate::url(value) || crate::validate::domain(value)
             }
             Target::Model(Kind::Phone) => {
                 // "36.87-69.63" in a confidence interval, "837-839" pages: the numbering-plan
                 // and context checks the phone rules use.
-                crate::redact::validate::phone(value)
-                    && crate::redact::stands_alone(text, c.span.start, c.span.end)
+                crate::validate::phone(value)
+                    && crate::validate::stands_alone(text, c.span.start, c.span.end)
             }
             Target::Model(Kind::Person) => {
                 let no_capital = !value.contains(char::is_uppercase);
@@ -1716,7 +1716,7 @@ mod tests {
             let _ = name_shaped(&text[span.range()]);
             let _ = is_numeric_range(&text[span.range()]);
             let _ = acronym_in_prose(&text, span, Place::Country);
-            let _ = crate::redact::stands_alone(&text, start, end);
+            let _ = crate::validate::stands_alone(&text, start, end);
             for kind in [Kind::Person, Kind::Location] {
                 let c = Candidate {
                     span,

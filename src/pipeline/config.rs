@@ -228,9 +228,10 @@ fn apply(b: &mut PipelineBuilder, src: &str, path: Option<&Path>, base: &Path) -
 
     // Redaction.
     let mut redactor = crate::redact::Redactor::builder();
-    if let Some(rules) = &file.redaction.rules {
-        redactor = redactor.rules(crate::rules::RuleSet::from_file(resolve(rules))?);
-    }
+    redactor = match &file.redaction.rules {
+        Some(rules) => redactor.rules(crate::rules::RuleSet::from_file(resolve(rules))?),
+        None => redactor.default_rules(),
+    };
     if file.redaction.ner {
         #[cfg(feature = "ner")]
         {
@@ -263,7 +264,7 @@ fn apply(b: &mut PipelineBuilder, src: &str, path: Option<&Path>, base: &Path) -
         } else {
             #[cfg(feature = "embeddings")]
             {
-                use crate::embed::{Embedder, EmbeddingAssets};
+                use crate::index::{Embedder, EmbeddingAssets};
                 let embedder = Embedder::load(&EmbeddingAssets::discover())?;
                 retriever.with_embedder(Arc::new(embedder))?
             }

@@ -64,6 +64,7 @@
 //! backend.
 
 mod config;
+pub mod guard;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -73,7 +74,7 @@ use futures_util::Stream;
 
 use crate::audit::{AuditEvent, AuditSink, NoopSink, RequestId};
 use crate::backend::dispatch::{Attempt, DispatchConfig, DispatchError, Dispatcher};
-use crate::backend::egress::check_egress_all;
+use guard::check_egress_all;
 use crate::backend::{
     BackendError, BackendRequest, BackendStream, ModelBackend, StreamEvent, Usage,
 };
@@ -369,7 +370,7 @@ impl PipelineBuilder {
     }
 
     /// Where passages come from; `public` declares its passages free to send in clear (they
-    /// are then not redacted; [`PublicCheck`](crate::index::PublicCheck) finds the passages
+    /// are then not redacted; [`PublicCheck`](guard::PublicCheck) finds the passages
     /// the egress guard would refuse). Without a retriever, prompts go without context.
     pub fn retriever(mut self, retriever: Arc<dyn Retriever>, public: bool) -> Self {
         self.retriever = Some(retriever);
@@ -485,7 +486,7 @@ impl PipelineBuilder {
         }
         let redactor = match self.redactor {
             Some(r) => r,
-            None => Redactor::builder().build()?,
+            None => Redactor::builder().default_rules().build()?,
         };
         let dispatcher = Dispatcher::new(self.backends, self.dispatch)?;
         let profiles = dispatcher.profiles();

@@ -1,7 +1,8 @@
 //! Redaction: find sensitive data, replace it with numbered placeholders, restore it later.
 //!
-//! The [`Redactor`] runs every [`Detector`] over a text — by default the compiled
-//! [rule set](crate::rules::RuleSet), plus any detector of your own — resolves overlaps
+//! The [`Redactor`] runs every [`Detector`] over a text — the compiled
+//! [rule set](crate::rules::RuleSet) of [`RedactorBuilder::default_rules`] or of rule files,
+//! the NER detector, any detector of your own — resolves overlaps
 //! between their findings (validated before unvalidated, then the higher score, then the
 //! longer span; what a loser holds outside the winners is still replaced), and replaces each
 //! finding as its rule says:
@@ -12,7 +13,7 @@
 //! ```
 //! use promptveil::redact::{Redactor, Vault};
 //!
-//! let redactor = Redactor::builder().build()?;
+//! let redactor = Redactor::builder().default_rules().build()?;
 //! let vault = Vault::new();
 //! let red = redactor.redact(
 //!     "Refund card 4111 1111 1111 1111 for jane.doe@example.com, she called from +44 20 7946 0958.",
@@ -51,13 +52,11 @@
 //! - redacting a redacted text gives the same text;
 //! - no input makes the redactor panic.
 
-pub(crate) mod context;
 mod finding;
 pub(crate) mod overlap;
 pub(crate) mod placeholder;
 mod report;
 mod structured;
-pub mod validate;
 mod vault;
 
 use std::fmt;
@@ -65,12 +64,10 @@ use std::sync::Arc;
 
 pub use finding::{Action, Detector, EntityType, Finding, FindingSink, RuleId, Span};
 pub use report::{HashKey, RedactionRecord, RedactionReport};
-pub use structured::{JsonRecord, JsonRedaction, MAX_DEPTH as MAX_JSON_DEPTH};
-pub use validate::{NamedValidator, Validator, shannon_entropy, stands_alone};
+pub use structured::{FieldRule, JsonRecord, JsonRedaction, MAX_DEPTH as MAX_JSON_DEPTH};
 pub use vault::{RestoreReport, Restored, StreamRestorer, Vault};
 
-use crate::error::Result;
-use crate::rules::{FieldRule, RuleSet};
+use crate::error::{Error, Result};
 
 /// Text that has been through the redactor.
 ///
@@ -111,7 +108,7 @@ impl RedactedText {
     /// ```
     /// use promptveil::redact::{Redactor, Vault};
     ///
-    /// let red = Redactor::builder().build()?.redact("Call +44 20 7946 0958 about the flu shot", &Vault::new());
+    /// let red = Redactor::builder().default_rules().build()?.redact("Call +44 20 7946 0958 about the flu shot", &Vault::new());
     /// assert_eq!(red.text().without_placeholders(), "Call   about the flu shot");
     /// # Ok::<(), promptveil::Error>(())
     /// ```
@@ -168,8 +165,10 @@ impl Redaction {
 
 /// Finds and replaces sensitive data. Cheap to clone, shareable across threads.
 ///
-/// Built with [`Redactor::builder`]; with no rule set given, it uses
-/// [`RuleSet::default_rules`].
+/// Built with [`Redactor::builder`] from detectors: the default rules
+/// ([`RedactorBuilder::default_rules`]), rule files ([`RedactorBuilder::rules`]), the NER
+/// detector, detectors of your own. A redactor with no detector is refused: it would redact
+/// nothing.
 #[derive(Clone)]
 pub struct Redactor {
     inner: Arc<Inner>,
@@ -190,35 +189,46 @@ impl fmt::Debug for Redactor {
     }
 }
 
-/// Builds a [`Redactor`]. Setters never fail; [`build`](RedactorBuilder::build) reports.
+/// Builds a [`Redactor`]. Setters never fail; [`build`](RedactorBuilder::build) reports
+/// the first error one of them deferred.
+///
+/// The rule-set setters, [`default_rules`](RedactorBuilder::default_rules) and
+/// [`rules`](RedactorBuilder::rules), are defined with the rules in [`crate::rules`].
 #[must_use]
 #[derive(Default)]
 pub struct RedactorBuilder {
-    rules: Vec<RuleSet>,
     detectors: Vec<Arc<dyn Detector>>,
+    fields: Vec<FieldRule>,
     hash_key: Option<HashKey>,
+    errors: Vec<Error>,
 }
 
 impl fmt::Debug for RedactorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedactorBuilder")
-            .field("rules", &self.rules)
             .field("detectors", &self.detectors.len())
+            .field("field_rules", &self.fields.len())
+            .field("errors", &self.errors.len())
             .finish_non_exhaustive()
     }
 }
 
 impl RedactorBuilder {
-    /// Adds a rule set (text rules and JSON field rules). Default: the default rules, used
-    /// when no rule set is added.
-    pub fn rules(mut self, rules: RuleSet) -> Self {
-        self.rules.push(rules);
+    /// Adds a detector, run beside the others. Default: none.
+    pub fn detector(mut self, detector: impl Detector + 'static) -> Self {
+        self.detectors.push(Arc::new(detector));
         self
     }
 
-    /// Adds a detector of your own, run beside the rules. Default: none.
-    pub fn detector(mut self, detector: impl Detector + 'static) -> Self {
-        self.detectors.push(Arc::new(detector));
+    /// Adds a detector already shared behind an `Arc`.
+    pub fn shared_detector(mut self, detector: Arc<dyn Detector>) -> Self {
+        self.detectors.push(detector);
+        self
+    }
+
+    /// Adds rules for JSON documents ([`Redactor::redact_json`]). Default: none.
+    pub fn field_rules(mut self, rules: impl IntoIterator<Item = FieldRule>) -> Self {
+        self.fields.extend(rules);
         self
     }
 
@@ -228,35 +238,44 @@ impl RedactorBuilder {
         self
     }
 
+    /// Keeps an error for [`build`](RedactorBuilder::build) to return.
+    pub(crate) fn defer(mut self, error: Error) -> Self {
+        self.errors.push(error);
+        self
+    }
+
     /// Builds the redactor.
+    ///
+    /// ```
+    /// use promptveil::redact::Redactor;
+    ///
+    /// let err = Redactor::builder().build().unwrap_err();
+    /// assert_eq!(err.to_string(), "a redactor with no detector redacts nothing: add default_rules(), rules or a detector");
+    /// assert!(Redactor::builder().default_rules().build().is_ok());
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when no hash key was given and the
-    /// system has no randomness for one.
-    pub fn build(self) -> Result<Redactor> {
-        let rules = if self.rules.is_empty() {
-            vec![RuleSet::default_rules()?]
-        } else {
-            self.rules
-        };
-        let fields = rules
-            .iter()
-            .flat_map(|r| r.fields().iter().cloned())
-            .collect();
-        let mut detectors: Vec<Arc<dyn Detector>> = rules
-            .into_iter()
-            .map(|r| Arc::new(r) as Arc<dyn Detector>)
-            .collect();
-        detectors.extend(self.detectors);
+    /// The first error a setter deferred (a rule set that failed to build);
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when no detector was added, or when no
+    /// hash key was given and the system has no randomness for one.
+    pub fn build(mut self) -> Result<Redactor> {
+        if !self.errors.is_empty() {
+            return Err(self.errors.swap_remove(0));
+        }
+        if self.detectors.is_empty() {
+            return Err(Error::config(
+                "a redactor with no detector redacts nothing: add default_rules(), rules or a detector",
+            ));
+        }
         let hash_key = match self.hash_key {
             Some(k) => k,
             None => HashKey::random()?,
         };
         Ok(Redactor {
             inner: Arc::new(Inner {
-                detectors,
-                fields,
+                detectors: self.detectors,
+                fields: self.fields,
                 hash_key,
             }),
         })
@@ -295,7 +314,7 @@ impl Redactor {
     /// ```
     /// use promptveil::redact::Redactor;
     ///
-    /// let report = Redactor::builder().build()?.scan("Mail ana@example.org today.");
+    /// let report = Redactor::builder().default_rules().build()?.scan("Mail ana@example.org today.");
     /// assert_eq!(report.entity_counts()["EMAIL"], 1);
     /// # Ok::<(), promptveil::Error>(())
     /// ```

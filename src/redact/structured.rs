@@ -14,11 +14,126 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::finding::{Action, RuleId};
 use super::finding::{EntityType, Span};
 use super::report::RedactionRecord;
 use super::{Redactor, Vault};
-use crate::error::{Error, ErrorKind, Result};
-use crate::rules::FieldRule;
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::sensitivity::Sensitivity;
+
+/// A structured-redaction rule: JSON values found by key name or JSON pointer.
+///
+/// Rule files declare them as `[[field]]` tables; in code:
+///
+/// ```
+/// use promptveil::redact::{EntityType, FieldRule, RuleId};
+/// use promptveil::Sensitivity;
+///
+/// let rule = FieldRule::new(RuleId::new("customer-name")?, EntityType::new("PERSON")?, Sensitivity::Confidential)
+///     .with_keys(["Name", "full_name"])
+///     .with_pointers(["/customer/contact"]);
+/// assert_eq!(rule.keys(), ["name", "full_name"]); // matched case-insensitively
+/// # Ok::<(), promptveil::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FieldRule {
+    id: RuleId,
+    entity: EntityType,
+    sensitivity: Sensitivity,
+    description: String,
+    keys: Vec<String>,
+    pointers: Vec<String>,
+    action: Action,
+    location: Option<Location>,
+}
+
+impl FieldRule {
+    /// A rule replacing values of `entity` at `sensitivity`, with no key and no pointer yet,
+    /// replaced by placeholders.
+    pub fn new(id: RuleId, entity: EntityType, sensitivity: Sensitivity) -> FieldRule {
+        FieldRule {
+            id,
+            entity,
+            sensitivity,
+            description: String::new(),
+            keys: Vec::new(),
+            pointers: Vec::new(),
+            action: Action::Placeholder,
+            location: None,
+        }
+    }
+
+    /// Adds object keys it applies to (stored in lower case, matched case-insensitively).
+    #[must_use]
+    pub fn with_keys<S: AsRef<str>>(mut self, keys: impl IntoIterator<Item = S>) -> FieldRule {
+        self.keys
+            .extend(keys.into_iter().map(|k| k.as_ref().to_lowercase()));
+        self
+    }
+
+    /// Adds JSON pointers (RFC 6901) it applies to.
+    #[must_use]
+    pub fn with_pointers<S: Into<String>>(
+        mut self,
+        pointers: impl IntoIterator<Item = S>,
+    ) -> FieldRule {
+        self.pointers.extend(pointers.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets what replaces the values (default: a placeholder).
+    #[must_use]
+    pub fn with_action(mut self, action: Action) -> FieldRule {
+        self.action = action;
+        self
+    }
+
+    /// Sets the reviewer's description.
+    #[must_use]
+    pub fn with_description(mut self, description: impl Into<String>) -> FieldRule {
+        self.description = description.into();
+        self
+    }
+
+    /// Records where the rule is written (a rule file's line).
+    pub(crate) fn with_location(mut self, location: Location) -> FieldRule {
+        self.location = Some(location);
+        self
+    }
+
+    /// The rule's id.
+    pub fn id(&self) -> &RuleId {
+        &self.id
+    }
+    /// The entity type of the values it replaces.
+    pub fn entity(&self) -> &EntityType {
+        &self.entity
+    }
+    /// Its sensitivity level.
+    pub fn sensitivity(&self) -> Sensitivity {
+        self.sensitivity
+    }
+    /// The reviewer's description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    /// Object keys it applies to (lower case; matched case-insensitively).
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+    /// JSON pointers it applies to.
+    pub fn pointers(&self) -> &[String] {
+        &self.pointers
+    }
+    /// What replaces the values.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+    /// Where the rule is written.
+    pub fn location(&self) -> Option<&Location> {
+        self.location.as_ref()
+    }
+}
 
 /// Deepest accepted nesting of a JSON document.
 pub const MAX_DEPTH: usize = 256;
@@ -90,7 +205,7 @@ impl Redactor {
     /// use promptveil::redact::{Redactor, Vault};
     /// use serde_json::json;
     ///
-    /// let redactor = Redactor::builder().build()?;
+    /// let redactor = Redactor::builder().default_rules().build()?;
     /// let vault = Vault::new();
     /// let doc = json!({"user": {"email": "not-an-address", "note": "call +44 20 7946 0958"}});
     /// let red = redactor.redact_json(&doc, &vault)?;

@@ -1,9 +1,11 @@
 use super::*;
+use crate::rules::RuleSet;
 use crate::sensitivity::Sensitivity;
 use serde_json::json;
 
 fn redactor() -> Redactor {
     Redactor::builder()
+        .default_rules()
         .hash_key(HashKey::from_bytes(&[3u8; 32]).unwrap_or_else(|e| panic!("{e}")))
         .build()
         .unwrap_or_else(|e| panic!("{e}"))

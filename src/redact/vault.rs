@@ -44,7 +44,7 @@ impl Drop for Secret {
 /// ```
 /// use promptveil::redact::{Redactor, Vault};
 ///
-/// let redactor = Redactor::builder().build()?;
+/// let redactor = Redactor::builder().default_rules().build()?;
 /// let vault = Vault::new();
 /// let red = redactor.redact("Mail ana@example.com or ana@example.com", &vault);
 /// assert_eq!(red.text().as_str(), "Mail [EMAIL_1] or [EMAIL_1]");
@@ -416,7 +416,7 @@ fn restore_into(
 /// use promptveil::redact::{Redactor, StreamRestorer, Vault};
 ///
 /// let vault = Vault::new();
-/// let red = Redactor::builder().build()?.redact("call +44 20 7946 0958", &vault);
+/// let red = Redactor::builder().default_rules().build()?.redact("call +44 20 7946 0958", &vault);
 /// assert_eq!(red.text().as_str(), "call [PHONE_1]");
 ///
 /// let mut stream = StreamRestorer::new(&vault);

@@ -296,7 +296,7 @@ const MIN_LITERAL: usize = 3;
 /// alternative for them starts automaton threads at every lower-upper pair, which on
 /// token-like text multiplied the joint automaton's states a hundredfold. The context
 /// check instead looks for humps in the candidate's window itself (see
-/// [`crate::redact::context`]).
+/// `rules::context`).
 fn word_hir(word: &str) -> Option<Hir> {
     let pattern = format!("(?:^|[^A-Za-z0-9])(?i-u:{})", regex_syntax::escape(word));
     regex_syntax::ParserBuilder::new()

@@ -10,12 +10,13 @@ use toml::Spanned;
 use regex_syntax::hir::Hir;
 
 use super::compile::{self, CompiledPattern};
-use super::{Example, FieldRule, Rule, RuleContext};
+use super::context::ContextScorer;
+use super::{Example, Rule, RuleContext};
 use crate::error::{Error, Location, Result};
-use crate::redact::context::ContextScorer;
-use crate::redact::validate::{self, NamedValidator};
+use crate::redact::FieldRule;
 use crate::redact::{Action, EntityType, RuleId};
 use crate::sensitivity::Sensitivity;
+use crate::validate::{self, NamedValidator};
 
 /// The only rule-file format version this crate reads.
 pub const FORMAT_VERSION: i64 = 1;
@@ -246,7 +247,7 @@ pub(crate) fn parse(
                             rid,
                             format!(
                                 "unknown validator `{name}` (built in: {})",
-                                validate::BUILTIN_NAMES.join(", ")
+                                validate::builtin_names().collect::<Vec<_>>().join(", ")
                             ),
                         ));
                     }
@@ -447,16 +448,14 @@ pub(crate) fn parse(
                 ));
             }
         }
-        fields.push(FieldRule {
-            id,
-            entity,
-            sensitivity: f.sensitivity,
-            description: f.description,
-            keys: f.keys.iter().map(|k| k.to_lowercase()).collect(),
-            pointers: f.pointers.into_iter().map(Spanned::into_inner).collect(),
-            action: f.action,
-            location: Some(ctx.loc(span)),
-        });
+        fields.push(
+            FieldRule::new(id, entity, f.sensitivity)
+                .with_description(f.description)
+                .with_keys(&f.keys)
+                .with_pointers(f.pointers.into_iter().map(Spanned::into_inner))
+                .with_action(f.action)
+                .with_location(ctx.loc(span)),
+        );
     }
     Ok(Parsed { rules, fields })
 }

@@ -14,7 +14,7 @@
 //! sensitivity = "internal"           # public | internal | confidential | restricted
 //! description = "Badge numbers printed on staff cards"
 //! patterns = ['''\bE-[0-9]{6}\b''']  # one or more; a group named `value` narrows the span
-//! validator = "luhn"                 # optional, see redact::validate
+//! validator = "luhn"                 # optional, see promptveil::validate
 //! min_entropy = 2.0                  # optional floor, bits per character
 //! score = 0.6                        # base confidence (default 0.8)
 //! threshold = 0.5                    # findings below are dropped (default 0.5)
@@ -51,6 +51,7 @@
 //! ```
 
 mod compile;
+mod context;
 mod inventory;
 mod load;
 
@@ -72,11 +73,13 @@ pub use load::{
 };
 
 use crate::error::{Error, ErrorKind, Location, Result};
-use crate::redact::context::{ContextHits, ContextIndex, ContextScorer, NearIds, RuleWords};
-use crate::redact::validate::{self, NamedValidator, Validator, shannon_entropy};
-use crate::redact::{Action, Detector, EntityType, Finding, FindingSink, RuleId, Span};
+use crate::redact::{
+    Action, Detector, EntityType, FieldRule, Finding, FindingSink, RedactorBuilder, RuleId, Span,
+};
 use crate::sensitivity::Sensitivity;
+use crate::validate::{self, NamedValidator, Validator, shannon_entropy};
 use compile::{CompiledPattern, Matcher};
+use context::{ContextHits, ContextIndex, ContextScorer, NearIds, RuleWords};
 
 /// How many space-separated trailing words a rejected validated match may shed.
 const MAX_SPACE_BACKOFF: usize = 4;
@@ -356,54 +359,6 @@ enum Verdict {
     NoContext,
     /// Not a value of the rule.
     Dropped,
-}
-
-/// A structured-redaction rule: JSON values found by key name or JSON pointer.
-#[derive(Debug, Clone)]
-pub struct FieldRule {
-    id: RuleId,
-    entity: EntityType,
-    sensitivity: Sensitivity,
-    description: String,
-    keys: Vec<String>,
-    pointers: Vec<String>,
-    action: Action,
-    location: Option<Location>,
-}
-
-impl FieldRule {
-    /// The rule's id.
-    pub fn id(&self) -> &RuleId {
-        &self.id
-    }
-    /// The entity type of the values it replaces.
-    pub fn entity(&self) -> &EntityType {
-        &self.entity
-    }
-    /// Its sensitivity level.
-    pub fn sensitivity(&self) -> Sensitivity {
-        self.sensitivity
-    }
-    /// The reviewer's description.
-    pub fn description(&self) -> &str {
-        &self.description
-    }
-    /// Object keys it applies to (lower case; matched case-insensitively).
-    pub fn keys(&self) -> &[String] {
-        &self.keys
-    }
-    /// JSON pointers it applies to.
-    pub fn pointers(&self) -> &[String] {
-        &self.pointers
-    }
-    /// What replaces the values.
-    pub fn action(&self) -> Action {
-        self.action
-    }
-    /// Where the rule is written.
-    pub fn location(&self) -> Option<&Location> {
-        self.location.as_ref()
-    }
 }
 
 /// A compiled set of rules: a [`Detector`] for text, and the field rules for JSON.
@@ -756,6 +711,36 @@ impl RuleSet {
     }
 }
 
+/// The rule-set setters of [`RedactorBuilder`], defined here so that the redaction core does
+/// not depend on the rules.
+impl RedactorBuilder {
+    /// Adds the default rules ([`RuleSet::default_rules`]): what most callers want, alone or
+    /// beside the NER detector and their own rule files.
+    ///
+    /// ```
+    /// use promptveil::redact::{Redactor, Vault};
+    ///
+    /// let redactor = Redactor::builder().default_rules().build()?;
+    /// let red = redactor.redact("mail ana@example.com", &Vault::new());
+    /// assert_eq!(red.text().as_str(), "mail [EMAIL_1]");
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    pub fn default_rules(self) -> Self {
+        match RuleSet::default_rules() {
+            Ok(rules) => self.rules(rules),
+            Err(e) => self.defer(e),
+        }
+    }
+
+    /// Adds a rule set: its text rules as a detector, its field rules for JSON documents.
+    /// Rule sets add up: a reviewer's own file beside the default rules is
+    /// `.default_rules().rules(RuleSet::from_file(path)?)`.
+    pub fn rules(self, rules: RuleSet) -> Self {
+        let fields = rules.fields().to_vec();
+        self.field_rules(fields).detector(rules)
+    }
+}
+
 impl Detector for RuleSet {
     fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
         let scan = self.inner.matcher.scan(text);
@@ -993,7 +978,7 @@ impl RuleSetBuilder {
             .chain(
                 fields
                     .iter()
-                    .map(|f: &FieldRule| (f.id.as_str().to_string(), f.location.clone())),
+                    .map(|f: &FieldRule| (f.id().as_str().to_string(), f.location().cloned())),
             );
         for (id, loc) in all_ids {
             if seen.contains_key(&id) {
@@ -1012,7 +997,7 @@ impl RuleSetBuilder {
         }
         let disabled: HashSet<&str> = self.disabled.iter().map(String::as_str).collect();
         rules.retain(|(r, _)| !disabled.contains(r.id.as_str()));
-        fields.retain(|f| !disabled.contains(f.id.as_str()));
+        fields.retain(|f| !disabled.contains(f.id().as_str()));
 
         let mut hirs = Vec::new();
         let mut patterns = Vec::new();

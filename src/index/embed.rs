@@ -18,12 +18,12 @@ use fastembed::{
 };
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::index::EmbeddingInfo;
+use super::EmbeddingInfo;
 
 /// The model's name as indexes record it.
-pub const MODEL_NAME: &str = "all-MiniLM-L6-v2-int8pc";
+pub(crate) const MODEL_NAME: &str = "all-MiniLM-L6-v2-int8pc";
 /// Vector length of the model.
-pub const DIMS: usize = 384;
+pub(crate) const DIMS: usize = 384;
 /// Longest input in tokens; longer passages are truncated. Measured on SciFact: 128 tokens
 /// embeds twice as fast but loses 0.018 nDCG@10 dense and makes hybrid worse than BM25 alone.
 const MAX_TOKENS: usize = 256;

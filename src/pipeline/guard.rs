@@ -1,30 +1,144 @@
-//! Checking an index before it is declared public.
+//! The guard: what would leave the building is scanned again before it does.
 //!
-//! A pipeline sends the passages of an index declared public in clear, and its egress guard
-//! refuses any payload holding a value above what the backend may receive in clear. An index
-//! that holds one such value makes every request that retrieves it fail. [`PublicCheck`] finds
-//! those passages first, with the same redactor, naming where each value is and what it is,
-//! never the value.
+//! Two checks share one question — does a text hold a value above what a backend may receive
+//! in clear? — and the same redactor as the pipeline:
+//!
+//! - the **egress guard** ([`check_egress`], [`check_egress_all`]) runs on the exact payload
+//!   about to be sent, after enrichment. Redaction ran on the question and on the passages;
+//!   this check runs on what actually leaves, so a bug, a passage from an index wrongly
+//!   declared public, or a value the first pass missed in a context it did not see is caught
+//!   before it is sent. It fails closed: any finding above
+//!   [`BackendProfile::in_clear`](crate::route::BackendProfile::in_clear) refuses the request
+//!   ([`EgressRefusal`]).
+//! - the **public-index check** ([`PublicCheck`]) runs on every passage of an index before it
+//!   is declared public (its passages then go out in clear): it lists the passages the egress
+//!   guard would refuse.
+//!
+//! Both name entity types, levels, rule ids and places — never a value.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{KnowledgeIndex, Passage};
+use crate::backend::BackendRequest;
 use crate::error::Result;
-use crate::redact::Redactor;
+use crate::index::{KnowledgeIndex, Passage};
+use crate::redact::{EntityType, Redactor, RuleId};
+use crate::route::BackendProfile;
 use crate::sensitivity::Sensitivity;
+
+/// A request the guard refused to send.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct EgressRefusal {
+    /// The backend it was meant for.
+    pub backend: String,
+    /// The most the backend may receive in clear.
+    pub in_clear: Sensitivity,
+    /// What was found above it: entity type, sensitivity and rule id, in payload order.
+    pub found: Vec<(EntityType, Sensitivity, RuleId)>,
+}
+
+impl std::fmt::Display for EgressRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kinds: Vec<String> = self
+            .found
+            .iter()
+            .map(|(entity, level, rule)| format!("{entity} ({level}, rule {rule})"))
+            .collect();
+        write!(
+            f,
+            "refused to send to `{}`: the payload still holds {} above {}",
+            self.backend,
+            kinds.join(", "),
+            self.in_clear
+        )
+    }
+}
+
+impl std::error::Error for EgressRefusal {}
+
+/// Scans `request`'s payload (its prompt and earlier turns) with `redactor` and refuses it
+/// when a finding is above what `profile` may receive in clear. Placeholders already in the
+/// payload are not findings.
+///
+/// ```
+/// use promptveil::backend::BackendRequest;
+/// use promptveil::pipeline::guard::check_egress;
+/// use promptveil::enrich::{ContextPassage, HeuristicCounter, Template, enrich};
+/// use promptveil::index::Passage;
+/// use promptveil::redact::{Redactor, Vault};
+/// use promptveil::route::{BackendProfile, Locality, Size};
+///
+/// let redactor = Redactor::builder().default_rules().build()?;
+/// let q = redactor.redact("What does the deploy note say?", &Vault::new());
+/// // A passage from an index wrongly declared public still holds a secret.
+/// let doc = Passage::new("ops#0", "ops.md", "Deploy", "Use key AKIAQ7XMPLE4CANARY2Z for the job.");
+/// let prompt = enrich(&Template::default(), "", q.text(), &[ContextPassage::public(&doc)],
+///                     500, &HeuristicCounter)?;
+/// let request = BackendRequest::new(&prompt, 100, 0.0);
+/// let cloud = BackendProfile::new("cloud", Locality::External, Size::Large, 100_000);
+/// let refusal = check_egress(&redactor, &request, &cloud).unwrap_err();
+/// assert_eq!(refusal.found[0].0.as_str(), "SECRET");
+/// assert!(!refusal.to_string().contains("AKIA"));
+/// # Ok::<(), promptveil::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`EgressRefusal`] naming what was found (never the values).
+pub fn check_egress(
+    redactor: &Redactor,
+    request: &BackendRequest,
+    profile: &BackendProfile,
+) -> Result<(), EgressRefusal> {
+    check_egress_all(redactor, request, [profile])
+}
+
+/// Like [`check_egress`] for every backend a request may go to, scanning the payload once:
+/// refuses at the first backend (in the order given) that may not receive it.
+///
+/// # Errors
+///
+/// [`EgressRefusal`] for that backend.
+pub fn check_egress_all<'a>(
+    redactor: &Redactor,
+    request: &BackendRequest,
+    profiles: impl IntoIterator<Item = &'a BackendProfile>,
+) -> Result<(), EgressRefusal> {
+    // Each text (earlier turns, then the prompt) is scanned on its own, as it is sent; the
+    // values found are never kept.
+    let records: Vec<_> = request
+        .texts()
+        .flat_map(|text| redactor.scan(text).records)
+        .collect();
+    for profile in profiles {
+        let found: Vec<(EntityType, Sensitivity, RuleId)> = records
+            .iter()
+            .filter(|r| r.sensitivity > profile.in_clear)
+            .map(|r| (r.entity.clone(), r.sensitivity, r.rule.clone()))
+            .collect();
+        if !found.is_empty() {
+            return Err(EgressRefusal {
+                backend: profile.name.clone(),
+                in_clear: profile.in_clear,
+                found,
+            });
+        }
+    }
+    Ok(())
+}
 
 /// A value found in a passage: what it is and where, never what it says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
-pub struct Finding {
+pub struct PassageFinding {
     /// Entity type (`EMAIL`, `SECRET`, …).
-    pub entity: String,
+    pub entity: EntityType,
     /// Its rule's level.
     pub sensitivity: Sensitivity,
     /// The rule that found it.
-    pub rule: String,
+    pub rule: RuleId,
     /// `title` or `text`: the part of the passage it is in.
     pub field: &'static str,
     /// Byte range in the document (for `text`: the passage's range plus the value's offset;
@@ -41,7 +155,7 @@ pub struct FlaggedPassage {
     /// The file it came from.
     pub source: String,
     /// What was found in it, in text order (title first).
-    pub found: Vec<Finding>,
+    pub found: Vec<PassageFinding>,
 }
 
 /// Per entity type: values found, passages holding them, highest level.
@@ -59,7 +173,8 @@ pub struct EntityTally {
 /// What a backend receiving `in_clear` in clear would be refused, passage by passage.
 ///
 /// ```
-/// use promptveil::index::{KnowledgeIndex, Passage, PublicCheck};
+/// use promptveil::index::{KnowledgeIndex, Passage};
+/// use promptveil::pipeline::guard::PublicCheck;
 /// use promptveil::redact::Redactor;
 /// use promptveil::Sensitivity;
 ///
@@ -67,10 +182,10 @@ pub struct EntityTally {
 ///     Passage::new("hours.md#0", "hours.md", "Hours", "The clinic opens at 8:00 on weekdays."),
 ///     Passage::new("staff.md#0", "staff.md", "Staff", "Write to ana.lima@example.org for leave."),
 /// ])?;
-/// let check = PublicCheck::run(&index, &Redactor::builder().build()?, Sensitivity::Public)?;
+/// let check = PublicCheck::run(&index, &Redactor::builder().default_rules().build()?, Sensitivity::Public)?;
 /// assert_eq!(check.passages, 2);
 /// assert_eq!(check.flagged[0].id, "staff.md#0");
-/// assert_eq!(check.flagged[0].found[0].entity, "EMAIL");
+/// assert_eq!(check.flagged[0].found[0].entity.as_str(), "EMAIL");
 /// assert!(!serde_json::to_string(&check)?.contains("ana.lima"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -127,10 +242,10 @@ impl PublicCheck {
                     .records
                     .iter()
                     .filter(|r| r.sensitivity > self.in_clear)
-                    .map(|r| Finding {
-                        entity: r.entity.as_str().to_string(),
+                    .map(|r| PassageFinding {
+                        entity: r.entity.clone(),
                         sensitivity: r.sensitivity,
-                        rule: r.rule.as_str().to_string(),
+                        rule: r.rule.clone(),
                         field,
                         at: offset + r.span.start..offset + r.span.end,
                     }),
@@ -157,7 +272,7 @@ impl PublicCheck {
         for passage in &self.flagged {
             let mut seen: Vec<&str> = Vec::new();
             for f in &passage.found {
-                let t = m.entry(f.entity.clone()).or_insert(EntityTally {
+                let t = m.entry(f.entity.as_str().to_string()).or_insert(EntityTally {
                     values: 0,
                     passages: 0,
                     sensitivity: f.sensitivity,
@@ -165,7 +280,7 @@ impl PublicCheck {
                 t.values += 1;
                 t.sensitivity = t.sensitivity.max(f.sensitivity);
                 if !seen.contains(&f.entity.as_str()) {
-                    seen.push(&f.entity);
+                    seen.push(f.entity.as_str());
                     t.passages += 1;
                 }
             }
@@ -180,7 +295,10 @@ mod tests {
 
     #[test]
     fn titles_are_scanned_and_tallies_count_values_and_passages() {
-        let redactor = Redactor::builder().build().expect("default rules");
+        let redactor = Redactor::builder()
+            .default_rules()
+            .build()
+            .expect("default rules");
         let mut check = PublicCheck::new(Sensitivity::Public);
         let mut p = Passage::new(
             "team.md#0",

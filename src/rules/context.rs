@@ -6,7 +6,7 @@
 //! candidate, and never reaches further than [`MAX_WINDOW_BYTES`] bytes, so the cost of a
 //! lookup is bounded whatever the text.
 
-use super::finding::Span;
+use crate::redact::Span;
 
 /// The farthest, in bytes, a context window reaches from a candidate on either side.
 pub(crate) const MAX_WINDOW_BYTES: usize = 160;
@@ -270,7 +270,7 @@ fn in_placeholder(text: &str, start: usize, end: usize) -> bool {
     while i > 0 && start - i < 48 {
         match b.get(i - 1) {
             Some(b'[') => {
-                return super::placeholder::exact_token_at(text, i - 1)
+                return crate::redact::placeholder::exact_token_at(text, i - 1)
                     .is_some_and(|(token_end, _)| token_end >= end);
             }
             Some(c) if c.is_ascii_alphanumeric() || *c == b'_' || *c == b':' => i -= 1,

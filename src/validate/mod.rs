@@ -1,0 +1,206 @@
+//! Validators: checks that confirm a pattern's candidate is a real value of its format.
+//!
+//! A rule names a validator (`validator = "luhn"`); a candidate the validator rejects is
+//! dropped, and one it accepts is marked *validated*, which wins overlap resolution against
+//! unvalidated findings. Built-in validators implement the published checksums and grammars:
+//!
+//! | name | checks |
+//! |---|---|
+//! | `luhn` | the Luhn checksum over the digits |
+//! | `payment_card` | Luhn, plus a known issuer prefix (IIN) and a length allowed for it |
+//! | `iban` | per-country length and the ISO 13616 mod-97 check |
+//! | `us_ssn` | area not 000, 666 or 900–999; group not 00; serial not 0000 |
+//! | `ipv4`, `ipv6`, `ip` | parsed as an address (no leading zeros in IPv4 octets) |
+//! | `email` | local part ≤ 64 bytes, dot rules, valid domain labels and alphabetic TLD |
+//! | `phone` | 7–15 digits before any extension (8 after a trunk 0), not all one digit, not a numeric date |
+//! | `mac` | six octets, one separator style |
+//! | `date` | real calendar date (day fits the month), one separator style, and a valid time if present |
+//! | `domain` | valid labels and a known top-level domain (not a bare file extension), not a compound unit (`mg.kg`), not a capitalised word after one dot (`S.Tm`) |
+//! | `url` | scheme, and a host that is a known-TLD domain, an IP address or `localhost` |
+//! | `btc_address` | base58check (P2PKH/P2SH) or bech32/bech32m (segwit) checksum |
+//! | `eth_address` | EIP-55 mixed-case checksum (single-case addresses carry none and pass) |
+//! | `crypto_wallet` | `btc_address` or `eth_address` |
+//! | `jwt` | three base64url parts whose header is a JSON object with `alg` |
+//! | `secret` | a credential-like value: two character classes (lower, upper, digit), not an identifier made of words, not a placeholder, template variable, filler, documentation example or file path |
+//! | `token` | as `secret`, without the identifier test: for tokens whose vendor prefix the pattern already matched |
+//! | `password` | not a placeholder, template variable or configuration word (`required`, `null`...) |
+//! | `credential_pair` | `user:password` whose secret part passes `password`, six characters or more |
+//! | `basic_auth` | base64 of `user:password` (RFC 7617) |
+//!
+//! The validators of numbers (`phone`, `date`, `us_ssn`, `luhn`, `payment_card`, `ipv4`, `ip`)
+//! also need their candidate to stand alone in the text: a piece of a decimal
+//! number, of a code joined to letters or of a DOI is no phone number or date, whatever its
+//! digits.
+
+use std::fmt;
+use std::sync::Arc;
+
+mod checksum;
+mod network;
+mod numbers;
+mod secrets;
+mod tlds;
+
+pub(crate) use network::{domain, url};
+pub(crate) use numbers::phone;
+pub(crate) use numbers::stands_alone;
+pub(crate) use secrets::shannon_entropy;
+
+/// Confirms or rejects a candidate value.
+///
+/// Implemented for any `Fn(&str) -> bool + Send + Sync`.
+///
+/// # Examples
+///
+/// ```
+/// use promptveil::validate::Validator;
+///
+/// let even_digits = |v: &str| v.bytes().filter(u8::is_ascii_digit).count() % 2 == 0;
+/// assert!(even_digits.validate("12-34"));
+/// ```
+pub trait Validator: Send + Sync {
+    /// True when `value` is a real value of the validator's format.
+    fn validate(&self, value: &str) -> bool;
+}
+
+impl<F: Fn(&str) -> bool + Send + Sync> Validator for F {
+    fn validate(&self, value: &str) -> bool {
+        self(value)
+    }
+}
+
+/// A named validator, built in or registered by the application.
+#[derive(Clone)]
+pub struct NamedValidator {
+    name: Arc<str>,
+    validator: Arc<dyn Validator>,
+    whole_number: bool,
+}
+
+impl NamedValidator {
+    /// Wraps a validator under `name`.
+    pub fn new(name: &str, validator: impl Validator + 'static) -> NamedValidator {
+        NamedValidator {
+            name: Arc::from(name),
+            validator: Arc::new(validator),
+            whole_number: false,
+        }
+    }
+
+    /// The name rules use to refer to it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs the validator.
+    pub fn validate(&self, value: &str) -> bool {
+        self.validator.validate(value)
+    }
+
+    /// True for the built-in validators of numbers (`phone`, `date`, `us_ssn`, `luhn`,
+    /// `payment_card`, `ipv4`, `ip`): their candidates must also stand alone
+    /// in the text, not be a piece of a decimal, a code or a DOI.
+    pub fn wants_whole_number(&self) -> bool {
+        self.whole_number
+    }
+}
+
+impl fmt::Debug for NamedValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("NamedValidator").field(&self.name).finish()
+    }
+}
+
+/// One built-in validator: its name in rule files, its check, and whether its candidates
+/// must also stand alone in their text (the validators of numbers).
+struct Builtin {
+    name: &'static str,
+    check: fn(&str) -> bool,
+    whole_number: bool,
+}
+
+/// Every built-in validator, in the order of the module docs' table.
+const BUILTINS: &[Builtin] = &[
+    number("luhn", checksum::luhn),
+    number("payment_card", checksum::payment_card),
+    text("iban", checksum::iban),
+    number("us_ssn", numbers::us_ssn),
+    number("ipv4", network::ipv4),
+    text("ipv6", network::ipv6),
+    number("ip", network::ip),
+    text("email", network::email),
+    number("phone", numbers::phone),
+    text("mac", network::mac),
+    number("date", numbers::date),
+    text("domain", network::domain),
+    text("url", network::url),
+    text("btc_address", checksum::btc_address),
+    text("eth_address", checksum::eth_address),
+    text("crypto_wallet", checksum::crypto_wallet),
+    text("jwt", secrets::jwt),
+    text("secret", secrets::secret_value),
+    text("token", secrets::token_value),
+    text("password", secrets::password_value),
+    text("credential_pair", secrets::credential_pair),
+    text("basic_auth", secrets::basic_auth),
+];
+
+const fn number(name: &'static str, check: fn(&str) -> bool) -> Builtin {
+    Builtin {
+        name,
+        check,
+        whole_number: true,
+    }
+}
+
+const fn text(name: &'static str, check: fn(&str) -> bool) -> Builtin {
+    Builtin {
+        name,
+        check,
+        whole_number: false,
+    }
+}
+
+/// The built-in validator called `name` in rule files, if there is one.
+///
+/// ```
+/// use promptveil::validate::builtin;
+///
+/// let luhn = builtin("luhn").expect("a built-in validator");
+/// assert!(luhn.validate("4111 1111 1111 1111"));
+/// assert!(luhn.wants_whole_number());
+/// assert!(builtin("nope").is_none());
+/// ```
+pub fn builtin(name: &str) -> Option<NamedValidator> {
+    let b = BUILTINS.iter().find(|b| b.name == name)?;
+    let mut validator = NamedValidator::new(b.name, b.check);
+    validator.whole_number = b.whole_number;
+    Some(validator)
+}
+
+/// The names of all built-in validators, in the order of the module docs' table.
+///
+/// ```
+/// assert!(promptveil::validate::builtin_names().any(|n| n == "iban"));
+/// ```
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    BUILTINS.iter().map(|b| b.name)
+}
+
+pub(crate) fn digits(value: &str) -> impl Iterator<Item = u32> + '_ {
+    value.chars().filter_map(|c| c.to_digit(10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_name_resolves() {
+        for name in builtin_names() {
+            assert!(builtin(name).is_some(), "{name}");
+        }
+        assert_eq!(builtin_names().count(), 22);
+        assert!(builtin("nope").is_none());
+    }
+}
