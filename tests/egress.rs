@@ -3,9 +3,9 @@
 
 use promptveil::Sensitivity;
 use promptveil::backend::BackendRequest;
-use promptveil::pipeline::guard::check_egress;
 use promptveil::enrich::{ContextPassage, HeuristicCounter, Template, enrich};
 use promptveil::index::Passage;
+use promptveil::pipeline::guard::check_egress;
 use promptveil::redact::{Redactor, Vault};
 use promptveil::route::{BackendProfile, Locality, Size};
 

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use promptveil::ErrorKind;
-use promptveil::index::{Embedder, EmbeddingAssets};
 use promptveil::index::{ChunkConfig, KnowledgeIndex, LocalRetriever, SearchMode, ingest_path};
+use promptveil::index::{Embedder, EmbeddingAssets};
 
 fn embedder() -> Arc<Embedder> {
     static EMBEDDER: OnceLock<Arc<Embedder>> = OnceLock::new();

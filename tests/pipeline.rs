@@ -19,10 +19,10 @@ use promptveil::ErrorKind;
 use promptveil::audit::JsonLinesSink;
 use promptveil::backend::anthropic::AnthropicBackend;
 use promptveil::backend::dispatch::DispatchConfig;
-use promptveil::pipeline::guard::EgressRefusal;
 use promptveil::backend::openai::OpenAiBackend;
 use promptveil::backend::{ApiKey, ModelBackend};
 use promptveil::index::{ChunkConfig, KnowledgeIndex, LocalRetriever, Passage, SearchMode};
+use promptveil::pipeline::guard::EgressRefusal;
 use promptveil::pipeline::{Pipeline, PipelineBuilder, PromptRequest};
 use promptveil::route::{BackendProfile, DefaultPolicy, Locality, Reason, Size};
 

@@ -17,8 +17,8 @@ use fastembed::{
     UserDefinedEmbeddingModel,
 };
 
-use crate::error::{Error, ErrorKind, Result};
 use super::EmbeddingInfo;
+use crate::error::{Error, ErrorKind, Result};
 
 /// The model's name as indexes record it.
 pub(crate) const MODEL_NAME: &str = "all-MiniLM-L6-v2-int8pc";

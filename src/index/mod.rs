@@ -48,10 +48,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-
-pub use ingest::{ChunkConfig, IngestReport, SkipReason, ingest_path};
 #[cfg(feature = "embeddings")]
 pub use embed::{Embedder, EmbeddingAssets};
+pub use ingest::{ChunkConfig, IngestReport, SkipReason, ingest_path};
 pub use store::{EmbeddingInfo, KnowledgeIndex, Manifest};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -247,10 +246,7 @@ impl LocalRetriever {
     /// [`ErrorKind::Index`] when the index was built with another model (vectors of two models
     /// are not comparable), or has no vectors at all.
     #[cfg(feature = "embeddings")]
-    pub fn with_embedder(
-        mut self,
-        embedder: Arc<Embedder>,
-    ) -> Result<LocalRetriever> {
+    pub fn with_embedder(mut self, embedder: Arc<Embedder>) -> Result<LocalRetriever> {
         match &self.index.manifest().embedding {
             Some(info) if info == embedder.info() => {}
             Some(info) => {

@@ -1,11 +1,13 @@
 //! The NER detector's settings file: per entity type threshold, sensitivity, action and
-//! allow-list, plus windowing and gazetteer options.
+//! allow-list, plus windowing and gazetteer options, the passes switched off and the lexicon.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::candidate::Source;
+use super::passes::PASSES;
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::redact::{Action, EntityType, RuleId};
 use crate::sensitivity::Sensitivity;
@@ -73,6 +75,14 @@ pub struct NerConfig {
     /// Per entity type settings; a type without a table is not reported.
     #[serde(default)]
     pub entities: BTreeMap<String, EntitySettings>,
+    /// Passes switched off, by name (`promptveil ner inventory` lists them). Default none.
+    #[serde(default)]
+    pub disabled_passes: Vec<String>,
+    /// A lexicon file whose lists replace the shipped ones
+    /// ([`Lexicon::with_file`](super::Lexicon::with_file)); relative to the settings file.
+    /// Default none: the shipped `fixtures/ner/lexicon.toml`.
+    #[serde(default)]
+    pub lexicon: Option<PathBuf>,
 }
 
 /// Settings of one entity type.
@@ -116,6 +126,8 @@ impl Default for NerConfig {
             prefilter: true,
             min_city_population: default_population(),
             allow: Vec::new(),
+            disabled_passes: Vec::new(),
+            lexicon: None,
             entities: KNOWN
                 .iter()
                 .map(|k| {
@@ -169,6 +181,12 @@ impl NerConfig {
             )
             .with_location(at(src.find("window_chars").unwrap_or(0))));
         }
+        for name in &config.disabled_passes {
+            if super::passes::index_of(name).is_none() {
+                return Err(Error::new(ErrorKind::Config, unknown_pass(name))
+                    .with_location(at(src.find("disabled_passes").unwrap_or(0))));
+            }
+        }
         for (name, settings) in &config.entities {
             if !KNOWN.contains(&name.as_str()) {
                 return Err(Error::new(
@@ -201,29 +219,62 @@ impl NerConfig {
     pub fn from_file(path: impl AsRef<Path>) -> Result<NerConfig> {
         let path = path.as_ref();
         let src = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        NerConfig::from_toml_str(&src, Some(path))
+        let mut config = NerConfig::from_toml_str(&src, Some(path))?;
+        // A lexicon named in the file is found beside it.
+        if let (Some(lexicon), Some(dir)) = (&config.lexicon, path.parent())
+            && lexicon.is_relative()
+        {
+            config.lexicon = Some(dir.join(lexicon));
+        }
+        Ok(config)
     }
 
-    pub(crate) fn compile(self) -> Result<Compiled> {
+    /// These settings with the pass `name` switched off too (checked when the detector is
+    /// loaded: an unknown name is an error then).
+    ///
+    /// ```
+    /// use promptveil::ner::NerConfig;
+    ///
+    /// let config = NerConfig::default().without_pass("propagate-names");
+    /// assert_eq!(config.disabled_passes, ["propagate-names"]);
+    /// ```
+    #[must_use]
+    pub fn without_pass(mut self, name: impl Into<String>) -> NerConfig {
+        self.disabled_passes.push(name.into());
+        self
+    }
+
+    pub(crate) fn compile(&self) -> Result<Compiled> {
+        let mut enabled = vec![true; PASSES.len()];
+        for name in &self.disabled_passes {
+            let i = super::passes::index_of(name)
+                .ok_or_else(|| Error::new(ErrorKind::Config, unknown_pass(name)))?;
+            if let Some(e) = enabled.get_mut(i) {
+                *e = false;
+            }
+        }
         let global: HashSet<String> = self.allow.iter().map(|a| a.to_lowercase()).collect();
         let mut entities = Vec::new();
-        for (name, s) in self.entities {
+        for (name, s) in &self.entities {
             if !s.enabled {
                 continue;
             }
-            let entity = EntityType::new(&name)?;
+            let entity = EntityType::new(name)?;
             let mut allow: HashSet<String> = s.allow.iter().map(|a| a.to_lowercase()).collect();
             allow.extend(global.iter().cloned());
             let lower = name.to_lowercase().replace('_', "-");
-            let id = |prefix: &str| RuleId::new(&format!("{prefix}-{lower}"));
-            let ids = [
-                id("ner")?,
-                id("gazetteer")?,
-                id("org-pattern")?,
-                id("context")?,
-            ];
+            // One rule id per source and pass: `ner-person`, `ner-person.places`, ...
+            let mut ids = Vec::with_capacity(Source::ALL.len() * (PASSES.len() + 1));
+            for source in Source::ALL {
+                let base = format!("{}-{lower}", source.prefix());
+                ids.push(RuleId::new(&base)?);
+                for pass in PASSES {
+                    ids.push(RuleId::new(&format!("{base}.{}", pass.name))?);
+                }
+            }
             entities.push(Compiled1 {
-                name,
+                fallback: RuleId::new(&format!("ner-{lower}"))?,
+                name: name.clone(),
                 entity,
                 threshold: s.threshold,
                 sensitivity: s.sensitivity,
@@ -237,8 +288,17 @@ impl NerConfig {
             prefilter: self.prefilter,
             min_city_population: self.min_city_population,
             entities,
+            enabled,
         })
     }
+}
+
+fn unknown_pass(name: &str) -> String {
+    let names: Vec<&str> = PASSES.iter().map(|p| p.name).collect();
+    format!(
+        "unknown pass `{name}` in disabled_passes (the passes are {})",
+        names.join(", ")
+    )
 }
 
 /// Settings ready for the detector.
@@ -248,6 +308,8 @@ pub(crate) struct Compiled {
     pub(crate) prefilter: bool,
     pub(crate) min_city_population: u64,
     entities: Vec<Compiled1>,
+    /// Per pass of [`PASSES`]: does it run?
+    pub(crate) enabled: Vec<bool>,
 }
 
 impl Compiled {
@@ -265,8 +327,11 @@ pub(crate) struct Compiled1 {
     pub(crate) sensitivity: Sensitivity,
     pub(crate) action: Action,
     allow: HashSet<String>,
-    /// Rule ids by source: model, gazetteer, pattern, context.
-    ids: [RuleId; 4],
+    /// Rule ids by source (model, gazetteer, pattern, context), each without a pass and then
+    /// with every pass in table order.
+    ids: Vec<RuleId>,
+    /// `ner-…`, the id of the model's own findings.
+    fallback: RuleId,
 }
 
 impl Compiled1 {
@@ -275,16 +340,17 @@ impl Compiled1 {
         !self.allow.is_empty() && self.allow.contains(&value.trim().to_lowercase())
     }
 
-    /// The rule id for findings from a source: `ner-…`, `gazetteer-…`, `org-pattern-…` or
-    /// `context-…`.
-    pub(crate) fn rule_id(&self, source: super::Source) -> &RuleId {
-        let [model, gazetteer, pattern, context] = &self.ids;
-        match source {
-            super::Source::Model => model,
-            super::Source::Gazetteer => gazetteer,
-            super::Source::Pattern => pattern,
-            super::Source::Context => context,
-        }
+    /// The rule id of a finding from `source`, last produced or changed by `pass`:
+    /// `ner-person`, `gazetteer-location.places`, `context-person.propagate-names`.
+    pub(crate) fn rule_id(&self, source: Source, pass: Option<u8>) -> &RuleId {
+        let s = Source::ALL.iter().position(|x| *x == source).unwrap_or(0);
+        let p = pass.map_or(0, |p| usize::from(p) + 1);
+        // Every source and pass has its id (built in `compile`); the entity's plain model id
+        // stands in should an index ever fall outside, so a finding is never lost for want
+        // of a name.
+        self.ids
+            .get(s * (PASSES.len() + 1) + p)
+            .unwrap_or(&self.fallback)
     }
 }
 
@@ -299,6 +365,13 @@ mod tests {
             assert!(c.entities.contains_key(k), "{k}");
         }
         assert!(c.compile().is_ok());
+        let e = NerConfig::from_toml_str("version = 1\ndisabled_passes = [\"nope\"]\n", None)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("<rules>:2:1: unknown pass `nope`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -331,8 +404,13 @@ mod tests {
         assert!(p.allows("ACME"));
         assert!(!p.allows("Jordan Lee"));
         assert_eq!(
-            p.rule_id(crate::ner::Source::Gazetteer).as_str(),
+            p.rule_id(Source::Gazetteer, None).as_str(),
             "gazetteer-person"
+        );
+        let places = crate::ner::passes::index_of("places").map(|i| i as u8);
+        assert_eq!(
+            p.rule_id(Source::Gazetteer, places).as_str(),
+            "gazetteer-person.places"
         );
     }
 }

@@ -3,6 +3,8 @@
 
 use crate::redact::Span;
 
+use super::lexicon::{L, Lexicon};
+
 /// What the tagger can say a word is. The model's labels, less the BIO prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Piece {
@@ -174,7 +176,13 @@ pub(crate) struct Entity {
 }
 
 /// May two words of the same family, with `gap` between them, belong to one entity?
-fn joins(family: Family, prev: &TaggedWord, next: &TaggedWord, text: &str) -> bool {
+fn joins(
+    lexicon: &Lexicon,
+    family: Family,
+    prev: &TaggedWord,
+    next: &TaggedWord,
+    text: &str,
+) -> bool {
     let Some(gap) = text.get(prev.span.end..next.span.start) else {
         return false;
     };
@@ -195,7 +203,7 @@ fn joins(family: Family, prev: &TaggedWord, next: &TaggedWord, text: &str) -> bo
         Family::Address => {
             // Address lines run across commas, line breaks, quote marks of a quoted mail, the
             // odd period or `#`, and unit words the model leaves untagged ("Suite", "Apt.").
-            let rest = strip_unit_words(gap);
+            let rest = strip_unit_words(lexicon, gap);
             let rest = skip_place_lines(&rest);
             rest.chars().count() <= 6
                 && rest.chars().all(|c| {
@@ -222,38 +230,16 @@ fn is_initial_gap(gap: &str) -> bool {
         && matches!(rest, "" | ".")
 }
 
-/// Words that introduce a unit or a post box, which the model does not tag itself.
-const UNIT_WORDS: &[&str] = &[
-    "suite",
-    "ste",
-    "apt",
-    "apartment",
-    "unit",
-    "box",
-    "po",
-    "p.o",
-    "flat",
-    "floor",
-    "fl",
-    "room",
-    "rm",
-    "bldg",
-    "building",
-    "no",
-    "nr",
-    "psc",
-    "cmr",
-];
-
-/// `gap` with unit words and the unit number after each removed ("Apt. 5", "Suite 12B").
-fn strip_unit_words(gap: &str) -> String {
+/// `gap` with unit words (the lexicon's `unit_words`) and the unit number after each removed
+/// ("Apt. 5", "Suite 12B").
+fn strip_unit_words(lexicon: &Lexicon, gap: &str) -> String {
     let mut out = String::with_capacity(gap.len());
     let mut after_unit = false;
     for part in gap.split_inclusive(|c: char| c.is_whitespace() || c == ',') {
         let word = part.trim_end_matches(|c: char| c.is_whitespace() || c == ',');
         let bare = word.trim_end_matches('.').to_lowercase();
         let tail = part.get(word.len()..).unwrap_or_default();
-        if !bare.is_empty() && UNIT_WORDS.contains(&bare.as_str()) {
+        if !bare.is_empty() && lexicon.has(L::UnitWords, &bare) {
             out.push_str(tail);
             after_unit = true;
         } else if (2..=3).contains(&word.len()) && word.chars().all(|c| c.is_ascii_uppercase()) {
@@ -301,25 +287,33 @@ fn skip_place_lines(gap: &str) -> String {
     gap.to_string()
 }
 
-/// How far before `start` a unit word ("Suite ", "Apt. ", "P.O. Box ") or an intersection
-/// opener ("the corner of ") reaches, so the address span takes it in.
-fn unit_prefix(text: &str, start: usize) -> usize {
+/// How far before `start` a unit word ("Suite ", "Apt. ", "P.O. Box ": the lexicon's
+/// `unit_words` and `unit_phrases`) or an intersection opener ("the corner of ":
+/// `intersection_openers`) reaches, so the address span takes it in.
+pub(crate) fn unit_prefix(lexicon: &Lexicon, text: &str, start: usize) -> usize {
     let before = text.get(..start).unwrap_or_default();
     let trimmed = before.trim_end_matches([' ', '\t']);
     if trimmed.len() == before.len() && !before.is_empty() {
         return start;
     }
+    let openers = lexicon.words(L::IntersectionOpeners);
+    let reach = openers
+        .iter()
+        .map(|o| o.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(16);
     let lower_tail: String = trimmed
         .chars()
         .rev()
-        .take(16)
+        .take(reach)
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
         .collect::<String>()
         .to_lowercase();
-    for opener in ["the corner of", "corner of"] {
-        if lower_tail.ends_with(opener) {
+    for opener in openers {
+        if lower_tail.ends_with(opener.as_str()) {
             return trimmed.len() - opener.len();
         }
     }
@@ -328,14 +322,15 @@ fn unit_prefix(text: &str, start: usize) -> usize {
         .map_or(0, |i| i + 1);
     let word = trimmed.get(word_start..).unwrap_or_default();
     let bare = word.trim_end_matches('.').to_lowercase();
-    if UNIT_WORDS.contains(&bare.as_str()) {
+    if lexicon.has(L::UnitWords, &bare) {
         // "P.O. Box": take the "P.O." before "Box" too.
         let earlier = trimmed.get(..word_start).unwrap_or_default().trim_end();
         let prev_start = earlier
             .rfind(|c: char| c.is_whitespace() || c == ',' || c == '>')
             .map_or(0, |i| i + 1);
         let prev = earlier.get(prev_start..).unwrap_or_default().to_lowercase();
-        if bare == "box" && matches!(prev.trim_end_matches('.'), "p.o" | "po") {
+        let phrase = format!("{} {bare}", prev.trim_end_matches('.'));
+        if lexicon.has(L::UnitPhrases, &phrase) {
             return prev_start;
         }
         return word_start;
@@ -349,14 +344,14 @@ fn unit_prefix(text: &str, start: usize) -> usize {
 /// number, street, secondary unit, city, state and postal code next to each other (across
 /// commas and line breaks) are one ADDRESS; a group of only cities and states is a LOCATION.
 /// Everything else joins with its own kind across spaces.
-pub(crate) fn assemble(text: &str, words: &[TaggedWord]) -> Vec<Entity> {
+pub(crate) fn assemble(lexicon: &Lexicon, text: &str, words: &[TaggedWord]) -> Vec<Entity> {
     let mut out = Vec::new();
     let mut i = 0;
     while let Some(first) = words.get(i) {
         let family = first.piece.family();
         let mut j = i + 1;
         while let (Some(prev), Some(next)) = (words.get(j - 1), words.get(j)) {
-            if next.piece.family() != family || !joins(family, prev, next, text) {
+            if next.piece.family() != family || !joins(lexicon, family, prev, next, text) {
                 break;
             }
             j += 1;
@@ -374,7 +369,7 @@ pub(crate) fn assemble(text: &str, words: &[TaggedWord]) -> Vec<Entity> {
             Family::Alone(p) => Kind::alone(p),
         };
         let start = if family == Family::Address {
-            unit_prefix(text, head.span.start)
+            unit_prefix(lexicon, text, head.span.start)
         } else {
             head.span.start
         };
@@ -456,7 +451,7 @@ mod tests {
             word(t, "Picard", 0, Piece::Surname, true),
         ];
         assert_eq!(
-            show(t, &assemble(t, &w)),
+            show(t, &assemble(&Lexicon::default(), t, &w)),
             [
                 ("Margaret S. Stouffer".to_string(), "PERSON"),
                 ("Jean-Luc Picard".to_string(), "PERSON")
@@ -475,7 +470,7 @@ mod tests {
             word(t, "Carla", 0, Piece::GivenName, true),
             word(t, "Dias", 0, Piece::Surname, true),
         ];
-        let got = show(t, &assemble(t, &w));
+        let got = show(t, &assemble(&Lexicon::default(), t, &w));
         assert_eq!(got.len(), 3, "{got:?}");
     }
 
@@ -495,7 +490,7 @@ mod tests {
             word(t, "Oslo", 0, Piece::City, true),
         ];
         assert_eq!(
-            show(t, &assemble(t, &w)),
+            show(t, &assemble(&Lexicon::default(), t, &w)),
             [
                 (
                     "12 Elm Road, Apt. 4\nSpringfield, IL 62704".to_string(),
@@ -517,7 +512,7 @@ mod tests {
             word(t, "Road", 0, Piece::StreetName, false),
             word(t, "77", 0, Piece::SecondaryAddress, true),
         ];
-        let got = show(t, &assemble(t, &w));
+        let got = show(t, &assemble(&Lexicon::default(), t, &w));
         assert_eq!(got[0].0, "Suite 12");
         assert_eq!(got[1].0, "the corner of 5 Elm Road");
         assert_eq!(got[2].0, "P.O. Box 77");
@@ -528,7 +523,10 @@ mod tests {
             word(t, "Road", 0, Piece::StreetName, false),
             word(t, "Leeds", 0, Piece::City, true),
         ];
-        assert_eq!(show(t, &assemble(t, &w)), [(t.to_string(), "ADDRESS")]);
+        assert_eq!(
+            show(t, &assemble(&Lexicon::default(), t, &w)),
+            [(t.to_string(), "ADDRESS")]
+        );
         let t = "12 Elm Road\nApt. 4\nLeeds";
         let w = vec![
             word(t, "12", 0, Piece::BuildingNumber, true),
@@ -537,7 +535,10 @@ mod tests {
             word(t, "4", 5, Piece::SecondaryAddress, true),
             word(t, "Leeds", 0, Piece::City, true),
         ];
-        assert_eq!(show(t, &assemble(t, &w)), [(t.to_string(), "ADDRESS")]);
+        assert_eq!(
+            show(t, &assemble(&Lexicon::default(), t, &w)),
+            [(t.to_string(), "ADDRESS")]
+        );
         // An untagged town line inside the block is taken in.
         let t = "12 Elm Road\nSuite 4\nHAWKSHEAD\n40100";
         let w = vec![
@@ -547,7 +548,10 @@ mod tests {
             word(t, "4", 5, Piece::SecondaryAddress, true),
             word(t, "40100", 0, Piece::ZipCode, true),
         ];
-        assert_eq!(show(t, &assemble(t, &w)), [(t.to_string(), "ADDRESS")]);
+        assert_eq!(
+            show(t, &assemble(&Lexicon::default(), t, &w)),
+            [(t.to_string(), "ADDRESS")]
+        );
     }
 
     #[test]
@@ -558,7 +562,7 @@ mod tests {
             word(t, "Probst", 0, Piece::Surname, true),
         ];
         assert_eq!(
-            show(t, &assemble(t, &w)),
+            show(t, &assemble(&Lexicon::default(), t, &w)),
             [("Barbara M. Probst".to_string(), "PERSON")]
         );
     }

@@ -13,6 +13,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::Span;
 
+use super::lexicon::{L, Lexicon};
+
 /// What a gazetteer term names.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Place {
@@ -31,12 +33,6 @@ pub(crate) struct PlaceHit {
     pub(crate) span: Span,
     pub(crate) place: Place,
 }
-
-/// Country names (or other names of countries) that are also common English words.
-const COMMON_WORD_COUNTRIES: &[&str] = &[
-    "chad", "china", "georgia", "guinea", "island", "jersey", "jordan", "mali", "niger", "turkey",
-    "wales",
-];
 
 /// Places and personal names.
 pub(crate) struct Gazetteers {
@@ -91,8 +87,9 @@ fn read_names(path: &Path, what: &str, out: &mut HashSet<Box<str>>) -> Result<()
 
 impl Gazetteers {
     /// Loads the gazetteers under `dir` (`geonames/` and `names/`), keeping cities of at least
-    /// `min_population` people.
-    pub(crate) fn load(dir: &Path, min_population: u64) -> Result<Gazetteers> {
+    /// `min_population` people; the countries of the lexicon's `common_word_countries` are
+    /// matched only capitalised.
+    pub(crate) fn load(dir: &Path, min_population: u64, lexicon: &Lexicon) -> Result<Gazetteers> {
         #[derive(serde::Deserialize)]
         struct Named {
             name: String,
@@ -175,7 +172,7 @@ impl Gazetteers {
             // Not the countries whose names are also common words ("a guinea pig", "roast
             // turkey", "an island"): in lower case those are the words.
             let lower = name.to_lowercase();
-            let word = COMMON_WORD_COUNTRIES.contains(&lower.as_str());
+            let word = lexicon.has(L::CommonWordCountries, &lower);
             if (place == Place::Country && !word)
                 || (place == Place::Nationality && name.ends_with('s'))
             {
@@ -259,9 +256,9 @@ impl Gazetteers {
 
     /// True when `text` has a word of three letters or more that is a known given name, in
     /// any case: lower-case chat ("ask maria") still reaches the model.
-    pub(crate) fn mentions_given_name(&self, text: &str) -> bool {
+    pub(crate) fn mentions_given_name(&self, lexicon: &Lexicon, text: &str) -> bool {
         text.split(|c: char| !c.is_alphabetic())
-            .filter(|w| w.len() >= 3 && !super::window::is_common_opener(w))
+            .filter(|w| w.len() >= 3 && !lexicon.is_opener(w))
             .any(|w| self.given.contains(w.to_uppercase().as_str()))
     }
 }

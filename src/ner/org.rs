@@ -1,11 +1,19 @@
 //! Organisation names: a capitalised name before a legal form (`Acme Widgets Ltd.`), a firm's
 //! "A, B and C" or "A-B" name, and a capitalised name after a cue ("works at", "the company").
+//!
+//! The patterns' words — legal forms, joints inside names, cue words — are the lexicon's
+//! `org_*` lists, `conjunctions` and `articles`; only the shape of a capitalised name is
+//! written here.
+
+use std::collections::HashSet;
 
 use regex_automata::meta::Regex;
 use regex_automata::util::captures::Captures;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::Span;
+
+use super::lexicon::{L, Lexicon};
 
 /// How an organisation was recognised; sets the score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +41,8 @@ impl OrgCue {
 pub(crate) struct OrgHit {
     pub(crate) span: Span,
     pub(crate) cue: OrgCue,
+    /// The pass that found it.
+    pub(crate) found_by: u8,
 }
 
 /// A capitalised word: upper-case letter, then letters, digits, apostrophes, dots, ampersands;
@@ -42,15 +52,6 @@ pub(crate) struct OrgHit {
 /// longer word a period ends the sentence, so "Fernwell Robotics. Brightpath is a charity"
 /// holds two names, not one.
 const CAP: &str = r"(?:\p{Lu}[\p{L}\p{M}\p{Nd}'’&]{0,2}\.(?:\p{L}\.)*|\p{Lu}[\p{L}\p{M}\p{Nd}'’&]*(?:-\p{Lu}[\p{L}\p{M}\p{Nd}'’&]*)*)";
-/// A lower-case joint inside a name ("Bank of America", "Procter & Gamble").
-const JOINT: &str = r"(?:&|and|of|de|la|du|del|der|van|von|the|für|y)";
-
-const LEGAL_FORMS: &str = r"Inc|Incorporated|LLC|L\.L\.C|Ltd|Limited|GmbH|AG|SA|S\.A|SAS|SARL|SRL|S\.r\.l|SpA|S\.p\.A|PLC|plc|Corp|Corporation|Co|Company|Group|Holdings|LLP|LP|BV|B\.V|NV|N\.V|Pty|Oy|AB|ASA|KG|KGaA|Partners|Associates|Technologies|Systems|Solutions|Labs|Industries|Enterprises|Consulting|Ventures|Capital|Bank|Foundation|Institute|University|Hospital|Clinic|Agency|Studios?|Media|Pharma|Pharmaceuticals|Software|Insurance|Investments|Research|Sons|Brothers|Bros|Motors|Airlines|Logistics|Analytics|Networks|Communications|Electronics|Entertainment|Healthcare|Realty|Trust";
-
-const CUES_BEFORE: &str = r"(?i:(?:work(?:s|ed|ing)?|employed|interned?|interning|consult(?:s|ed|ing)?)\s+(?:at|for|by|with)|employee\s+(?:of|at)|(?:joined|joining|join|left|leaving|acquired\s+by|partnered\s+with|partnership\s+with|contract\s+with|customer\s+of|client\s+of)|(?:ceo|cfo|cto|coo|founder|co-founder|president|director|head|manager|chairman|chairwoman|spokesperson|employees?|staff|engineers?|analysts?|representative)\s+(?:of|at)|(?:years?|months?|summers?|semesters?|stint|internship|apprenticeship|placement|job|position|career|tenure)\s+at|(?:the\s+)?(?:company|firm|startup|start-up|employer|vendor|supplier|organi[sz]ation|corporation|brand|agency|bank|insurer|retailer|publisher|manufacturer|subsidiary|conglomerate|nonprofit|charity),?)";
-
-const CUES_AFTER: &str = r"(?:'s|’s)?\s+(?i:company|corporation|headquarters|hq|employees|staff|shares|stock|board|subsidiary|brand|products|customers|platform|app|website|ceo|cfo|cto|founder|spokesperson|announced|reported\s+earnings|was\s+founded|is\s+headquartered|has\s+been\s+acquired|acquired|hired|laid\s+off|went\s+public|ipo|(?:is|was)\s+an?\s+(?:registered\s+)?501\s?\(c\)\s?\(?3\)?|(?:is|was)\s+an?\s+(?:[\p{L}-]+\s+){0,3}(?:company|agency|firm|bank|startup|start-up|manufacturer|retailer|multinational|conglomerate|consultancy|provider|publisher|nonprofit|non-profit|not-for-profit|charity|business|corporation|label|chain|operator|insurer|employer))\b";
-
 /// The organisation patterns, compiled once per detector.
 pub(crate) struct OrgFinder {
     /// A capitalised name, anchored where a search starts.
@@ -61,6 +62,8 @@ pub(crate) struct OrgFinder {
     partners: Regex,
     before: Regex,
     after: Regex,
+    /// The lexicon's sentence openers, cut from the start and end of a name.
+    openers: HashSet<String>,
 }
 
 impl std::fmt::Debug for OrgFinder {
@@ -80,23 +83,64 @@ fn compile(pattern: &str) -> Result<Regex> {
 }
 
 impl OrgFinder {
-    pub(crate) fn new() -> Result<OrgFinder> {
-        let name = format!(r"{CAP}(?:[ \t]+(?:{CAP}|{JOINT}[ \t]+{CAP})){{0,4}}");
+    /// Compiles the patterns with the words of `lexicon`.
+    pub(crate) fn new(lexicon: &Lexicon) -> Result<OrgFinder> {
+        let alt = |l: L, space: &str| lexicon.alternation(l, space);
+        let (ws, gap) = (r"\s+", "[ \t]+");
+        let joint = alt(L::OrgNameJoints, gap);
+        let name = format!(r"{CAP}(?:[ \t]+(?:{CAP}|{joint}[ \t]+{CAP})){{0,4}}");
+        let conj = alt(L::Conjunctions, gap);
+        let article = alt(L::Articles, ws);
+        let legal = format!(
+            "{}|{}",
+            lexicon.alternatives(L::OrgLegalForms, gap),
+            lexicon.alternatives(L::OrgLegalSuffixes, gap),
+        );
+        // Cues before a name: a verb and its preposition ("works at"), a phrase ("joined"), a
+        // role and its preposition ("CEO of"), time spent ("a year at"), a noun ("the
+        // company"), all ignoring case.
+        let before_cues = format!(
+            r"(?i:{}{ws}{}|{}|{}{ws}{}|{}{ws}{}|(?:{article}{ws})?{},?)",
+            alt(L::OrgEmploymentVerbs, ws),
+            alt(L::OrgEmploymentLinks, ws),
+            lexicon.alternatives(L::OrgEmploymentPhrases, ws),
+            alt(L::OrgRoles, ws),
+            alt(L::OrgRoleLinks, ws),
+            alt(L::OrgTenures, ws),
+            alt(L::OrgTenureLinks, ws),
+            alt(L::OrgNouns, ws),
+        );
+        // Cues after a name, possessive or not: words ("'s headquarters", "announced"), a
+        // charity's tax status ("is a 501(c)(3)") and a kind of organisation ("is a design
+        // agency", at most three words between).
+        let copula = alt(L::OrgCopulas, ws);
+        let after_cues = format!(
+            r"(?:'s|’s)?\s+(?i:{}|{copula}{ws}(?:{}{ws})?501\s?\(c\)\s?\(?3\)?|{copula}{ws}(?:[\p{{L}}-]+\s+){{0,3}}{})\b",
+            lexicon.alternatives(L::OrgCuesAfter, ws),
+            alt(L::OrgCharityQualifiers, ws),
+            alt(L::OrgKinds, ws),
+        );
         Ok(OrgFinder {
             name: compile(&format!(r"(?:{name})"))?,
             possessive: compile(&format!(r"(?P<org>{name})(?:'s|’s)[ \t]+$"))?,
             legal: compile(&format!(
-                r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{name},?[ \t]+(?:{LEGAL_FORMS}|(?:and|&)[ \t]+Sons|&[ \t]+Co)(?:\.|\b))"
+                r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{name},?[ \t]+(?:{legal})(?:\.|\b))"
             ))?,
             partners: compile(&format!(
-                r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{CAP}(?:,[ \t]+{CAP})+,?[ \t]+(?:and|&)[ \t]+{CAP}|{CAP}[ \t]+&[ \t]+{CAP})\b"
+                r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{CAP}(?:,[ \t]+{CAP})+,?[ \t]+(?:{conj}|&)[ \t]+{CAP}|{CAP}[ \t]+&[ \t]+{CAP})\b"
             ))?,
             before: compile(&format!(
-                r"\b{CUES_BEFORE}[ \t]+(?:the[ \t]+)?(?P<org>{name})"
+                r"\b{before_cues}[ \t]+(?:{}[ \t]+)?(?P<org>{name})",
+                alt(L::Articles, gap)
             ))?,
             after: compile(&format!(
-                r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{name}){CUES_AFTER}"
+                r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{name}){after_cues}"
             ))?,
+            openers: lexicon
+                .lists()
+                .filter(|l| matches!(l.name(), "openers" | "request_openers"))
+                .flat_map(|l| l.words().iter().cloned())
+                .collect(),
         })
     }
 
@@ -106,7 +150,7 @@ impl OrgFinder {
             .span(at..text.len())
             .anchored(regex_automata::Anchored::Yes);
         let m = self.name.search(&input)?;
-        let span = trim_name(text, Span::new(m.start(), m.end()));
+        let span = self.trim_name(text, Span::new(m.start(), m.end()));
         (!span.is_empty()).then_some(span)
     }
 
@@ -118,12 +162,13 @@ impl OrgFinder {
         let mut caps = self.possessive.create_captures();
         self.possessive.search_captures(&input, &mut caps);
         let g = caps.get_group_by_name("org")?;
-        let span = trim_name(text, Span::new(g.start, g.end));
+        let span = self.trim_name(text, Span::new(g.start, g.end));
         (!span.is_empty()).then_some(span)
     }
 
-    /// Organisation names in `text`, possibly overlapping one another.
-    pub(crate) fn find(&self, text: &str, out: &mut Vec<OrgHit>) {
+    /// Organisation names in `text`, possibly overlapping one another, marked as found by
+    /// the pass `found_by`.
+    pub(crate) fn find(&self, text: &str, found_by: u8, out: &mut Vec<OrgHit>) {
         for (re, cue) in [
             (&self.legal, OrgCue::LegalForm),
             (&self.partners, OrgCue::Partners),
@@ -139,11 +184,15 @@ impl OrgFinder {
                     break;
                 };
                 if let Some(g) = caps.get_group_by_name("org") {
-                    let span = trim_name(text, Span::new(g.start, g.end));
+                    let span = self.trim_name(text, Span::new(g.start, g.end));
                     let names = cue != OrgCue::Partners
                         || text.get(span.range()).is_some_and(partner_names);
                     if !span.is_empty() && names {
-                        out.push(OrgHit { span, cue });
+                        out.push(OrgHit {
+                            span,
+                            cue,
+                            found_by,
+                        });
                     }
                 }
                 at = if whole.end() > at {
@@ -153,6 +202,49 @@ impl OrgFinder {
                 };
             }
         }
+    }
+
+    /// Drops a leading opener ("The") and trailing lower-case joints or punctuation from a name.
+    fn trim_name(&self, text: &str, span: Span) -> Span {
+        let Some(s) = text.get(span.range()) else {
+            return span;
+        };
+        let mut start = span.start;
+        let mut body = s;
+        // Sentence openers and articles are not part of the name ("The", "When Acme ...").
+        while let Some((first, rest)) = body.split_once([' ', '\t']) {
+            if !self.is_opener(first) {
+                break;
+            }
+            start += first.len() + 1;
+            body = rest.trim_start_matches([' ', '\t']);
+            start += rest.len() - body.len();
+        }
+        // A name does not run past a sentence end: "Acme Ltd. Please ..." stops after "Ltd.".
+        let mut offset = 0;
+        for word in body.split(' ') {
+            if word.ends_with('.') {
+                let next = body.get(offset + word.len() + 1..).unwrap_or_default();
+                let next_word = next.split(' ').next().unwrap_or_default();
+                if self.is_opener(next_word) {
+                    body = body.get(..offset + word.len()).unwrap_or(body);
+                    break;
+                }
+            }
+            offset += word.len() + 1;
+        }
+        if self.is_opener(body.trim_end()) {
+            return Span::new(start, start);
+        }
+        let mut trimmed = body.trim_end_matches([',', ' ', '\t']);
+        for possessive in ["'s", "\u{2019}s"] {
+            trimmed = trimmed.strip_suffix(possessive).unwrap_or(trimmed);
+        }
+        Span::new(start, start + trimmed.len())
+    }
+
+    fn is_opener(&self, word: &str) -> bool {
+        self.openers.contains(word)
     }
 }
 
@@ -174,45 +266,6 @@ fn next_char(text: &str, at: usize) -> usize {
         .map_or(text.len() + 1, |c| at + c.len_utf8())
 }
 
-/// Drops a leading "The" and trailing lower-case joints or punctuation from a name.
-fn trim_name(text: &str, span: Span) -> Span {
-    let Some(s) = text.get(span.range()) else {
-        return span;
-    };
-    let mut start = span.start;
-    let mut body = s;
-    // Sentence openers and articles are not part of the name ("The", "When Acme ...").
-    while let Some((first, rest)) = body.split_once([' ', '\t']) {
-        if !super::window::is_common_opener(first) {
-            break;
-        }
-        start += first.len() + 1;
-        body = rest.trim_start_matches([' ', '\t']);
-        start += rest.len() - body.len();
-    }
-    // A name does not run past a sentence end: "Acme Ltd. Please ..." stops after "Ltd.".
-    let mut offset = 0;
-    for word in body.split(' ') {
-        if word.ends_with('.') {
-            let next = body.get(offset + word.len() + 1..).unwrap_or_default();
-            let next_word = next.split(' ').next().unwrap_or_default();
-            if super::window::is_common_opener(next_word) {
-                body = body.get(..offset + word.len()).unwrap_or(body);
-                break;
-            }
-        }
-        offset += word.len() + 1;
-    }
-    if super::window::is_common_opener(body.trim_end()) {
-        return Span::new(start, start);
-    }
-    let mut trimmed = body.trim_end_matches([',', ' ', '\t']);
-    for possessive in ["'s", "\u{2019}s"] {
-        trimmed = trimmed.strip_suffix(possessive).unwrap_or(trimmed);
-    }
-    Span::new(start, start + trimmed.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,9 +279,9 @@ mod tests {
     }
 
     fn found(text: &str) -> Vec<(String, OrgCue)> {
-        let f = OrgFinder::new().expect("patterns compile");
+        let f = OrgFinder::new(&Lexicon::default()).expect("patterns compile");
         let mut out = Vec::new();
-        f.find(text, &mut out);
+        f.find(text, 0, &mut out);
         out.into_iter()
             .map(|h| (text[h.span.range()].to_string(), h.cue))
             .collect()

@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::lexicon::Lexicon;
+
 /// `text` with the markers that start its lines blanked out: quote marks of a quoted mail
 /// (`>`, `|`), and bullets (`*`, `-`, `•`, `·`, or the `?` that a lost bullet character
 /// becomes) followed by white space. Each marker becomes as many spaces as it has bytes, so
@@ -129,66 +131,11 @@ pub(crate) fn plan(text: &str, target: usize) -> Vec<Range<usize>> {
     out
 }
 
-/// Words that often open a sentence and are never names: a capitalised one of these alone
-/// does not make a window worth tagging.
-const COMMON_OPENERS: &[&str] = &[
-    "A", "About", "After", "All", "Also", "An", "And", "Any", "Are", "As", "At", "Be", "Because",
-    "Before", "But", "By", "Can", "Could", "Dear", "Did", "Do", "Does", "Each", "Every", "For",
-    "From", "Give", "Had", "Has", "Have", "He", "Hello", "Her", "Here", "Hi", "His", "How", "I",
-    "If", "In", "Is", "It", "Its", "Just", "Let", "Many", "May", "Me", "Might", "More", "Most",
-    "My", "No", "Not", "Now", "Of", "On", "Once", "One", "Or", "Our", "Please", "She", "Should",
-    "Since", "So", "Some", "Such", "Tell", "Thank", "Thanks", "That", "The", "Their", "Then",
-    "There", "These", "They", "This", "Those", "To", "Was", "We", "Were", "What", "When", "Where",
-    "Which", "While", "Who", "Why", "Will", "With", "Would", "Yes", "You", "Your",
-];
-
-/// Verbs a request opens with and words prose opens with that are also towns somewhere ("Say
-/// hi to…": Say is a town in Niger; "Much of…": Much one in Germany). Not "First" or "Next":
-/// firms are named so ("First National Bank").
-const REQUEST_OPENERS: &[&str] = &[
-    "Add",
-    "Although",
-    "Another",
-    "Ask",
-    "Both",
-    "Check",
-    "Compare",
-    "Draft",
-    "Even",
-    "Explain",
-    "Find",
-    "Finally",
-    "Get",
-    "However",
-    "Keep",
-    "List",
-    "Make",
-    "Much",
-    "Overall",
-    "Remind",
-    "Say",
-    "Schedule",
-    "Send",
-    "Show",
-    "Still",
-    "Summarise",
-    "Summarize",
-    "Take",
-    "Though",
-    "Translate",
-    "Use",
-    "Write",
-];
-
-/// True for a capitalised common sentence opener ("The", "What", "Please", "Summarize").
-pub(crate) fn is_common_opener(word: &str) -> bool {
-    COMMON_OPENERS.contains(&word) || REQUEST_OPENERS.contains(&word)
-}
-
 /// Could this window hold a name, a place or an address? It could when it has a capitalised
-/// word other than a common sentence opener, or a number next to a capitalised word (house
-/// numbers, postal codes). All-lowercase prose without such numbers is skipped.
-pub(crate) fn worth_tagging(window: &str) -> bool {
+/// word other than a common sentence opener (the lexicon's `openers` and `request_openers`),
+/// or a number next to a capitalised word (house numbers, postal codes). All-lowercase prose
+/// without such numbers is skipped.
+pub(crate) fn worth_tagging(lexicon: &Lexicon, window: &str) -> bool {
     let mut prev_number = false;
     let mut prev_capital = false;
     for word in window.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-')) {
@@ -197,7 +144,7 @@ pub(crate) fn worth_tagging(window: &str) -> bool {
         };
         let number = word.chars().all(|c| c.is_ascii_digit()) && word.len() <= 6;
         let capital = first.is_uppercase();
-        if capital && !is_common_opener(word) {
+        if capital && !lexicon.is_opener(word) {
             return true;
         }
         if (number && prev_capital) || (capital && prev_number) {
@@ -270,12 +217,14 @@ mod tests {
 
     #[test]
     fn prefilter_skips_plain_lowercase_and_openers() {
+        let l = Lexicon::default();
         assert!(!worth_tagging(
+            &l,
             "What are my options? tell me more about it."
         ));
-        assert!(!worth_tagging("i have 3 cats and 2 dogs"));
-        assert!(worth_tagging("I met Ana yesterday"));
-        assert!(worth_tagging("send it to 221b Baker Street"));
-        assert!(worth_tagging("zip IL 62704"));
+        assert!(!worth_tagging(&l, "i have 3 cats and 2 dogs"));
+        assert!(worth_tagging(&l, "I met Ana yesterday"));
+        assert!(worth_tagging(&l, "send it to 221b Baker Street"));
+        assert!(worth_tagging(&l, "zip IL 62704"));
     }
 }

@@ -272,11 +272,13 @@ impl PublicCheck {
         for passage in &self.flagged {
             let mut seen: Vec<&str> = Vec::new();
             for f in &passage.found {
-                let t = m.entry(f.entity.as_str().to_string()).or_insert(EntityTally {
-                    values: 0,
-                    passages: 0,
-                    sensitivity: f.sensitivity,
-                });
+                let t = m
+                    .entry(f.entity.as_str().to_string())
+                    .or_insert(EntityTally {
+                        values: 0,
+                        passages: 0,
+                        sensitivity: f.sensitivity,
+                    });
                 t.values += 1;
                 t.sensitivity = t.sensitivity.max(f.sensitivity);
                 if !seen.contains(&f.entity.as_str()) {

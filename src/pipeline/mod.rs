@@ -74,7 +74,6 @@ use futures_util::Stream;
 
 use crate::audit::{AuditEvent, AuditSink, NoopSink, RequestId};
 use crate::backend::dispatch::{Attempt, DispatchConfig, DispatchError, Dispatcher};
-use guard::check_egress_all;
 use crate::backend::{
     BackendError, BackendRequest, BackendStream, ModelBackend, StreamEvent, Usage,
 };
@@ -90,6 +89,7 @@ use crate::route::{
     RouteSummary, RoutingPolicy, estimate_tokens, score,
 };
 use crate::sensitivity::Sensitivity;
+use guard::check_egress_all;
 
 /// The instructions used when none are given: answer from the context, cite, and keep the
 /// placeholders as they are so they can be restored.

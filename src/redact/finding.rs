@@ -321,10 +321,19 @@ impl Finding {
 
 /// Receives findings from a [`Detector`] (the push model: the detector drives, the sink collects).
 ///
-/// Implemented for `Vec<Finding>` and for any `FnMut(Finding)`.
+/// Implemented for `Vec<Finding>` and for any `FnMut(Finding)`; those keep findings only. The
+/// [`Redactor`](super::Redactor)'s own sink also records what a detector could not scan, and
+/// marks its report incomplete ([`RedactionReport::is_complete`](super::RedactionReport::is_complete)).
 pub trait FindingSink {
     /// Accepts one finding.
     fn push(&mut self, finding: Finding);
+
+    /// Says that the detector could not scan `span` of the text (its model failed on it, say):
+    /// values there may be left in clear. Fail closed: a detector that gives up on part of a
+    /// text says so here rather than return quietly. The default does nothing.
+    fn unscanned(&mut self, span: Span) {
+        let _ = span;
+    }
 }
 
 impl FindingSink for Vec<Finding> {

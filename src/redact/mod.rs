@@ -291,20 +291,43 @@ impl Redactor {
     /// The resolved findings in `text`: what [`redact`](Redactor::redact) would replace,
     /// sorted by position, without touching a vault.
     pub fn findings(&self, text: &str) -> Vec<Finding> {
+        self.collect(text).0
+    }
+
+    /// The resolved findings, and the ranges a detector reported it could not scan.
+    fn collect(&self, text: &str) -> (Vec<Finding>, Vec<Span>) {
         let protected = placeholder::exact_tokens(text);
-        let mut candidates = Vec::with_capacity(16 + text.len() / 64);
+        let mut sink = Collector {
+            findings: Vec::with_capacity(16 + text.len() / 64),
+            unscanned: Vec::new(),
+        };
         for d in &self.inner.detectors {
-            d.detect(text, &mut candidates);
+            d.detect(text, &mut sink);
         }
-        // Findings from other detectors may carry any span: keep only real ones.
-        candidates.retain(|f| {
+        // Findings from other detectors may carry any span. Fail closed: one that does not
+        // fall on character boundaries, or runs past the end, is widened to the characters
+        // it touches rather than dropped (dropping it would leave its value in clear); only
+        // an empty one, which hides nothing, goes.
+        let mut candidates = sink.findings;
+        for f in &mut candidates {
             let s = f.span();
-            !s.is_empty()
-                && s.end <= text.len()
-                && text.is_char_boundary(s.start)
-                && text.is_char_boundary(s.end)
-        });
-        overlap::resolve(text, candidates, &protected)
+            let mut start = s.start.min(text.len());
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            let mut end = s.end.min(text.len()).max(start);
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            if (start, end) != (s.start, s.end) {
+                f.set_span(Span::new(start, end));
+            }
+        }
+        candidates.retain(|f| !f.span().is_empty());
+        (
+            overlap::resolve(text, candidates, &protected),
+            sink.unscanned,
+        )
     }
 
     /// What [`redact`](Redactor::redact) would report for `text`, redacted with a scratch
@@ -325,21 +348,31 @@ impl Redactor {
     /// Redacts `text`, recording placeholders in `vault`.
     ///
     /// Never fails and never panics: whatever the input, the result is a redacted text and a
-    /// report.
+    /// report. When a detector could not scan part of the text, the report says so
+    /// ([`RedactionReport::is_complete`] is false) and the pipeline refuses the request.
     pub fn redact(&self, text: &str, vault: &Vault) -> Redaction {
         vault.reserve_spelled(text);
-        let findings = self.findings(text);
+        let (findings, unscanned) = self.collect(text);
         let mut out = String::with_capacity(text.len() + findings.len() * 8);
         let mut report = RedactionReport {
             records: Vec::with_capacity(findings.len()),
             max_sensitivity: None,
+            unscanned,
         };
         let mut last = 0;
         for f in findings {
             let span = f.span();
             let (Some(before), Some(value)) = (text.get(last..span.start), text.get(span.range()))
             else {
-                continue;
+                // Resolved findings are sorted, apart and on character boundaries; should that
+                // ever not hold, copying on would put a value in clear. Fail closed: nothing
+                // more of the text is copied, and the report says the rest was not redacted.
+                debug_assert!(false, "overlapping or unsliceable finding {span:?}");
+                report.unscanned.push(Span::new(last, text.len()));
+                return Redaction {
+                    text: RedactedText::new(out),
+                    report,
+                };
             };
             out.push_str(before);
             let start = out.len();
@@ -407,6 +440,22 @@ impl Redactor {
 
     pub(crate) fn field_rules(&self) -> &[FieldRule] {
         &self.inner.fields
+    }
+}
+
+/// The redactor's own sink: findings, and the ranges detectors could not scan.
+struct Collector {
+    findings: Vec<Finding>,
+    unscanned: Vec<Span>,
+}
+
+impl FindingSink for Collector {
+    fn push(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
+
+    fn unscanned(&mut self, span: Span) {
+        self.unscanned.push(span);
     }
 }
 

@@ -131,6 +131,11 @@ pub struct RedactionReport {
     pub records: Vec<RedactionRecord>,
     /// The highest sensitivity among them; `None` when nothing was found.
     pub max_sensitivity: Option<Sensitivity>,
+    /// Byte ranges of the input that a detector could not scan (its model failed there), or
+    /// that the redactor could not copy safely: values in them may be left in clear. Empty
+    /// for a complete redaction; see [`RedactionReport::is_complete`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unscanned: Vec<Span>,
 }
 
 impl RedactionReport {
@@ -158,11 +163,21 @@ impl RedactionReport {
         m
     }
 
-    /// Appends another report's records (for example, a retrieved passage's).
+    /// True when every detector scanned the whole text and every finding was replaced. An
+    /// incomplete report means values may have been left in clear: the pipeline refuses such
+    /// a request (fail closed), and a caller using the redactor directly should too.
+    pub fn is_complete(&self) -> bool {
+        self.unscanned.is_empty()
+    }
+
+    /// Appends another report's records (for example, a retrieved passage's). Its unscanned
+    /// ranges are kept too: they refer to the other text, and only say that it was
+    /// incomplete.
     pub fn merge(&mut self, other: RedactionReport) {
         for r in other.records {
             self.push(r);
         }
+        self.unscanned.extend(other.unscanned);
     }
 }
 
