@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo bench --features http --bench load`.
 
-#[path = "../tests/common/loopback.rs"]
+#[path = "../tests/support/loopback.rs"]
 mod loopback;
 
 use std::sync::Arc;

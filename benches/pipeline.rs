@@ -159,9 +159,9 @@ fn bench(c: &mut Criterion) {
     assert!(out.answer().contains("maria.lopez.family@example.com"));
     eprintln!(
         "{} findings redacted, {} citations, complexity {:.2}",
-        out.redaction.len(),
-        out.citations.len(),
-        out.complexity.score
+        out.trace().redaction().len(),
+        out.trace().citations().len(),
+        out.trace().complexity().score
     );
 
     c.bench_function("pipeline/run-2kb", |b| {

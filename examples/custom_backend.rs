@@ -138,13 +138,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "Send the refund confirmation to lena.fischer@example.com, card 4111 1111 1111 1111.",
             ))
             .await?;
-        println!("the service saw: {}", out.sent_prompt().lines().last().unwrap_or(""));
+        println!("the service saw: {}", out.trace().sent_prompt().lines().last().unwrap_or(""));
         println!("answer:          {}", out.answer());
         println!(
             "route:           {} ({} call, usage {:?})",
-            out.backend,
-            out.attempts.len(),
-            out.usage
+            out.trace().backend(),
+            out.trace().attempts().len(),
+            out.usage()
         );
         Ok(())
     })

@@ -200,8 +200,8 @@ async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response 
         let usage = req["stream_options"]["include_usage"].as_bool() == Some(true);
         match pipeline.run_stream(request).await {
             Ok(stream) => {
-                let request_id = stream.request_id().as_str().to_string();
-                let backend = stream.backend().to_string();
+                let request_id = stream.trace().request_id().as_str().to_string();
+                let backend = stream.trace().backend().to_string();
                 let events = chunks(stream, id, usage);
                 with_headers(Sse::new(events).into_response(), &request_id, &backend)
             }
@@ -210,22 +210,22 @@ async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response 
     } else {
         match pipeline.run(request).await {
             Ok(out) => {
-                let usage = out.usage.map(|u| {
+                let usage = out.usage().map(|u| {
                     json!({"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens,
                            "total_tokens": u.input_tokens + u.output_tokens})
                 });
                 let body = json!({
                     "id": id, "object": "chat.completion", "created": now(),
-                    "model": if out.model.is_empty() { "promptveil" } else { &out.model },
+                    "model": if out.model().is_empty() { "promptveil" } else { out.model() },
                     "choices": [{"index": 0,
                                  "message": {"role": "assistant", "content": out.answer()},
-                                 "finish_reason": out.finish_reason.as_deref().unwrap_or("stop")}],
+                                 "finish_reason": out.finish_reason().unwrap_or("stop")}],
                     "usage": usage,
                 });
                 with_headers(
                     axum::Json(body).into_response(),
-                    out.request_id.as_str(),
-                    &out.backend,
+                    out.trace().request_id().as_str(),
+                    out.trace().backend().as_str(),
                 )
             }
             Err(e) => pipeline_error(&e),

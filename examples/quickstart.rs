@@ -128,7 +128,8 @@ async fn run() -> Result<(), Failure> {
             "You are the clinic's assistant. Answer the patient's question in two sentences, \
              using the context.",
         )
-        .generation(96, 0.1);
+        .max_tokens(96)
+        .temperature(0.1);
     if let Some(b) = external {
         builder = builder.backend(b);
     }
@@ -141,13 +142,15 @@ async fn run() -> Result<(), Failure> {
         let started = Instant::now();
         let out = pipeline.run(PromptRequest::new(*prompt)).await?;
         let question = out
+            .trace()
             .sent_prompt()
             .lines()
             .find_map(|l| l.strip_prefix("Question: "))
             .unwrap_or_default();
         println!("model saw:  {question}");
         let counts: Vec<String> = out
-            .redaction
+            .trace()
+            .redaction()
             .entity_counts()
             .iter()
             .map(|(entity, n)| format!("{entity} ×{n}"))
@@ -159,15 +162,20 @@ async fn run() -> Result<(), Failure> {
             } else {
                 counts.join(", ")
             },
-            out.redaction
+            out.trace()
+                .redaction()
                 .max_sensitivity
                 .map_or("none".to_string(), |s| s.to_string())
         );
-        for c in &out.citations {
+        for c in out.trace().citations() {
             println!("cited:      [{}] {} ({})", c.number, c.passage_id, c.source);
         }
-        println!("route:      {} — {}", out.backend, reasons(&out.route));
-        let wanted_large = out.route.reasons.iter().any(|r| {
+        println!(
+            "route:      {} — {}",
+            out.trace().backend(),
+            reasons(out.trace().route())
+        );
+        let wanted_large = out.trace().route().reasons.iter().any(|r| {
             matches!(
                 r,
                 Reason::Complexity {
@@ -176,7 +184,7 @@ async fn run() -> Result<(), Failure> {
                 }
             )
         });
-        if wanted_large && out.backend == "local-slm" {
+        if wanted_large && out.trace().backend() == "local-slm" {
             println!(
                 "            (no large model may take it, so the small on-premises one answers)"
             );
@@ -184,9 +192,9 @@ async fn run() -> Result<(), Failure> {
         println!("answer:     {}", out.answer().trim());
         println!(
             "            ({} placeholders put back; {} → {} tokens; {:.1} s)",
-            out.restore.exact + out.restore.tolerant,
-            out.usage.map_or(0, |u| u.input_tokens),
-            out.usage.map_or(0, |u| u.output_tokens),
+            out.restore().exact + out.restore().tolerant,
+            out.usage().map_or(0, |u| u.input_tokens),
+            out.usage().map_or(0, |u| u.output_tokens),
             started.elapsed().as_secs_f64()
         );
         if i == 0 {
@@ -205,14 +213,18 @@ async fn run() -> Result<(), Failure> {
             (Role::Assistant, first_answer),
         ]))
         .await?;
-    for turn in out.sent_history() {
+    for turn in out.trace().sent_history() {
         let mut text: String = turn.text().chars().take(100).collect();
         if text.len() < turn.text().len() {
             text.push('…');
         }
         println!("model saw:  ({}) {text}", turn.role().as_str());
     }
-    println!("route:      {} — {}", out.backend, reasons(&out.route));
+    println!(
+        "route:      {} — {}",
+        out.trace().backend(),
+        reasons(out.trace().route())
+    );
     println!("answer:     {}", out.answer().trim());
 
     // The same as a stream: pieces are shown as they arrive, placeholders restored on the

@@ -54,8 +54,8 @@
 //! let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
 //! let out = runtime.block_on(pipeline.run(PromptRequest::new("Card 4111 1111 1111 1111 was charged twice")))?;
 //! assert_eq!(out.answer(), "Seen: Card 4111 1111 1111 1111 was charged twice"); // restored
-//! assert_eq!(out.backend, "local-slm");
-//! assert_eq!(out.redaction.entity_counts()["CREDIT_CARD"], 1); // the model saw [CREDIT_CARD_1]
+//! assert_eq!(out.trace().backend(), "local-slm");
+//! assert_eq!(out.trace().redaction().entity_counts()["CREDIT_CARD"], 1); // the model saw [CREDIT_CARD_1]
 //! # Ok::<(), promptveil::Error>(())
 //! ```
 //!
@@ -166,6 +166,7 @@ pub mod audit;
 pub mod backend;
 pub mod enrich;
 mod error;
+mod id;
 pub mod index;
 #[cfg(feature = "ner")]
 pub mod ner;

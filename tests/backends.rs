@@ -2,8 +2,9 @@
 //! wire format: answers, error bodies, rate limits, malformed and oversize answers, refused
 //! connections and timeouts.
 
-#[path = "common/loopback.rs"]
-mod loopback;
+mod support;
+
+use support::loopback;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -115,7 +116,7 @@ fn request(question: &str) -> BackendRequest {
         &HeuristicCounter,
     )
     .expect("fits");
-    BackendRequest::new(&prompt, 64, 0.2)
+    BackendRequest::new(prompt, 64, 0.2)
 }
 
 const ANSWER: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"smollm2-135m","choices":[{"index":0,"message":{"role":"assistant","content":"Write to [EMAIL_1] today."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":7,"total_tokens":19}}"#;

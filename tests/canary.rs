@@ -3,8 +3,9 @@
 //! span field is captured), an audit event, or a payload sent to a backend — on success, on
 //! refusal, on backend failure, and while streaming.
 
-#[path = "common/loopback.rs"]
-mod loopback;
+mod support;
+
+use support::loopback;
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -213,7 +214,7 @@ async fn canaries_never_reach_errors_logs_audit_or_payloads() {
         "the caller gets the value back"
     );
     assert_clean("output Debug", &format!("{out:?}"));
-    assert_clean("sent prompt", out.sent_prompt());
+    assert_clean("sent prompt", out.trace().sent_prompt());
     let sent = local.requests();
     assert_eq!(sent.len(), 1);
     assert_clean("payload", &sent[0].body.to_string());

@@ -1,6 +1,6 @@
 //! The `promptveil` binary, run as a reviewer or operator would run it.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -51,7 +51,7 @@ fn rules_check_accepts_the_default_rules() {
 #[test]
 fn rules_check_names_file_line_column_and_rule_of_each_mistake() {
     let mut checked = 0;
-    for file in common::toml_files("fixtures/rules/invalid") {
+    for file in support::toml_files("fixtures/rules/invalid") {
         let src = std::fs::read_to_string(&file).expect("readable");
         let expect = src
             .lines()

@@ -28,7 +28,7 @@ fn payload(passage_text: &str) -> BackendRequest {
         &HeuristicCounter,
     )
     .expect("fits");
-    BackendRequest::new(&prompt, 64, 0.0)
+    BackendRequest::new(prompt, 64, 0.0)
 }
 
 #[test]
@@ -92,7 +92,7 @@ fn redacted_payloads_and_allowed_levels_pass() {
         &HeuristicCounter,
     )
     .expect("fits");
-    let request = BackendRequest::new(&prompt, 16, 0.0);
+    let request = BackendRequest::new(prompt, 16, 0.0);
     let external = BackendProfile::new("cloud-llm", Locality::External, Size::Large, 100_000);
     check_egress(&redactor, &request, &external).expect("only placeholders");
     // An email (confidential) in clear is allowed on premises, not outside.
@@ -146,7 +146,7 @@ examples.match = ["see TCK-123456"]
     )
     .expect("fits")
     .with_history(vec![turn], 500, &HeuristicCounter);
-    let request = BackendRequest::new(&prompt, 64, 0.0);
+    let request = BackendRequest::new(prompt, 64, 0.0);
     assert_eq!(request.history().len(), 1);
 
     let guard = Redactor::builder().default_rules().build().expect("rules");

@@ -1,7 +1,7 @@
 //! Dense and hybrid retrieval with the real embedding model (all-MiniLM-L6-v2, int8 ONNX,
 //! fetched from PyPI by `scripts/fetch-assets`) over the clinic fixtures, indexed on disk.
 
-mod common;
+mod support;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -14,7 +14,7 @@ fn embedder() -> Arc<Embedder> {
     static EMBEDDER: OnceLock<Arc<Embedder>> = OnceLock::new();
     EMBEDDER
         .get_or_init(|| {
-            common::fetch_assets(|| EmbeddingAssets::discover().check().is_ok());
+            support::fetch_assets(|| EmbeddingAssets::discover().check().is_ok());
             match Embedder::load(&EmbeddingAssets::discover()) {
                 Ok(e) => Arc::new(e),
                 Err(e) => panic!("the embedding model does not load: {e}"),
@@ -130,7 +130,7 @@ fn missing_model_files_name_the_file_and_the_fetch_command() {
         model: tmp.path().join("model.onnx"),
         ..EmbeddingAssets::discover()
     };
-    common::fetch_assets(|| EmbeddingAssets::discover().check().is_ok());
+    support::fetch_assets(|| EmbeddingAssets::discover().check().is_ok());
     let err = Embedder::load(&assets).expect_err("missing");
     assert_eq!(err.kind(), ErrorKind::Asset);
     let msg = err.to_string();
@@ -225,7 +225,7 @@ fn rebuilding_embeds_only_passages_that_changed() {
     // The rebuilt index answers as a fresh build of the same passages does.
     let fresh_dir = tmp.path().join("fresh");
     let fresh = KnowledgeIndex::build_with_embeddings(&fresh_dir, &passages, &e).expect("fresh");
-    let search = |index: KnowledgeIndex, q: &str| -> Vec<String> {
+    let search = |index: KnowledgeIndex, q: &str| -> Vec<promptveil::index::PassageId> {
         LocalRetriever::new(Arc::new(index), SearchMode::Dense)
             .with_embedder(e.clone())
             .expect("same model")
@@ -249,5 +249,5 @@ fn rebuilding_embeds_only_passages_that_changed() {
         KnowledgeIndex::open(&dir).expect("open"),
         "when is the flu shot",
     );
-    assert_eq!(top.first().map(String::as_str), Some("billing.md#0"));
+    assert_eq!(top.first().map(|id| id.as_str()), Some("billing.md#0"));
 }

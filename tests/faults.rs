@@ -4,8 +4,9 @@
 //! For each fault: the request ends in a typed error or in the approved fallback; no backend
 //! ever receives the unredacted values; nothing hangs past its timeout.
 
-#[path = "common/loopback.rs"]
-mod loopback;
+mod support;
+
+use support::loopback;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -87,6 +88,18 @@ fn assert_no_values(servers: &[&Server]) {
 }
 
 /// A port nobody listens on.
+/// An error and its sources, as a chain printer shows them.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 fn dead_base() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -165,9 +178,9 @@ async fn every_http_fault_ends_in_a_typed_error_or_the_approved_fallback() {
             .await
             .unwrap_or_else(|e| panic!("{name}: no fallback: {e}"));
         let elapsed = started.elapsed();
-        assert_eq!(out.backend, "cloud", "{name}");
+        assert_eq!(out.trace().backend(), "cloud", "{name}");
         assert_eq!(flaky.requests().len(), calls, "{name}");
-        assert_eq!(out.attempts.len(), calls + 1, "{name}");
+        assert_eq!(out.trace().attempts().len(), calls + 1, "{name}");
         assert!(out.answer().contains(MAIL), "{name}: restored");
         // Two tries of at most TIMEOUT each, backoff, and the fallback's answer.
         assert!(
@@ -183,9 +196,9 @@ async fn every_http_fault_ends_in_a_typed_error_or_the_approved_fallback() {
         .run(PromptRequest::new(prompt()))
         .await
         .expect("fallback");
-    assert_eq!(out.backend, "cloud");
+    assert_eq!(out.trace().backend(), "cloud");
     assert!(
-        out.attempts[0]
+        out.trace().attempts()[0]
             .error
             .as_ref()
             .is_some_and(|e| e.to_string().contains("is the server running"))
@@ -214,7 +227,7 @@ async fn retry_after_is_honoured_and_the_same_backend_answers() {
         .run(PromptRequest::new(prompt()))
         .await
         .expect("answer");
-    assert_eq!(out.backend, "flaky");
+    assert_eq!(out.trace().backend(), "flaky");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
@@ -266,7 +279,7 @@ async fn streams_that_stall_break_or_overflow_end_in_typed_errors_on_time() {
         let mut error = None;
         match result {
             Ok(mut stream) => {
-                assert_eq!(stream.backend(), "flaky", "{name}");
+                assert_eq!(stream.trace().backend(), "flaky", "{name}");
                 while let Some(piece) = stream.next().await {
                     if let Err(e) = piece {
                         error = Some(e);
@@ -277,8 +290,10 @@ async fn streams_that_stall_break_or_overflow_end_in_typed_errors_on_time() {
         }
         let error = error.unwrap_or_else(|| panic!("{name}: no error"));
         assert_eq!(error.kind(), ErrorKind::Backend, "{name}");
-        assert!(error.to_string().contains(message), "{name}: {error}");
-        assert!(!error.to_string().contains(MAIL));
+        // The error says what failed; its source chain says why.
+        let chain = error_chain(&error);
+        assert!(chain.contains(message), "{name}: {chain}");
+        assert!(!chain.contains(MAIL));
         assert!(
             started.elapsed() < TIMEOUT * 3 + Duration::from_secs(1),
             "{name}: {:?}",
@@ -297,7 +312,7 @@ async fn streams_that_stall_break_or_overflow_end_in_typed_errors_on_time() {
         .run_stream(PromptRequest::new(prompt()))
         .await
         .expect("the fallback streams");
-    assert_eq!(stream.backend(), "cloud");
+    assert_eq!(stream.trace().backend(), "cloud");
     let (text, error) = loopback::read_stream(&mut stream).await;
     assert!(error.is_none(), "{error:?}");
     assert!(text.contains(MAIL));

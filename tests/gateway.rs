@@ -3,9 +3,9 @@
 //! the client installed by `scripts/fetch-assets`). The model backends behind the gateway are
 //! loopback servers speaking the OpenAI and Anthropic wire formats.
 
-mod common;
-#[path = "common/loopback.rs"]
-mod loopback;
+mod support;
+
+use support::loopback;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -83,8 +83,8 @@ fn start_gateway(config: &std::path::Path) -> Gateway {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_openai_client_talks_through_the_gateway() {
-    let python = common::assets().join(".venv/bin/python");
-    common::fetch_assets(|| {
+    let python = support::assets().join(".venv/bin/python");
+    support::fetch_assets(|| {
         python.is_file()
             && Command::new(&python)
                 .args(["-c", "import openai"])

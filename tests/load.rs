@@ -2,8 +2,9 @@
 //! OpenAI wire format. No request is lost and no placeholder of one request resolves in
 //! another's answer. (Throughput, latency and memory are measured by `benches/load.rs`.)
 
-#[path = "common/loopback.rs"]
-mod loopback;
+mod support;
+
+use support::loopback;
 
 use std::sync::Arc;
 

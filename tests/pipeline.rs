@@ -3,8 +3,9 @@
 //! fallback along the approved chain only, the egress guard, streaming restore, the audit
 //! trail, and the TOML configuration.
 
-#[path = "common/loopback.rs"]
-mod loopback;
+mod support;
+
+use support::loopback;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -127,18 +128,22 @@ async fn a_sensitive_prompt_stays_on_premises_with_reasons_and_leaves_no_values(
         .await
         .expect("answer");
 
-    assert_eq!(out.backend, "local-slm");
-    assert_eq!(out.route.chain(), ["local-slm"]);
-    assert!(out.route.reasons.iter().any(|r| matches!(r,
+    assert_eq!(out.trace().backend(), "local-slm");
+    assert_eq!(out.trace().route().chain(), ["local-slm"]);
+    assert!(out.trace().route().reasons.iter().any(|r| matches!(r,
         Reason::SensitivityExcludes { backend, .. } if backend == "cloud-llm")));
-    assert!(out.route.reasons.iter().any(|r| matches!(
+    assert!(out.trace().route().reasons.iter().any(|r| matches!(
         r,
         Reason::Complexity {
             prefers: Size::Large,
             ..
         }
     )));
-    assert!(out.complexity.score >= 0.6, "{:?}", out.complexity);
+    assert!(
+        out.trace().complexity().score >= 0.6,
+        "{:?}",
+        out.trace().complexity()
+    );
     // The external server saw nothing; the local one saw placeholders only.
     assert!(llm.requests().is_empty());
     let sent = slm.requests();
@@ -150,9 +155,14 @@ async fn a_sensitive_prompt_stays_on_premises_with_reasons_and_leaves_no_values(
     // The answer comes back restored, with citations into the clinic documents.
     assert!(out.answer().contains("512-34-6789"), "{}", out.answer());
     assert!(out.answer().contains("anna.k@example.com"));
-    assert_eq!(out.restore.exact, 2);
-    assert!(out.citations.iter().any(|c| c.source == "billing.md"));
-    assert_eq!(out.usage.map(|u| u.input_tokens), Some(42));
+    assert_eq!(out.restore().exact, 2);
+    assert!(
+        out.trace()
+            .citations()
+            .iter()
+            .any(|c| c.source == "billing.md")
+    );
+    assert_eq!(out.usage().map(|u| u.input_tokens), Some(42));
     assert!(!format!("{out:?}").contains("512-34-6789"));
 
     // One event per step, no value anywhere in the trail.
@@ -174,7 +184,7 @@ async fn a_sensitive_prompt_stays_on_premises_with_reasons_and_leaves_no_values(
         .map(|l| l["request"].as_str().unwrap_or_default().to_string())
         .collect();
     assert_eq!(ids.len(), 1);
-    assert!(ids.contains(out.request_id.as_str()));
+    assert!(ids.contains(out.trace().request_id().as_str()));
 }
 
 #[tokio::test]
@@ -192,10 +202,10 @@ async fn a_complex_public_prompt_goes_external_and_a_simple_one_stays_local() {
         .run(PromptRequest::new(HARD))
         .await
         .expect("answer");
-    assert_eq!(out.backend, "cloud-llm");
-    assert_eq!(out.route.chain(), ["cloud-llm", "local-slm"]);
-    assert_eq!(out.model, "fake-claude");
-    assert_eq!(out.usage.map(|u| u.output_tokens), Some(9));
+    assert_eq!(out.trace().backend(), "cloud-llm");
+    assert_eq!(out.trace().route().chain(), ["cloud-llm", "local-slm"]);
+    assert_eq!(out.model(), "fake-claude");
+    assert_eq!(out.usage().map(|u| u.output_tokens), Some(9));
     let sent = llm.requests();
     assert_eq!(sent.len(), 1);
     assert!(sent[0].line.starts_with("POST /v1/messages "));
@@ -207,8 +217,8 @@ async fn a_complex_public_prompt_goes_external_and_a_simple_one_stays_local() {
         .run(PromptRequest::new("When are invoices issued?"))
         .await
         .expect("answer");
-    assert_eq!(out.backend, "local-slm");
-    assert!(out.route.reasons.iter().any(|r| matches!(
+    assert_eq!(out.trace().backend(), "local-slm");
+    assert!(out.trace().route().reasons.iter().any(|r| matches!(
         r,
         Reason::Complexity {
             prefers: Size::Small,
@@ -216,8 +226,8 @@ async fn a_complex_public_prompt_goes_external_and_a_simple_one_stays_local() {
         }
     )));
     // The external backend follows only when escalation is allowed.
-    assert_eq!(out.route.chain(), ["local-slm"]);
-    assert!(out.route.reasons.iter().any(|r| matches!(r,
+    assert_eq!(out.trace().route().chain(), ["local-slm"]);
+    assert!(out.trace().route().reasons.iter().any(|r| matches!(r,
         Reason::NoEscalation { backend } if backend == "cloud-llm")));
 }
 
@@ -242,7 +252,7 @@ async fn fallback_follows_the_approved_chain_only() {
     assert_eq!(err.kind(), ErrorKind::Backend);
     assert_eq!(failing.requests().len(), 2, "one try and one retry");
     assert!(llm.requests().is_empty());
-    assert!(!err.to_string().contains("ann@example.org"));
+    assert!(!support::error_chain(&err).contains("ann@example.org"));
 
     // With escalation, the chain goes on to the external backend, which gets placeholders.
     let escalating = Pipeline::builder()
@@ -258,9 +268,13 @@ async fn fallback_follows_the_approved_chain_only() {
         ))
         .await
         .expect("the external backend answers");
-    assert_eq!(out.backend, "cloud-llm");
-    assert_eq!(out.attempts.len(), 3);
-    assert!(out.attempts[..2].iter().all(|a| a.error.is_some()));
+    assert_eq!(out.trace().backend(), "cloud-llm");
+    assert_eq!(out.trace().attempts().len(), 3);
+    assert!(
+        out.trace().attempts()[..2]
+            .iter()
+            .all(|a| a.error.is_some())
+    );
     let sent = llm.requests();
     assert!(sent[0].prompt().contains("[EMAIL_1]"));
     assert!(!sent[0].prompt().contains("ann@example.org"));
@@ -326,7 +340,7 @@ async fn the_egress_guard_refuses_a_canary_planted_in_a_public_passage() {
         .and_then(|s| s.downcast_ref::<EgressRefusal>())
         .expect("the refusal is the source");
     assert_eq!(refusal.found[0].0, "SECRET");
-    assert!(!err.to_string().contains(canary) && !format!("{err:?}").contains(canary));
+    assert!(!support::error_chain(&err).contains(canary) && !format!("{err:?}").contains(canary));
     assert!(slm.requests().is_empty() && llm.requests().is_empty());
     let text = std::fs::read_to_string(&audit).expect("audit");
     assert!(!text.contains(canary));
@@ -354,7 +368,12 @@ async fn the_egress_guard_refuses_a_canary_planted_in_a_public_passage() {
         ))
         .await
         .expect("answer");
-    assert!(out.redaction.entity_counts().contains_key("SECRET"));
+    assert!(
+        out.trace()
+            .redaction()
+            .entity_counts()
+            .contains_key("SECRET")
+    );
     let sent = slm.requests();
     assert!(sent[0].prompt().contains("[SECRET_1]") && !sent[0].prompt().contains(canary));
 }
@@ -375,7 +394,7 @@ async fn streamed_answers_are_restored_chunk_by_chunk_in_both_formats() {
         .run_stream(PromptRequest::new(question))
         .await
         .expect("stream");
-    assert_eq!(stream.backend(), "local-slm");
+    assert_eq!(stream.trace().backend(), "local-slm");
     let (shown, error) = loopback::read_stream(&mut stream).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(shown, format!("Re: {question}"));
@@ -397,7 +416,7 @@ async fn streamed_answers_are_restored_chunk_by_chunk_in_both_formats() {
         .run_stream(PromptRequest::new(HARD))
         .await
         .expect("stream");
-    assert_eq!(stream.backend(), "cloud-llm");
+    assert_eq!(stream.trace().backend(), "cloud-llm");
     let (shown, error) = loopback::read_stream(&mut stream).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(shown, format!("Re: {HARD}"));
@@ -433,7 +452,8 @@ async fn broken_streams_end_in_typed_errors_after_the_text_already_shown() {
     assert_eq!(shown, "Part one, part two");
     let error = error.expect("the error is reported");
     assert_eq!(error.kind(), ErrorKind::Backend);
-    assert!(error.to_string().contains("overloaded_error"), "{error}");
+    let chain = support::error_chain(&error);
+    assert!(chain.contains("overloaded_error"), "{chain}");
     assert!(stream.summary().is_none());
 
     // An OpenAI stream that stops before [DONE].
@@ -448,7 +468,7 @@ async fn broken_streams_end_in_typed_errors_after_the_text_already_shown() {
         .expect("the answer began");
     let (shown, error) = loopback::read_stream(&mut stream).await;
     assert_eq!(shown, "Half an ans");
-    assert!(error.is_some_and(|e| e.to_string().contains("ended before")));
+    assert!(error.is_some_and(|e| support::error_chain(&e).contains("ended before")));
     assert!(stream.next().await.is_none(), "nothing after the error");
 
     // An error status before any text falls back like a failed call (escalation allowed).
@@ -464,8 +484,8 @@ async fn broken_streams_end_in_typed_errors_after_the_text_already_shown() {
         .run_stream(PromptRequest::new(HARD))
         .await
         .expect("the local backend takes over");
-    assert_eq!(stream.backend(), "local-slm");
-    assert_eq!(stream.attempts().len(), 3);
+    assert_eq!(stream.trace().backend(), "local-slm");
+    assert_eq!(stream.trace().attempts().len(), 3);
     let (shown, error) = loopback::read_stream(&mut stream).await;
     assert!(error.is_none(), "{error:?}");
     assert!(shown.starts_with("Re: Compare"));
@@ -534,8 +554,8 @@ price_out = 15.0
         .run(PromptRequest::new(HARD))
         .await
         .expect("answer");
-    assert_eq!(out.backend, "cloud-llm");
-    assert!(out.citations.len() <= 2 && !out.citations.is_empty());
+    assert_eq!(out.trace().backend(), "cloud-llm");
+    assert!(out.trace().citations().len() <= 2 && !out.trace().citations().is_empty());
     assert_eq!(llm.requests()[0].header("x-api-key"), Some("promptveil"));
     assert!(dir.path().join("audit.jsonl").is_file());
 
@@ -649,7 +669,7 @@ async fn dropping_a_stream_cancels_the_call_and_says_so_in_the_audit() {
 
 #[tokio::test]
 async fn a_conversation_keeps_its_placeholders_its_sensitivity_and_its_budget() {
-    use promptveil::enrich::{HeuristicCounter, Role};
+    use promptveil::enrich::Role;
     let slm = loopback::start(echo_openai).await;
     let llm = loopback::start(echo_anthropic).await;
     let pipeline = Pipeline::builder()
@@ -670,7 +690,7 @@ async fn a_conversation_keeps_its_placeholders_its_sensitivity_and_its_budget() 
         ]))
         .await
         .expect("answer");
-    assert_eq!(out.backend, "cloud-llm");
+    assert_eq!(out.trace().backend(), "cloud-llm");
     let sent = llm.requests();
     let messages = sent[0].messages();
     assert_eq!(messages.len(), 3, "{messages:?}");
@@ -690,7 +710,12 @@ async fn a_conversation_keeps_its_placeholders_its_sensitivity_and_its_budget() 
         "{messages:?}"
     );
     assert!(!sent[0].all_text().contains("ann.lee@example.org"));
-    let turns: Vec<&str> = out.sent_history().iter().map(|t| t.text()).collect();
+    let turns: Vec<&str> = out
+        .trace()
+        .sent_history()
+        .iter()
+        .map(|t| t.text())
+        .collect();
     assert_eq!(turns, [messages[0].1.as_str(), messages[1].1.as_str()]);
     assert!(out.answer().contains("Send it to ann.lee@example.org."));
 
@@ -702,8 +727,8 @@ async fn a_conversation_keeps_its_placeholders_its_sensitivity_and_its_budget() 
         ]))
         .await
         .expect("answer");
-    assert_eq!(out.backend, "local-slm");
-    assert_eq!(out.route.chain(), ["local-slm"]);
+    assert_eq!(out.trace().backend(), "local-slm");
+    assert_eq!(out.trace().route().chain(), ["local-slm"]);
     assert_eq!(llm.requests().len(), 1);
     let messages = slm.requests()[0].messages();
     assert_eq!(messages[0].1, "My SSN is [US_SSN_1].");
@@ -712,7 +737,7 @@ async fn a_conversation_keeps_its_placeholders_its_sensitivity_and_its_budget() 
     // user.
     let tight = Pipeline::builder()
         .backend(local(&slm))
-        .budget(260, Arc::new(HeuristicCounter))
+        .budget(260)
         .build()
         .expect("pipeline");
     let turns: Vec<(Role, String)> = (1..=12)

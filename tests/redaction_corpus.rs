@@ -1,7 +1,7 @@
 //! The data-driven redaction corpus: every case in `fixtures/redaction/*.toml`, run against
 //! the default rules. See `fixtures/redaction/README.md` for the format.
 
-mod common;
+mod support;
 
 use std::path::PathBuf;
 
@@ -25,7 +25,7 @@ struct Case {
 }
 
 fn corpus_files() -> Vec<PathBuf> {
-    common::toml_files("fixtures/redaction")
+    support::toml_files("fixtures/redaction")
 }
 
 #[test]

@@ -2,14 +2,14 @@
 //! first line announces: `# expect: LINE:COLUMN rest-of-message`. The message must name the
 //! file, the line and column, and (where the mistake is inside a rule) the rule id.
 
-mod common;
+mod support;
 
 use std::path::PathBuf;
 
 use promptveil::rules::RuleSet;
 
 fn invalid_fixtures() -> Vec<PathBuf> {
-    common::toml_files("fixtures/rules/invalid")
+    support::toml_files("fixtures/rules/invalid")
 }
 
 #[test]

@@ -6,9 +6,9 @@
 //! with reasons), guarded, dispatched to the SLM — whole and as an event stream — and its
 //! answer restored.
 
-mod common;
 #[path = "../examples/support/local.rs"]
 mod local;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,15 +18,14 @@ use promptveil::Sensitivity;
 use promptveil::audit::JsonLinesSink;
 use promptveil::backend::ModelBackend;
 use promptveil::backend::openai::OpenAiBackend;
-use promptveil::enrich::HeuristicCounter;
 use promptveil::index::{ChunkConfig, KnowledgeIndex, LocalRetriever, SearchMode, ingest_path};
 use promptveil::pipeline::{Pipeline, PromptRequest};
 use promptveil::route::{BackendProfile, Locality, Reason, Size};
 
 /// Fetches the assets if they are missing, then starts the SLM with the examples' launcher.
 fn start_slm() -> local::Slm {
-    let assets = common::assets();
-    common::fetch_assets(|| {
+    let assets = support::assets();
+    support::fetch_assets(|| {
         assets.join("slm/SmolLM2-135M-Instruct.Q4_1.gguf").is_file()
             && assets.join(".venv/bin/python").is_file()
     });
@@ -73,9 +72,10 @@ async fn a_sensitive_prompt_goes_through_the_pipeline_on_premises_and_comes_back
             false,
         )
         .top_k(2)
-        .budget(1500, Arc::new(HeuristicCounter))
+        .budget(1500)
         .instructions("Answer the question from the context in one short sentence.")
-        .generation(48, 0.0)
+        .max_tokens(48)
+        .temperature(0.0)
         .audit(Arc::new(JsonLinesSink::open(&audit).expect("audit")))
         .build()
         .expect("pipeline");
@@ -87,15 +87,23 @@ async fn a_sensitive_prompt_goes_through_the_pipeline_on_premises_and_comes_back
         .await
         .expect("the SLM answers");
     eprintln!("SLM ANSWER: {:?}", out.answer());
-    assert_eq!(out.backend, "local-slm");
-    assert_eq!(out.route.chain(), ["local-slm"]);
-    assert!(out.route.reasons.iter().any(|r| matches!(
+    assert_eq!(out.trace().backend(), "local-slm");
+    assert_eq!(out.trace().route().chain(), ["local-slm"]);
+    assert!(out.trace().route().reasons.iter().any(|r| matches!(
         r,
         Reason::SensitivityExcludes { backend, .. } if backend == "cloud-llm"
     )));
-    assert_eq!(out.redaction.max_sensitivity, Some(Sensitivity::Restricted));
-    assert!(out.citations[0].passage_id.starts_with("billing.md#"));
-    let usage = out.usage.expect("llama.cpp reports usage");
+    assert_eq!(
+        out.trace().redaction().max_sensitivity,
+        Some(Sensitivity::Restricted)
+    );
+    assert!(
+        out.trace().citations()[0]
+            .passage_id
+            .as_str()
+            .starts_with("billing.md#")
+    );
+    let usage = out.usage().expect("llama.cpp reports usage");
     assert!(usage.input_tokens > 0 && usage.output_tokens > 0);
     assert!(!out.answer().trim().is_empty());
     for placeholder in ["[EMAIL_1]", "[US_SSN_1]"] {

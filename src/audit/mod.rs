@@ -38,8 +38,9 @@ use serde::Serialize;
 
 use crate::backend::{BackendError, Usage};
 use crate::error::{Error, Result};
+use crate::index::PassageId;
 use crate::redact::{RedactionReport, RestoreReport};
-use crate::route::{Locality, Reason, RouteDecision};
+use crate::route::{BackendId, Locality, Reason, RouteDecision};
 use crate::sensitivity::Sensitivity;
 
 /// A request's id: 128 random bits, in hex.
@@ -83,27 +84,33 @@ pub enum AuditEvent {
         what: String,
         /// Findings replaced, by entity type.
         entities: BTreeMap<String, usize>,
+        /// Findings replaced, by the rule that found them (for the NER: with the pass that
+        /// made them, `ner-person.complete-given-names`).
+        rules: BTreeMap<String, usize>,
         /// The highest level among them.
         max_sensitivity: Option<Sensitivity>,
+        /// Parts of the text a detector could not scan (the request is then refused).
+        #[serde(skip_serializing_if = "is_zero")]
+        unscanned: usize,
     },
     /// Passages were retrieved.
     Retrieved {
         /// Their ids, best first.
-        passages: Vec<String>,
+        passages: Vec<PassageId>,
         /// The index was declared public (passages not redacted).
         public: bool,
     },
     /// The routing policy decided.
     Routed {
         /// Backends to try, in order.
-        chain: Vec<String>,
+        chain: Vec<BackendId>,
         /// Why.
         reasons: Vec<Reason>,
     },
     /// A backend answered.
     Dispatched {
         /// The backend.
-        backend: String,
+        backend: BackendId,
         /// Where it runs: `external` means the (redacted) prompt left the building.
         locality: Option<Locality>,
         /// Calls made in all.
@@ -114,7 +121,7 @@ pub enum AuditEvent {
     /// A backend failed and the next one in the chain was tried.
     FellBack {
         /// The backend that failed.
-        from: String,
+        from: BackendId,
         /// How it failed.
         error: String,
     },
@@ -126,7 +133,7 @@ pub enum AuditEvent {
     /// The caller dropped a streamed answer before it ended; the backend call was cancelled.
     Cancelled {
         /// The backend that was answering.
-        backend: String,
+        backend: BackendId,
     },
     /// The answer's placeholders were restored.
     Restored {
@@ -152,13 +159,17 @@ impl AuditEvent {
     /// The event for a redaction report.
     pub fn redacted(what: impl Into<String>, report: &RedactionReport) -> AuditEvent {
         let mut entities = BTreeMap::new();
+        let mut rules = BTreeMap::new();
         for r in &report.records {
             *entities.entry(r.entity.as_str().to_string()).or_insert(0) += 1;
+            *rules.entry(r.rule.as_str().to_string()).or_insert(0) += 1;
         }
         AuditEvent::Redacted {
             what: what.into(),
             entities,
+            rules,
             max_sensitivity: report.max_sensitivity,
+            unscanned: report.unscanned.len(),
         }
     }
 
@@ -171,12 +182,16 @@ impl AuditEvent {
     }
 
     /// The event for a failed backend call followed by a fallback.
-    pub fn fell_back(from: impl Into<String>, error: &BackendError) -> AuditEvent {
+    pub fn fell_back(from: impl Into<BackendId>, error: &BackendError) -> AuditEvent {
         AuditEvent::FellBack {
             from: from.into(),
             error: error.to_string(),
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// An event with its request id and time.

@@ -24,7 +24,7 @@ use futures_util::StreamExt;
 
 use super::{BackendError, BackendRequest, BackendResponse, BackendStream, ModelBackend};
 use crate::error::{Error, Result};
-use crate::route::{BackendProfile, RouteDecision};
+use crate::route::{BackendId, BackendProfile, RouteDecision};
 
 /// Retry, backoff and cooldown settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +102,7 @@ fn random_u64() -> u64 {
 #[non_exhaustive]
 pub struct Attempt {
     /// The backend called.
-    pub backend: String,
+    pub backend: BackendId,
     /// How it failed, or `None` when it answered.
     pub error: Option<BackendError>,
     /// How long the call took.
@@ -114,7 +114,7 @@ pub struct Attempt {
 #[non_exhaustive]
 pub struct Dispatched {
     /// The backend that answered.
-    pub backend: String,
+    pub backend: BackendId,
     /// Its answer.
     pub response: BackendResponse,
     /// Every call made, failed ones first.
@@ -129,11 +129,23 @@ pub struct DispatchError {
     /// Every call made.
     pub attempts: Vec<Attempt>,
     /// Backends of the chain skipped because they were cooling down.
-    pub skipped: Vec<String>,
+    pub skipped: Vec<BackendId>,
+    /// Names in the chain that are no backend of this dispatcher: the policy named a backend
+    /// that does not exist. Nothing was sent to them; the request fails rather than go
+    /// elsewhere.
+    pub unknown: Vec<BackendId>,
 }
 
 impl std::fmt::Display for DispatchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.unknown.is_empty() {
+            let names: Vec<&str> = self.unknown.iter().map(BackendId::as_str).collect();
+            return write!(
+                f,
+                "the route names backends that do not exist: {}",
+                names.join(", ")
+            );
+        }
         if self.attempts.is_empty() && self.skipped.is_empty() {
             return f.write_str("no backend was approved for this request");
         }
@@ -150,7 +162,8 @@ impl std::fmt::Display for DispatchError {
             write!(f, "; last: `{backend}`: {last}")?;
         }
         if !self.skipped.is_empty() {
-            write!(f, "; cooling down: {}", self.skipped.join(", "))?;
+            let names: Vec<&str> = self.skipped.iter().map(BackendId::as_str).collect();
+            write!(f, "; cooling down: {}", names.join(", "))?;
         }
         f.write_str(")")
     }
@@ -167,9 +180,9 @@ struct Health {
 /// The backends by name, their health, and the retry policy. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct Dispatcher {
-    backends: HashMap<String, Arc<dyn ModelBackend>>,
-    order: Vec<String>,
-    health: Mutex<HashMap<String, Health>>,
+    backends: HashMap<BackendId, Arc<dyn ModelBackend>>,
+    order: Vec<BackendId>,
+    health: Mutex<HashMap<BackendId, Health>>,
     config: DispatchConfig,
 }
 
@@ -209,7 +222,7 @@ impl Dispatcher {
     ///     .route(&RouteSummary::new(Sensitivity::Public, 10, 0.1), &dispatcher.profiles());
     /// assert_eq!(decision.chain(), ["down", "up"]); // both small, on premises: by name
     /// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("rt");
-    /// let answer = rt.block_on(dispatcher.dispatch(&decision, &BackendRequest::new(&prompt, 50, 0.0)))
+    /// let answer = rt.block_on(dispatcher.dispatch(&decision, &BackendRequest::new(prompt, 50, 0.0)))
     ///     .expect("`up` answers");
     /// assert_eq!(answer.backend, "up");
     /// assert_eq!(answer.attempts.len(), 3); // 503, retried once, then the next backend
@@ -245,8 +258,13 @@ impl Dispatcher {
             .collect()
     }
 
+    /// The profile of the backend `name`, if there is one.
+    pub fn profile(&self, name: &BackendId) -> Option<&BackendProfile> {
+        self.backends.get(name).map(|b| b.profile())
+    }
+
     /// Backends cooling down now.
-    pub fn cooling_down(&self) -> Vec<String> {
+    pub fn cooling_down(&self) -> Vec<BackendId> {
         let now = Instant::now();
         let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
         self.order
@@ -261,9 +279,9 @@ impl Dispatcher {
             .collect()
     }
 
-    fn record(&self, name: &str, ok: bool) {
+    fn record(&self, name: &BackendId, ok: bool) {
         let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
-        let h = health.entry(name.to_string()).or_default();
+        let h = health.entry(name.clone()).or_default();
         if ok {
             *h = Health::default();
         } else {
@@ -339,13 +357,28 @@ impl Dispatcher {
         &'a self,
         decision: &RouteDecision,
         mut call: F,
-    ) -> std::result::Result<(String, T, Vec<Attempt>), DispatchError>
+    ) -> std::result::Result<(BackendId, T, Vec<Attempt>), DispatchError>
     where
         F: FnMut(&'a Arc<dyn ModelBackend>) -> Fut,
         Fut: Future<Output = std::result::Result<T, BackendError>>,
     {
         let mut attempts = Vec::new();
         let mut skipped = Vec::new();
+        // Fail closed: a chain naming a backend that does not exist is an error, not a name
+        // to skip on the way to the next one.
+        let unknown: Vec<BackendId> = decision
+            .chain
+            .iter()
+            .filter(|n| !self.backends.contains_key(*n))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(DispatchError {
+                attempts,
+                skipped,
+                unknown,
+            });
+        }
         let cooling = self.cooling_down();
         for name in &decision.chain {
             let Some(backend) = self.backends.get(name) else {
@@ -392,7 +425,11 @@ impl Dispatcher {
                 }
             }
         }
-        Err(DispatchError { attempts, skipped })
+        Err(DispatchError {
+            attempts,
+            skipped,
+            unknown: Vec::new(),
+        })
     }
 }
 
@@ -400,7 +437,7 @@ impl Dispatcher {
 #[non_exhaustive]
 pub struct DispatchedStream {
     /// The backend answering.
-    pub backend: String,
+    pub backend: BackendId,
     /// Its answer: the first event has arrived.
     pub stream: BackendStream,
     /// Every call made, failed ones first.

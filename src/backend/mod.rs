@@ -40,7 +40,7 @@
 //! #     promptveil::redact::Redactor::builder().default_rules().build()?.redact("hi [EMAIL_1]", &Default::default()).text(),
 //! #     &[], 100, &promptveil::enrich::HeuristicCounter)?;
 //! let b = Shouter(BackendProfile::new("shouter", Locality::OnPremises, Size::Small, 4096));
-//! let request = BackendRequest::new(&prompt, 64, 0.0); // only from an enriched prompt
+//! let request = BackendRequest::new(prompt, 64, 0.0); // only from an enriched prompt
 //! # let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
 //! let events: Vec<_> = rt.block_on(async { b.stream(&request).await?.collect::<Vec<_>>().await.into_iter().collect::<Result<Vec<_>, _>>() })?;
 //! assert!(matches!(&events[0], StreamEvent::Delta(t) if t == "HI [EMAIL_1]"));
@@ -108,11 +108,16 @@ impl std::fmt::Debug for ApiKey {
     }
 }
 
-/// What is sent to a model: the enriched prompt and generation settings.
+/// What is sent to a model: the enriched prompt and generation settings. Made from an
+/// [`EnrichedPrompt`] only, so raw text cannot reach a backend (checked at compile time):
+///
+/// ```compile_fail,E0308
+/// use promptveil::backend::BackendRequest;
+/// let request = BackendRequest::new("Card 4111 1111 1111 1111 was charged twice", 100, 0.0);
+/// ```
 #[derive(Clone)]
 pub struct BackendRequest {
-    prompt: String,
-    history: Vec<Turn>,
+    prompt: EnrichedPrompt,
     /// Longest answer, in tokens.
     pub max_tokens: usize,
     /// Sampling temperature.
@@ -122,8 +127,8 @@ pub struct BackendRequest {
 impl std::fmt::Debug for BackendRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BackendRequest")
-            .field("prompt_len", &self.prompt.len())
-            .field("history", &self.history.len())
+            .field("prompt_len", &self.prompt.text().len())
+            .field("history", &self.prompt.history().len())
             .field("max_tokens", &self.max_tokens)
             .field("temperature", &self.temperature)
             .finish()
@@ -131,11 +136,11 @@ impl std::fmt::Debug for BackendRequest {
 }
 
 impl BackendRequest {
-    /// A request for `prompt`: the only way to make one.
-    pub fn new(prompt: &EnrichedPrompt, max_tokens: usize, temperature: f32) -> BackendRequest {
+    /// A request for `prompt`: the only way to make one. The request keeps the prompt, so
+    /// what was sent can be shown afterwards exactly as it was.
+    pub fn new(prompt: EnrichedPrompt, max_tokens: usize, temperature: f32) -> BackendRequest {
         BackendRequest {
-            prompt: prompt.text().to_string(),
-            history: prompt.history().to_vec(),
+            prompt,
             max_tokens,
             temperature,
         }
@@ -143,21 +148,26 @@ impl BackendRequest {
 
     /// The prompt text (redacted).
     pub fn prompt(&self) -> &str {
-        &self.prompt
+        self.prompt.text()
     }
 
     /// The earlier turns of the conversation (redacted), oldest first, to send before the
     /// prompt as messages of their own; empty for a single question.
     pub fn history(&self) -> &[Turn] {
-        &self.history
+        self.prompt.history()
+    }
+
+    /// The enriched prompt the request was made from: text, history, citations, tokens.
+    pub fn enriched(&self) -> &EnrichedPrompt {
+        &self.prompt
     }
 
     /// Every text the request carries: the history's turns, then the prompt.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
-        self.history
+        self.history()
             .iter()
             .map(Turn::text)
-            .chain(std::iter::once(self.prompt.as_str()))
+            .chain(std::iter::once(self.prompt()))
     }
 }
 

@@ -64,7 +64,7 @@ impl OpenAiBackend {
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `base_url` is not an http(s) URL or
     /// the HTTP client cannot be built.
     pub fn new(base_url: &str, model: &str, profile: BackendProfile) -> Result<OpenAiBackend> {
-        let (http, base) = Http::new(&profile.name, base_url)?;
+        let (http, base) = Http::new(profile.name.as_str(), base_url)?;
         Ok(OpenAiBackend {
             http,
             url: format!("{base}/chat/completions"),

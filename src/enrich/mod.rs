@@ -32,13 +32,17 @@
 //! # Ok::<(), promptveil::Error>(())
 //! ```
 
+mod template;
+
 use std::collections::HashSet;
 
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::index::Passage;
+use crate::index::{Passage, PassageId};
 use crate::redact::RedactedText;
+
+pub use template::{DEFAULT_TEMPLATE, Template};
 
 /// Counts tokens for budgets.
 pub trait TokenCounter: Send + Sync {
@@ -60,127 +64,6 @@ impl TokenCounter for HeuristicCounter {
     }
 }
 
-/// A slot of a [`Template`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Instructions,
-    Context,
-    Question,
-    Citations,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    Text(String),
-    Slot(Slot),
-}
-
-/// A prompt template with named slots, parsed once. `{{` and `}}` are literal braces.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template {
-    pieces: Vec<Piece>,
-}
-
-/// The template used when none is given.
-pub const DEFAULT_TEMPLATE: &str =
-    "{instructions}\n\nContext:\n{context}\n\nQuestion: {question}\n";
-
-impl Default for Template {
-    fn default() -> Template {
-        Template::parse(DEFAULT_TEMPLATE).unwrap_or(Template {
-            pieces: vec![Piece::Slot(Slot::Question)],
-        })
-    }
-}
-
-impl Template {
-    /// Parses a template.
-    ///
-    /// ```
-    /// use promptveil::enrich::Template;
-    ///
-    /// assert!(Template::parse("{instructions}\n{context}\nQ: {question}\nSources:\n{citations}").is_ok());
-    /// assert!(Template::parse("no question slot").is_err());
-    /// assert!(Template::parse("{question} {typo}").is_err());
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Config`] for an unknown slot, an unclosed `{`, a lone `}`, or a template
-    /// without `{question}`.
-    pub fn parse(source: &str) -> Result<Template> {
-        let mut pieces = Vec::new();
-        let mut text = String::new();
-        let mut chars = source.char_indices().peekable();
-        while let Some((at, c)) = chars.next() {
-            match c {
-                '{' if chars.peek().map(|&(_, n)| n) == Some('{') => {
-                    chars.next();
-                    text.push('{');
-                }
-                '}' if chars.peek().map(|&(_, n)| n) == Some('}') => {
-                    chars.next();
-                    text.push('}');
-                }
-                '{' => {
-                    let rest = source.get(at + 1..).unwrap_or_default();
-                    let Some(end) = rest.find('}') else {
-                        return Err(Error::config(format!(
-                            "template: `{{` at byte {at} is never closed"
-                        )));
-                    };
-                    let name = rest.get(..end).unwrap_or_default();
-                    let slot = match name {
-                        "instructions" => Slot::Instructions,
-                        "context" => Slot::Context,
-                        "question" => Slot::Question,
-                        "citations" => Slot::Citations,
-                        other => {
-                            return Err(Error::config(format!(
-                                "template: unknown slot `{{{other}}}` (instructions, context, question, citations)"
-                            )));
-                        }
-                    };
-                    for _ in 0..name.chars().count() + 1 {
-                        chars.next();
-                    }
-                    if !text.is_empty() {
-                        pieces.push(Piece::Text(std::mem::take(&mut text)));
-                    }
-                    pieces.push(Piece::Slot(slot));
-                }
-                '}' => {
-                    return Err(Error::config(format!(
-                        "template: `}}` at byte {at} closes nothing (write `}}}}` for a brace)"
-                    )));
-                }
-                other => text.push(other),
-            }
-        }
-        if !text.is_empty() {
-            pieces.push(Piece::Text(text));
-        }
-        if !pieces.contains(&Piece::Slot(Slot::Question)) {
-            return Err(Error::config("template: no `{question}` slot"));
-        }
-        Ok(Template { pieces })
-    }
-
-    fn render(&self, instructions: &str, context: &str, question: &str, citations: &str) -> String {
-        let mut out = String::new();
-        for p in &self.pieces {
-            match p {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Slot(Slot::Instructions) => out.push_str(instructions),
-                Piece::Slot(Slot::Context) => out.push_str(context),
-                Piece::Slot(Slot::Question) => out.push_str(question),
-                Piece::Slot(Slot::Citations) => out.push_str(citations),
-            }
-        }
-        out
-    }
-}
-
 /// Where a numbered citation points.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -188,7 +71,7 @@ pub struct Citation {
     /// Its number in the prompt: `[1]` is 1.
     pub number: usize,
     /// The passage id.
-    pub passage_id: String,
+    pub passage_id: PassageId,
     /// The source file.
     pub source: String,
     /// The title shown.
@@ -208,7 +91,7 @@ enum PassageText {
 /// A passage ready to go into a prompt: redacted, or declared public.
 #[derive(Clone)]
 pub struct ContextPassage {
-    id: String,
+    id: PassageId,
     source: String,
     title: String,
     range: std::ops::Range<usize>,
@@ -278,6 +161,12 @@ impl Role {
 
 /// An earlier turn of the conversation, redacted: made only from a [`RedactedText`] (redact
 /// every turn with the question's vault, so a person is the same placeholder throughout).
+/// Raw text cannot ride along in the history (checked at compile time):
+///
+/// ```compile_fail,E0308
+/// use promptveil::enrich::{Role, Turn};
+/// let turn = Turn::new(Role::User, "my card is 4111 1111 1111 1111");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Turn {
     role: Role,
@@ -316,12 +205,24 @@ impl Turn {
 /// Tokens a chat API adds around each message (role, separators).
 const TURN_OVERHEAD_TOKENS: usize = 4;
 
-/// A prompt ready for a backend: built only from redacted or public text.
+/// A prompt ready for a backend: built only from redacted or public text. Only [`enrich`]
+/// makes one (checked at compile time):
+///
+/// ```compile_fail,E0451
+/// let forged = promptveil::enrich::EnrichedPrompt {
+///     text: String::from("Card 4111 1111 1111 1111"),
+///     citations: Vec::new(),
+///     tokens: 8,
+///     dropped: 0,
+/// };
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct EnrichedPrompt {
     text: String,
     citations: Vec<Citation>,
     tokens: usize,
+    question_tokens: usize,
+    context_tokens: usize,
     dropped: usize,
     history: Vec<Turn>,
     history_dropped: usize,
@@ -352,6 +253,18 @@ impl EnrichedPrompt {
     /// Tokens of the prompt, as the counter counted them.
     pub fn tokens(&self) -> usize {
         self.tokens
+    }
+
+    /// Tokens of the question alone, as the counter counted them.
+    pub fn question_tokens(&self) -> usize {
+        self.question_tokens
+    }
+
+    /// Tokens of the retrieved passages alone, as they stand in the prompt (headings
+    /// included; instructions, question and earlier turns not), as the counter counted them:
+    /// what the routing's complexity score reads as the context's size.
+    pub fn context_tokens(&self) -> usize {
+        self.context_tokens
     }
 
     /// Passages left out: duplicates, and those the budget had no room for.
@@ -567,6 +480,12 @@ pub fn enrich(
         text,
         citations,
         tokens,
+        question_tokens: counter.count(question.as_str()),
+        context_tokens: if blocks.is_empty() {
+            0
+        } else {
+            counter.count(&blocks.join("\n\n"))
+        },
         dropped,
         history: Vec::new(),
         history_dropped: 0,
@@ -574,237 +493,4 @@ pub fn enrich(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::redact::{Redactor, Vault};
-
-    fn passage(id: &str, title: &str, text: &str) -> ContextPassage {
-        ContextPassage::public(&Passage::new(id, id, title, text))
-    }
-
-    #[test]
-    fn a_cut_passage_keeps_the_most_sentences_the_budget_allows() {
-        let r = Redactor::builder().default_rules().build().expect("rules");
-        let q = r.redact("What does the policy say?", &Vault::new());
-        let text: String = (1..=40)
-            .map(|i| format!("Sentence number {i} of the policy says something useful. "))
-            .collect();
-        let ctx = [passage("policy.md#0", "Policy", &text)];
-        let mut last = 0;
-        for budget in (120..700).step_by(7) {
-            let p = enrich(
-                &Template::default(),
-                "",
-                q.text(),
-                &ctx,
-                budget,
-                &HeuristicCounter,
-            )
-            .expect("fits");
-            assert!(p.tokens() <= budget, "{budget}");
-            let kept = (1..=40)
-                .filter(|i| p.text().contains(&format!("number {i} of")))
-                .count();
-            // More budget never keeps fewer sentences, and one more sentence would not fit.
-            assert!(kept >= last, "{budget}: {kept} < {last}");
-            last = kept;
-            if (1..40).contains(&kept) {
-                let more = format!("number {} of", kept + 1);
-                assert!(!p.text().contains(&more));
-                let one_more: usize = HeuristicCounter.count(&format!(
-                    "Sentence number {} of the policy says something useful.",
-                    kept + 1
-                ));
-                assert!(
-                    p.tokens() + one_more > budget - 2,
-                    "{budget}: room for one more"
-                );
-            }
-        }
-        assert!(last > 30);
-    }
-
-    #[test]
-    fn history_keeps_the_latest_turns_that_fit_and_opens_with_the_user() {
-        let r = Redactor::builder().default_rules().build().expect("rules");
-        let vault = Vault::new();
-        let turn = |role, text: &str| Turn::new(role, r.redact(text, &vault).text());
-        let q = r.redact("And on Sunday?", &vault);
-        let bare = enrich(
-            &Template::default(),
-            "",
-            q.text(),
-            &[],
-            1000,
-            &HeuristicCounter,
-        )
-        .expect("fits");
-        // Each turn: 40 ASCII bytes = 10 tokens + 4 overhead.
-        let turns = vec![
-            turn(Role::User, "Is the clinic open on Saturday mornings?"),
-            turn(Role::Assistant, "Yes, from eight until noon on Saturdays."),
-            turn(Role::User, "Do I need to book a slot beforehand???"),
-            turn(Role::Assistant, "No, walk-ins are welcome on Saturday..."),
-        ];
-        let all = bare
-            .clone()
-            .with_history(turns.clone(), 1000, &HeuristicCounter);
-        assert_eq!(all.history().len(), 4);
-        assert_eq!(all.tokens(), bare.tokens() + 4 * 14);
-
-        // Room for three: the oldest goes, and the assistant turn that would open is dropped.
-        let three =
-            bare.clone()
-                .with_history(turns.clone(), bare.tokens() + 3 * 14, &HeuristicCounter);
-        assert_eq!(three.history().len(), 2);
-        assert_eq!(three.history()[0].role(), Role::User);
-        assert_eq!(three.history_dropped(), 2);
-        assert!(three.tokens() <= bare.tokens() + 3 * 14);
-
-        // No room: no history, the prompt unchanged.
-        let none = bare
-            .clone()
-            .with_history(turns, bare.tokens(), &HeuristicCounter);
-        assert!(none.history().is_empty());
-        assert_eq!(none.text(), bare.text());
-        assert_eq!(none.tokens(), bare.tokens());
-    }
-
-    fn question(text: &str) -> RedactedText {
-        let r = Redactor::builder().default_rules().build().expect("rules");
-        r.redact(text, &Vault::new()).into_parts().0
-    }
-
-    #[test]
-    fn templates_parse_slots_and_escapes_and_reject_mistakes() {
-        let t = Template::parse("Q: {question} {{literal}}").expect("parses");
-        assert_eq!(t.render("", "", "why?", ""), "Q: why? {literal}");
-        for bad in [
-            "{question",
-            "{nope} {question}",
-            "only text",
-            "{question} }",
-        ] {
-            let err = Template::parse(bad).expect_err(bad);
-            assert_eq!(err.kind(), ErrorKind::Config, "{bad}");
-        }
-    }
-
-    #[test]
-    fn packing_keeps_order_drops_duplicates_and_never_exceeds_the_budget() {
-        let long = "The clinic opens at nine. ".repeat(30);
-        let passages = vec![
-            passage("a#0", "Hours", "Open from 07:30 to 19:00 on weekdays."),
-            passage("a#0", "Hours", "Open from 07:30 to 19:00 on weekdays."),
-            passage(
-                "b#0",
-                "Hours copy",
-                "Open  from 07:30 to 19:00\non weekdays.",
-            ),
-            passage("c#0", "Long", &long),
-            passage("d#0", "Parking", "Twelve spaces behind the building."),
-        ];
-        let q = question("When can I come?");
-        for budget in [40, 80, 120, 200, 400] {
-            let p = enrich(
-                &Template::default(),
-                "Answer briefly.",
-                &q,
-                &passages,
-                budget,
-                &HeuristicCounter,
-            )
-            .expect("fits");
-            assert!(p.tokens() <= budget, "{budget}: {}", p.tokens());
-            assert_eq!(p.tokens(), HeuristicCounter.count(p.text()));
-            // Numbers are 1, 2, ... in order of relevance.
-            for (i, c) in p.citations().iter().enumerate() {
-                assert_eq!(c.number, i + 1);
-                assert!(p.text().contains(&format!("[{}]", c.number)));
-            }
-            assert!(
-                p.citations().iter().all(|c| c.passage_id != "b#0"),
-                "duplicate text kept"
-            );
-        }
-        let roomy = enrich(
-            &Template::default(),
-            "",
-            &q,
-            &passages,
-            400,
-            &HeuristicCounter,
-        )
-        .expect("fits");
-        let ids: Vec<&str> = roomy
-            .citations()
-            .iter()
-            .map(|c| c.passage_id.as_str())
-            .collect();
-        assert_eq!(ids, ["a#0", "c#0", "d#0"]);
-        // With less room, the long passage is cut at a sentence end and marked.
-        let tight = enrich(
-            &Template::default(),
-            "",
-            &q,
-            &passages,
-            120,
-            &HeuristicCounter,
-        )
-        .expect("fits");
-        let long_cite = tight
-            .citations()
-            .iter()
-            .find(|c| c.passage_id == "c#0")
-            .expect("partly in");
-        assert!(long_cite.truncated);
-        assert!(tight.text().contains("nine. …"));
-    }
-
-    #[test]
-    fn a_question_larger_than_the_budget_is_an_error() {
-        let q = question(&"word ".repeat(100));
-        let err =
-            enrich(&Template::default(), "", &q, &[], 20, &HeuristicCounter).expect_err("too long");
-        assert_eq!(err.kind(), ErrorKind::Config);
-    }
-
-    #[test]
-    fn redacted_passages_show_placeholders_and_no_title() {
-        let r = Redactor::builder().default_rules().build().expect("rules");
-        let vault = Vault::new();
-        let q = r
-            .redact("Mail ana@example.com about it", &vault)
-            .into_parts()
-            .0;
-        let source = Passage::new(
-            "crm#0",
-            "crm",
-            "Ana's file",
-            "ana@example.com asked for a plan.",
-        );
-        let red = r.redact(&source.text, &vault).into_parts().0;
-        let p = enrich(
-            &Template::parse("{context}\n{question}\n{citations}").expect("template"),
-            "",
-            &q,
-            &[ContextPassage::redacted(&source, red)],
-            200,
-            &HeuristicCounter,
-        )
-        .expect("fits");
-        assert!(!p.text().contains("ana@example.com"));
-        assert!(!p.text().contains("Ana's file"));
-        // The same vault: the same placeholder in question and context.
-        assert_eq!(p.text().matches("[EMAIL_1]").count(), 2, "{}", p.text());
-        assert!(p.text().contains("[1] crm#0 (crm)"));
-    }
-
-    #[test]
-    fn the_heuristic_counts_non_ascii_characters_one_each() {
-        assert_eq!(HeuristicCounter.count("abcd"), 1);
-        assert_eq!(HeuristicCounter.count("abcde"), 2);
-        assert_eq!(HeuristicCounter.count("東京都"), 3);
-        assert_eq!(HeuristicCounter.count(""), 0);
-    }
-}
+mod tests;

@@ -106,7 +106,7 @@ struct Document {
 /// assert_eq!(report.files, 5);
 /// let plan = passages.iter().find(|p| p.title.ends_with("Payment plans")).expect("a section");
 /// assert_eq!(plan.source, "billing.md");
-/// assert!(plan.id.starts_with("billing.md#"));
+/// assert!(plan.id.as_str().starts_with("billing.md#"));
 /// # Ok::<(), promptveil::Error>(())
 /// ```
 ///
@@ -353,7 +353,7 @@ fn chunk_document(doc: &Document, config: &ChunkConfig, out: &mut Vec<Passage>) 
             None => doc.title.clone(),
         };
         out.push(Passage {
-            id: format!("{}#{}", doc.id, *n),
+            id: format!("{}#{}", doc.id, *n).into(),
             doc: doc.id.clone(),
             source: doc.source.clone(),
             title,

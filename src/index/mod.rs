@@ -56,13 +56,19 @@ pub use store::{EmbeddingInfo, KnowledgeIndex, Manifest};
 use crate::error::{Error, ErrorKind, Result};
 use store::Scored;
 
+crate::id::text_id!(
+    /// A passage's stable id: the document id, `#`, and the passage's number in the document
+    /// (`guide/refunds.md#2`). What a citation and the audit trail name a passage by.
+    PassageId
+);
+
 /// A retrievable piece of a document, with what a citation needs.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Passage {
     /// Stable id: the document id, `#`, and the passage's number in the document
     /// (`guide/refunds.md#2`). The same files ingested again give the same ids.
-    pub id: String,
+    pub id: PassageId,
     /// The document: its path relative to the ingested folder, or a JSON Lines record's id.
     pub doc: String,
     /// The file the passage came from, relative to the ingested folder.
@@ -79,7 +85,7 @@ pub struct Passage {
 impl Passage {
     /// A passage of a whole document, for indexes built from code rather than files.
     pub fn new(
-        id: impl Into<String>,
+        id: impl Into<PassageId>,
         doc: impl Into<String>,
         title: impl Into<String>,
         text: impl Into<String>,

@@ -488,7 +488,7 @@ impl KnowledgeIndex {
     ///     Passage::new("a.md#0", "a.md", "A", "First."),
     ///     Passage::new("b.md#0", "b.md", "B", "Second."),
     /// ])?;
-    /// let ids: Vec<String> = index.passages().map(|p| p.map(|p| p.id)).collect::<Result<_, _>>()?;
+    /// let ids: Vec<promptveil::index::PassageId> = index.passages().map(|p| p.map(|p| p.id)).collect::<Result<_, _>>()?;
     /// assert_eq!(ids, ["a.md#0", "b.md#0"]);
     /// # Ok::<(), promptveil::Error>(())
     /// ```
@@ -606,7 +606,7 @@ impl KnowledgeIndex {
                 .unwrap_or(0)
         };
         Ok(Passage {
-            id: text(self.fields.id),
+            id: text(self.fields.id).into(),
             doc: text(self.fields.doc),
             source: text(self.fields.source),
             title: text(self.fields.title),

@@ -22,9 +22,9 @@ use serde::Serialize;
 
 use crate::backend::BackendRequest;
 use crate::error::Result;
-use crate::index::{KnowledgeIndex, Passage};
+use crate::index::{KnowledgeIndex, Passage, PassageId};
 use crate::redact::{EntityType, Redactor, RuleId};
-use crate::route::BackendProfile;
+use crate::route::{BackendId, BackendProfile};
 use crate::sensitivity::Sensitivity;
 
 /// A request the guard refused to send.
@@ -32,7 +32,7 @@ use crate::sensitivity::Sensitivity;
 #[non_exhaustive]
 pub struct EgressRefusal {
     /// The backend it was meant for.
-    pub backend: String,
+    pub backend: BackendId,
     /// The most the backend may receive in clear.
     pub in_clear: Sensitivity,
     /// What was found above it: entity type, sensitivity and rule id, in payload order.
@@ -76,7 +76,7 @@ impl std::error::Error for EgressRefusal {}
 /// let doc = Passage::new("ops#0", "ops.md", "Deploy", "Use key AKIAQ7XMPLE4CANARY2Z for the job.");
 /// let prompt = enrich(&Template::default(), "", q.text(), &[ContextPassage::public(&doc)],
 ///                     500, &HeuristicCounter)?;
-/// let request = BackendRequest::new(&prompt, 100, 0.0);
+/// let request = BackendRequest::new(prompt, 100, 0.0);
 /// let cloud = BackendProfile::new("cloud", Locality::External, Size::Large, 100_000);
 /// let refusal = check_egress(&redactor, &request, &cloud).unwrap_err();
 /// assert_eq!(refusal.found[0].0.as_str(), "SECRET");
@@ -151,7 +151,7 @@ pub struct PassageFinding {
 #[non_exhaustive]
 pub struct FlaggedPassage {
     /// The passage's id (its citation).
-    pub id: String,
+    pub id: PassageId,
     /// The file it came from.
     pub source: String,
     /// What was found in it, in text order (title first).

@@ -73,6 +73,18 @@ use crate::error::{Error, Result};
 ///
 /// Only the redactor constructs it, so a value of this type is proof that redaction ran.
 /// Its `Debug` shows only its length: text the rules missed may still be in it.
+///
+/// Checked at compile time: it cannot be made from raw text, neither by a constructor
+///
+/// ```compile_fail,E0624
+/// let forged = promptveil::redact::RedactedText::new(String::from("alice@example.com"));
+/// ```
+///
+/// nor from its field.
+///
+/// ```compile_fail,E0423
+/// let forged = promptveil::redact::RedactedText(String::from("alice@example.com"));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedactedText(String);
 

@@ -54,6 +54,28 @@ impl Drop for Secret {
 /// assert_eq!(answer.report().tolerant, 1);
 /// # Ok::<(), promptveil::Error>(())
 /// ```
+///
+/// What the type rules out, checked at compile time: a vault cannot be duplicated (it holds
+/// the only copy of the values),
+///
+/// ```compile_fail,E0599
+/// let vault = promptveil::redact::Vault::new();
+/// let copy = vault.clone();
+/// ```
+///
+/// printed (that would print the values),
+///
+/// ```compile_fail,E0277
+/// let vault = promptveil::redact::Vault::new();
+/// println!("{vault}");
+/// ```
+///
+/// or written out by serde (its values must not reach a log or a file).
+///
+/// ```compile_fail,E0277
+/// fn store<T: serde::Serialize>(_: &T) {}
+/// store(&promptveil::redact::Vault::new());
+/// ```
 pub struct Vault {
     state: Mutex<State>,
 }

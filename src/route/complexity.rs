@@ -129,12 +129,6 @@ const LONG_ANSWER: &[&str] = &[
     "pages",
 ];
 
-/// Tokens of a text, estimated as one per four bytes (close for English prose; a budget
-/// check, not a bill).
-pub fn estimate_tokens(text: &str) -> usize {
-    text.len().div_ceil(4)
-}
-
 fn cues(lower: &str, list: &[&str]) -> usize {
     list.iter().filter(|c| lower.contains(*c)).count().min(3)
 }
@@ -161,59 +155,67 @@ fn has_code(text: &str) -> bool {
         })
 }
 
-/// Scores the (redacted) question and the size of its context.
-///
-/// ```
-/// use promptveil::route::{ComplexityWeights, Feature, score};
-///
-/// let w = ComplexityWeights::default();
-/// assert!(score("When do you open?", 100, &w).score < 0.2);
-/// let hard = score("Compare both plans, explain why step by step, and design a detailed \
-///                   migration strategy with pros and cons?", 1500, &w);
-/// assert!(hard.score > 0.6);
-/// // Every feature's share is reported, so the route can say why.
-/// assert!(hard.features.iter().any(|(f, share)| *f == Feature::Comparison && *share > 0.0));
-/// ```
-pub fn score(question: &str, context_tokens: usize, w: &ComplexityWeights) -> Complexity {
-    let lower = format!(" {} ", question.to_lowercase());
-    let questions = question.matches('?').count();
-    let parts = [
-        (
-            Feature::Length,
-            w.length * doublings(estimate_tokens(question), 32),
-        ),
-        (
-            Feature::ExtraQuestions,
-            w.extra_questions * questions.saturating_sub(1).min(4) as f32,
-        ),
-        (
-            Feature::Reasoning,
-            w.reasoning * cues(&lower, REASONING) as f32,
-        ),
-        (
-            Feature::Comparison,
-            w.comparison * cues(&lower, COMPARISON) as f32,
-        ),
-        (
-            Feature::Planning,
-            w.planning * cues(&lower, PLANNING) as f32,
-        ),
-        (Feature::Code, if has_code(question) { w.code } else { 0.0 }),
-        (
-            Feature::LongAnswer,
-            if cues(&lower, LONG_ANSWER) > 0 {
-                w.long_answer
-            } else {
-                0.0
-            },
-        ),
-        (Feature::Context, w.context * doublings(context_tokens, 512)),
-    ];
-    let features: Vec<(Feature, f32)> = parts.into_iter().filter(|(_, c)| *c > 0.0).collect();
-    let sum: f32 = features.iter().map(|(_, c)| c).sum();
-    Complexity {
-        score: 1.0 - (-sum).exp(),
-        features,
+impl Complexity {
+    /// Scores the (redacted) question, its length and the size of its retrieved context, both
+    /// in tokens as the pipeline's [`TokenCounter`](crate::enrich::TokenCounter) counts them
+    /// ([`EnrichedPrompt::question_tokens`](crate::enrich::EnrichedPrompt::question_tokens),
+    /// [`EnrichedPrompt::context_tokens`](crate::enrich::EnrichedPrompt::context_tokens)).
+    ///
+    /// ```
+    /// use promptveil::route::{Complexity, ComplexityWeights, Feature};
+    ///
+    /// let w = ComplexityWeights::default();
+    /// assert!(Complexity::score("When do you open?", 5, 100, &w).score < 0.2);
+    /// let q = "Compare both plans, explain why step by step, and design a detailed \
+    ///          migration strategy with pros and cons?";
+    /// let hard = Complexity::score(q, 28, 1500, &w);
+    /// assert!(hard.score > 0.6);
+    /// // Every feature's share is reported, so the route can say why.
+    /// assert!(hard.features.iter().any(|(f, share)| *f == Feature::Comparison && *share > 0.0));
+    /// ```
+    pub fn score(
+        question: &str,
+        question_tokens: usize,
+        context_tokens: usize,
+        w: &ComplexityWeights,
+    ) -> Complexity {
+        let lower = format!(" {} ", question.to_lowercase());
+        let questions = question.matches('?').count();
+        let parts = [
+            (Feature::Length, w.length * doublings(question_tokens, 32)),
+            (
+                Feature::ExtraQuestions,
+                w.extra_questions * questions.saturating_sub(1).min(4) as f32,
+            ),
+            (
+                Feature::Reasoning,
+                w.reasoning * cues(&lower, REASONING) as f32,
+            ),
+            (
+                Feature::Comparison,
+                w.comparison * cues(&lower, COMPARISON) as f32,
+            ),
+            (
+                Feature::Planning,
+                w.planning * cues(&lower, PLANNING) as f32,
+            ),
+            (Feature::Code, if has_code(question) { w.code } else { 0.0 }),
+            (
+                Feature::LongAnswer,
+                if cues(&lower, LONG_ANSWER) > 0 {
+                    w.long_answer
+                } else {
+                    0.0
+                },
+            ),
+            (Feature::Context, w.context * doublings(context_tokens, 512)),
+        ];
+        let features: Vec<(Feature, f32)> = parts.into_iter().filter(|(_, c)| *c > 0.0).collect();
+        let sum: f32 = features.iter().map(|(_, c)| c).sum();
+        Complexity {
+            score: 1.0 - (-sum).exp(),
+            features,
+        }
     }
 }
 
@@ -222,7 +224,8 @@ mod tests {
     use super::*;
 
     fn s(q: &str) -> Complexity {
-        score(q, 0, &ComplexityWeights::default())
+        let tokens = crate::enrich::TokenCounter::count(&crate::enrich::HeuristicCounter, q);
+        Complexity::score(q, tokens, 0, &ComplexityWeights::default())
     }
 
     #[test]
@@ -252,7 +255,7 @@ mod tests {
         let plain = s("Fix this function");
         let code = s("Fix this function\n```rust\nfn f(x: u32) -> u32 { x + 1 }\n```");
         assert!(code.score > plain.score);
-        let with_context = score("Summarise", 8192, &ComplexityWeights::default());
+        let with_context = Complexity::score("Summarise", 3, 8192, &ComplexityWeights::default());
         assert!(
             with_context
                 .features
@@ -271,7 +274,7 @@ mod tests {
             reasoning: 0.0,
             ..ComplexityWeights::default()
         };
-        let c = score("explain why", 0, &off);
+        let c = Complexity::score("explain why", 3, 0, &off);
         assert_eq!(c.score, 0.0);
         assert!(c.features.is_empty());
     }

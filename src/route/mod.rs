@@ -48,9 +48,24 @@ mod complexity;
 
 use serde::{Deserialize, Serialize};
 
-pub use complexity::{Complexity, ComplexityWeights, Feature, estimate_tokens, score};
+pub use complexity::{Complexity, ComplexityWeights, Feature};
 
 use crate::sensitivity::Sensitivity;
+
+crate::id::text_id!(
+    /// A backend's name, unique among a pipeline's backends (`local-slm`): what a routing
+    /// chain, an attempt and the audit trail name it by.
+    ///
+    /// ```
+    /// use promptveil::route::BackendId;
+    ///
+    /// let id = BackendId::from("local-slm");
+    /// assert_eq!(id, "local-slm");
+    /// assert_eq!(serde_json::to_string(&id)?, "\"local-slm\"");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    BackendId
+);
 
 /// Where a backend runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -77,7 +92,7 @@ pub enum Size {
 #[non_exhaustive]
 pub struct BackendProfile {
     /// Its name, unique among the backends.
-    pub name: String,
+    pub name: BackendId,
     /// Where it runs.
     pub locality: Locality,
     /// Its model's size.
@@ -105,7 +120,7 @@ impl BackendProfile {
     /// touched `Restricted` data, and receive only `Public` data in clear (on premises:
     /// `Confidential`).
     pub fn new(
-        name: impl Into<String>,
+        name: impl Into<BackendId>,
         locality: Locality,
         size: Size,
         context_window: usize,
@@ -179,7 +194,7 @@ pub struct RouteSummary {
     /// Longest typical latency acceptable, in milliseconds; `None`: no limit.
     pub max_latency_ms: Option<u64>,
     /// Backends in cooldown after repeated failures.
-    pub cooling_down: Vec<String>,
+    pub cooling_down: Vec<BackendId>,
     /// Free-form tags of the caller (`"batch"`, `"interactive"`), for custom policies.
     pub tags: Vec<String>,
 }
@@ -212,7 +227,7 @@ impl RouteSummary {
     }
 
     /// Sets the backends in cooldown.
-    pub fn with_cooling_down(mut self, names: Vec<String>) -> RouteSummary {
+    pub fn with_cooling_down(mut self, names: Vec<BackendId>) -> RouteSummary {
         self.cooling_down = names;
         self
     }
@@ -232,7 +247,7 @@ pub enum Reason {
     /// The prompt touched a level this backend must never receive.
     SensitivityExcludes {
         /// The backend.
-        backend: String,
+        backend: BackendId,
         /// The level the prompt touched.
         touched: Sensitivity,
         /// The backend's limit.
@@ -241,12 +256,12 @@ pub enum Reason {
     /// The backend is in cooldown.
     CoolingDown {
         /// The backend.
-        backend: String,
+        backend: BackendId,
     },
     /// Prompt and answer do not fit the backend's context window.
     ContextTooSmall {
         /// The backend.
-        backend: String,
+        backend: BackendId,
         /// Tokens needed.
         needed: usize,
         /// Its window.
@@ -255,7 +270,7 @@ pub enum Reason {
     /// The estimated cost exceeds the budget.
     OverBudget {
         /// The backend.
-        backend: String,
+        backend: BackendId,
         /// Estimated cost.
         cost: f64,
         /// The budget.
@@ -264,7 +279,7 @@ pub enum Reason {
     /// The typical latency exceeds the budget.
     TooSlow {
         /// The backend.
-        backend: String,
+        backend: BackendId,
         /// Its typical latency.
         latency_ms: u64,
         /// The budget.
@@ -282,7 +297,7 @@ pub enum Reason {
     /// An external backend was left out of the fallback after an on-premises one.
     NoEscalation {
         /// The backend left out.
-        backend: String,
+        backend: BackendId,
     },
     /// No backend may take the request.
     NoBackend,
@@ -292,16 +307,16 @@ pub enum Reason {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RouteDecision {
-    /// Backend names, first choice first; empty when refused.
-    pub chain: Vec<String>,
+    /// Backends, first choice first; empty when refused.
+    pub chain: Vec<BackendId>,
     /// Every consideration, in the order the policy made them.
     pub reasons: Vec<Reason>,
 }
 
 impl RouteDecision {
-    /// The chain as string slices.
-    pub fn chain(&self) -> Vec<&str> {
-        self.chain.iter().map(String::as_str).collect()
+    /// The backends to try, first choice first.
+    pub fn chain(&self) -> &[BackendId] {
+        &self.chain
     }
 
     /// True when no backend may take the request.
@@ -430,7 +445,7 @@ impl RoutingPolicy for DefaultPolicy {
                 .then(ka.3.cmp(&kb.3))
                 .then(a.name.cmp(&b.name))
         });
-        let mut chain: Vec<String> = Vec::new();
+        let mut chain: Vec<BackendId> = Vec::new();
         let mut on_premises_before = false;
         for b in eligible {
             if b.locality == Locality::External && on_premises_before && !self.escalate_to_external

@@ -62,8 +62,12 @@ use serde::Deserialize;
 
 use super::PipelineBuilder;
 use crate::audit::{AuditSink, JsonLinesSink, NoopSink, TracingSink};
+use crate::backend::ModelBackend;
 use crate::backend::dispatch::DispatchConfig;
+use crate::enrich::Template;
 use crate::error::{Error, ErrorKind, Location, Result};
+use crate::index::Retriever;
+use crate::redact::Redactor;
 use crate::route::{ComplexityWeights, DefaultPolicy, Locality, Size};
 use crate::sensitivity::Sensitivity;
 
@@ -198,66 +202,168 @@ impl PipelineBuilder {
     ///     .unwrap_err();
     /// assert!(err.to_string().starts_with("promptveil.toml:3:1: unknown field `budgett`"), "{err}");
     /// ```
-    pub fn from_toml_str(mut self, src: &str, path: Option<&Path>, base: &Path) -> PipelineBuilder {
-        match apply(&mut self, src, path, base) {
-            Ok(()) => self,
+    pub fn from_toml_str(self, src: &str, path: Option<&Path>, base: &Path) -> PipelineBuilder {
+        let file = Source { src, path, base };
+        match file.read() {
+            Ok(parts) => parts.onto(self),
             Err(e) => self.defer(e),
         }
     }
 }
 
-/// An error pointing at the first occurrence of `needle` in the file.
-fn at(src: &str, path: Option<&Path>, needle: &str, message: String) -> Error {
-    let offset = src.find(needle).unwrap_or(0);
-    Error::new(ErrorKind::Config, message).with_location(Location::from_offset(path, src, offset))
+/// A configuration file being read: its text, its name for errors, the folder its relative
+/// paths start from.
+struct Source<'a> {
+    src: &'a str,
+    path: Option<&'a Path>,
+    base: &'a Path,
 }
 
-fn apply(b: &mut PipelineBuilder, src: &str, path: Option<&Path>, base: &Path) -> Result<()> {
-    let file: File = toml::from_str(src).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        let msg = e.message().trim_end_matches('\n').replace('\n', "; ");
-        Error::new(ErrorKind::Config, msg).with_location(Location::from_offset(path, src, offset))
-    })?;
-    let resolve = |p: &Path| {
+/// What a file configures, ready for the builder's setters.
+struct Parts {
+    redactor: Redactor,
+    retriever: Option<(Arc<dyn Retriever>, bool, Option<usize>)>,
+    enrich: Enrich,
+    template: Option<Template>,
+    policy: DefaultPolicy,
+    weights: Option<ComplexityWeights>,
+    dispatch: DispatchConfig,
+    generation: Generation,
+    audit: Arc<dyn AuditSink>,
+    backends: Vec<Arc<dyn ModelBackend>>,
+}
+
+impl Parts {
+    /// The file's settings, through the builder's public setters only.
+    fn onto(self, mut b: PipelineBuilder) -> PipelineBuilder {
+        b = b.redactor(self.redactor);
+        if let Some((retriever, public, top_k)) = self.retriever {
+            b = b.retriever(retriever, public);
+            if let Some(k) = top_k {
+                b = b.top_k(k);
+            }
+        }
+        if let Some(budget) = self.enrich.budget {
+            b = b.budget(budget);
+        }
+        if let Some(i) = self.enrich.instructions {
+            b = b.instructions(i);
+        }
+        if let Some(t) = self.template {
+            b = b.template(t);
+        }
+        b = b.policy(Arc::new(self.policy));
+        if let Some(w) = self.weights {
+            b = b.complexity_weights(w);
+        }
+        b = b.dispatch(self.dispatch);
+        if let Some(t) = self.generation.max_tokens {
+            b = b.max_tokens(t);
+        }
+        if let Some(t) = self.generation.temperature {
+            b = b.temperature(t);
+        }
+        b = b.audit(self.audit);
+        for backend in self.backends {
+            b = b.backend(backend);
+        }
+        b
+    }
+}
+
+impl Source<'_> {
+    /// An error pointing at the first occurrence of `needle` in the file.
+    fn at(&self, needle: &str, message: String) -> Error {
+        let offset = self.src.find(needle).unwrap_or(0);
+        Error::new(ErrorKind::Config, message)
+            .with_location(Location::from_offset(self.path, self.src, offset))
+    }
+
+    fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {
             p.to_path_buf()
         } else {
-            base.join(p)
+            self.base.join(p)
         }
-    };
-
-    // Redaction.
-    let mut redactor = crate::redact::Redactor::builder();
-    redactor = match &file.redaction.rules {
-        Some(rules) => redactor.rules(crate::rules::RuleSet::from_file(resolve(rules))?),
-        None => redactor.default_rules(),
-    };
-    if file.redaction.ner {
-        #[cfg(feature = "ner")]
-        {
-            use crate::ner::{NerAssets, NerConfig, NerDetector};
-            redactor = redactor.detector(NerDetector::load(
-                &NerAssets::discover(),
-                NerConfig::default(),
-            )?);
-        }
-        #[cfg(not(feature = "ner"))]
-        return Err(at(
-            src,
-            path,
-            "ner",
-            "`ner = true` needs promptveil built with the feature `ner`".into(),
-        ));
     }
-    b.redactor = Some(redactor.build()?);
 
-    // Retrieval.
-    if let Some(r) = &file.retrieval {
-        let index = crate::index::KnowledgeIndex::open(&resolve(&r.index))?;
+    fn read(&self) -> Result<Parts> {
+        let file: File = toml::from_str(self.src).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            let msg = e.message().trim_end_matches('\n').replace('\n', "; ");
+            Error::new(ErrorKind::Config, msg)
+                .with_location(Location::from_offset(self.path, self.src, offset))
+        })?;
+        let template = match &file.enrich.template {
+            Some(t) => {
+                Some(Template::parse(t).map_err(|e| self.at("template", e.message().to_string()))?)
+            }
+            None => None,
+        };
+        let mut policy = DefaultPolicy::default();
+        if let Some(t) = file.routing.complexity_threshold {
+            policy.complexity_threshold = t;
+        }
+        if let Some(e) = file.routing.escalate_to_external {
+            policy.escalate_to_external = e;
+        }
+        if file.backends.is_empty() {
+            return Err(self.at("", "the file declares no [[backends]]".into()));
+        }
+        let mut backends = Vec::with_capacity(file.backends.len());
+        for spec in file.backends {
+            let needle = format!("\"{}\"", spec.name);
+            backends.push(backend(spec).map_err(|e| self.at(&needle, e.message().to_string()))?);
+        }
+        Ok(Parts {
+            redactor: self.redactor(&file.redaction)?,
+            retriever: match &file.retrieval {
+                Some(r) => Some(self.retriever(r)?),
+                None => None,
+            },
+            template,
+            enrich: file.enrich,
+            policy,
+            weights: file.routing.weights,
+            dispatch: dispatch(&file.dispatch),
+            generation: file.generation,
+            audit: self.audit(&file.audit)?,
+            backends,
+        })
+    }
+
+    /// `[redaction]`: the rule file (default: the default rules) and the NER detector.
+    fn redactor(&self, r: &Redaction) -> Result<Redactor> {
+        let mut redactor = Redactor::builder();
+        redactor = match &r.rules {
+            Some(rules) => redactor.rules(crate::rules::RuleSet::from_file(self.resolve(rules))?),
+            None => redactor.default_rules(),
+        };
+        if r.ner {
+            #[cfg(feature = "ner")]
+            {
+                use crate::ner::{NerAssets, NerConfig, NerDetector};
+                redactor = redactor.detector(NerDetector::load(
+                    &NerAssets::discover(),
+                    NerConfig::default(),
+                )?);
+            }
+            #[cfg(not(feature = "ner"))]
+            return Err(self.at(
+                "ner",
+                "`ner = true` needs promptveil built with the feature `ner`".into(),
+            ));
+        }
+        redactor.build()
+    }
+
+    /// `[retrieval]`: the index, the search mode, whether it is public, passages per request.
+    fn retriever(&self, r: &Retrieval) -> Result<(Arc<dyn Retriever>, bool, Option<usize>)> {
+        let index = crate::index::KnowledgeIndex::open(&self.resolve(&r.index))?;
         let mode: crate::index::SearchMode = r
             .mode
             .parse()
-            .map_err(|e: Error| at(src, path, "mode", e.message().to_string()))?;
+            .map_err(|e: Error| self.at("mode", e.message().to_string()))?;
         let retriever = crate::index::LocalRetriever::new(Arc::new(index), mode);
         let retriever = if mode == crate::index::SearchMode::Bm25 {
             retriever
@@ -269,9 +375,7 @@ fn apply(b: &mut PipelineBuilder, src: &str, path: Option<&Path>, base: &Path) -
                 retriever.with_embedder(Arc::new(embedder))?
             }
             #[cfg(not(feature = "embeddings"))]
-            return Err(at(
-                src,
-                path,
+            return Err(self.at(
                 "mode",
                 format!(
                     "mode `{}` needs promptveil built with the feature `embeddings`",
@@ -279,43 +383,32 @@ fn apply(b: &mut PipelineBuilder, src: &str, path: Option<&Path>, base: &Path) -
                 ),
             ));
         };
-        b.retriever = Some(Arc::new(retriever));
-        b.public_index = r.public;
-        if let Some(k) = r.top_k {
-            b.top_k = k;
-        }
+        Ok((Arc::new(retriever), r.public, r.top_k))
     }
 
-    // Enrichment.
-    if let Some(budget) = file.enrich.budget {
-        b.budget = budget;
+    /// `[audit]`: where events go.
+    fn audit(&self, a: &Audit) -> Result<Arc<dyn AuditSink>> {
+        Ok(match a.sink.as_deref() {
+            None | Some("none") => Arc::new(NoopSink),
+            Some("tracing") => Arc::new(TracingSink),
+            Some("jsonl") => match &a.path {
+                Some(p) => Arc::new(JsonLinesSink::open(&self.resolve(p))?),
+                None => return Err(self.at("jsonl", "the jsonl audit sink needs a `path`".into())),
+            },
+            Some(other) => {
+                return Err(self.at(
+                    "sink",
+                    format!("unknown audit sink `{other}` (jsonl, tracing or none)"),
+                ));
+            }
+        })
     }
-    if let Some(i) = file.enrich.instructions {
-        b.instructions = i;
-    }
-    if let Some(t) = &file.enrich.template {
-        let template = crate::enrich::Template::parse(t)
-            .map_err(|e| at(src, path, "template", e.message().to_string()))?;
-        b.template = template;
-    }
+}
 
-    // Routing.
-    let mut policy = DefaultPolicy::default();
-    if let Some(t) = file.routing.complexity_threshold {
-        policy.complexity_threshold = t;
-    }
-    if let Some(e) = file.routing.escalate_to_external {
-        policy.escalate_to_external = e;
-    }
-    b.policy = Arc::new(policy);
-    if let Some(w) = file.routing.weights {
-        b.weights = w;
-    }
-
-    // Dispatch.
-    let d = &file.dispatch;
+/// `[dispatch]`: retries, backoff and cooldown over the defaults.
+fn dispatch(d: &Dispatch) -> DispatchConfig {
     let defaults = DispatchConfig::default();
-    let config = DispatchConfig::default()
+    DispatchConfig::default()
         .with_backoff(
             d.retries.unwrap_or(defaults.retries),
             d.base_backoff_ms
@@ -326,59 +419,10 @@ fn apply(b: &mut PipelineBuilder, src: &str, path: Option<&Path>, base: &Path) -
         .with_cooldown(
             d.cooldown_after.unwrap_or(defaults.cooldown_after),
             d.cooldown_s.map_or(defaults.cooldown, Duration::from_secs),
-        );
-    b.dispatch = config;
-
-    // Generation.
-    if let Some(t) = file.generation.max_tokens {
-        b.max_tokens = t;
-    }
-    if let Some(t) = file.generation.temperature {
-        b.temperature = t;
-    }
-
-    // Audit.
-    let sink: Arc<dyn AuditSink> = match file.audit.sink.as_deref() {
-        None | Some("none") => Arc::new(NoopSink),
-        Some("tracing") => Arc::new(TracingSink),
-        Some("jsonl") => match &file.audit.path {
-            Some(p) => Arc::new(JsonLinesSink::open(&resolve(p))?),
-            None => {
-                let e = at(
-                    src,
-                    path,
-                    "jsonl",
-                    "the jsonl audit sink needs a `path`".into(),
-                );
-                return Err(e);
-            }
-        },
-        Some(other) => {
-            let e = at(
-                src,
-                path,
-                "sink",
-                format!("unknown audit sink `{other}` (jsonl, tracing or none)"),
-            );
-            return Err(e);
-        }
-    };
-    b.audit = sink;
-
-    // Backends.
-    if file.backends.is_empty() {
-        let e = at(src, path, "", "the file declares no [[backends]]".into());
-        return Err(e);
-    }
-    for spec in file.backends {
-        let needle = format!("\"{}\"", spec.name);
-        let made = backend(spec).map_err(|e| at(src, path, &needle, e.message().to_string()))?;
-        b.backends.push(made);
-    }
-    Ok(())
+        )
 }
 
-fn backend(spec: Backend) -> Result<Arc<dyn crate::backend::ModelBackend>> {
+fn backend(spec: Backend) -> Result<Arc<dyn ModelBackend>> {
     let mut profile = crate::route::BackendProfile::new(
         &spec.name,
         spec.locality,
@@ -419,6 +463,9 @@ fn backend(spec: Backend) -> Result<Arc<dyn crate::backend::ModelBackend>> {
             "openai" => {
                 let mut b =
                     OpenAiBackend::new(&spec.base_url, &spec.model, profile)?.with_timeout(timeout);
+                if let Some(n) = spec.max_concurrency {
+                    b = b.with_max_concurrency(n);
+                }
                 if let Some(k) = key {
                     b = b.with_api_key(k);
                 }

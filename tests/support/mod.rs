@@ -1,9 +1,13 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: fixture files, asset fetching, the loopback
+//! servers, error chains.
+
+#![allow(dead_code)] // Each test crate uses some of the helpers.
+
+pub mod loopback;
 
 use std::path::{Path, PathBuf};
 
 /// The `.toml` files of a fixture directory (relative to the crate root), sorted.
-#[allow(dead_code)] // Not every test crate reads fixtures.
 pub(crate) fn toml_files(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -18,7 +22,6 @@ pub(crate) fn toml_files(dir: &str) -> Vec<PathBuf> {
 /// Runs `scripts/fetch-assets` once per test process when an asset is missing, so
 /// `cargo test --all-features` works on a fresh clone. `present` says whether the assets a test
 /// needs are already there.
-#[allow(dead_code)] // Used by the model tests only.
 pub(crate) fn fetch_assets(present: impl Fn() -> bool) {
     static FETCHED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     FETCHED.get_or_init(|| {
@@ -35,10 +38,22 @@ pub(crate) fn fetch_assets(present: impl Fn() -> bool) {
 }
 
 /// The assets folder: `$PROMPTVEIL_ASSETS` or `assets/`.
-#[allow(dead_code)] // Used by the tests that start a server from the assets.
 pub(crate) fn assets() -> PathBuf {
     std::env::var_os("PROMPTVEIL_ASSETS").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("assets"),
         PathBuf::from,
     )
+}
+
+/// An error and its sources, as a chain printer shows them: the error says what failed, its
+/// sources why.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }

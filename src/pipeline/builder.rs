@@ -1,0 +1,237 @@
+//! Building a [`Pipeline`]: setters that never fail, one `build` that reports.
+
+use std::sync::Arc;
+
+use super::{DEFAULT_INSTRUCTIONS, Inner, Pipeline};
+use crate::audit::{AuditSink, NoopSink};
+use crate::backend::ModelBackend;
+use crate::backend::dispatch::{DispatchConfig, Dispatcher};
+use crate::enrich::{HeuristicCounter, Template, TokenCounter};
+use crate::error::{Error, Result};
+use crate::index::Retriever;
+use crate::redact::Redactor;
+use crate::route::{ComplexityWeights, DefaultPolicy, RoutingPolicy};
+
+/// The settings a builder collects and a pipeline keeps.
+pub(super) struct Config {
+    pub(super) redactor: Option<Redactor>,
+    pub(super) retriever: Option<Arc<dyn Retriever>>,
+    pub(super) public_index: bool,
+    pub(super) top_k: usize,
+    pub(super) template: Template,
+    pub(super) instructions: String,
+    pub(super) budget: usize,
+    pub(super) counter: Arc<dyn TokenCounter>,
+    pub(super) weights: ComplexityWeights,
+    pub(super) policy: Arc<dyn RoutingPolicy>,
+    pub(super) backends: Vec<Arc<dyn ModelBackend>>,
+    pub(super) dispatch: DispatchConfig,
+    pub(super) audit: Arc<dyn AuditSink>,
+    pub(super) max_tokens: usize,
+    pub(super) temperature: f32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            redactor: None,
+            retriever: None,
+            public_index: false,
+            top_k: 4,
+            template: Template::default(),
+            instructions: DEFAULT_INSTRUCTIONS.to_string(),
+            budget: 3000,
+            counter: Arc::new(HeuristicCounter),
+            weights: ComplexityWeights::default(),
+            policy: Arc::new(DefaultPolicy::default()),
+            backends: Vec::new(),
+            dispatch: DispatchConfig::default(),
+            audit: Arc::new(NoopSink),
+            max_tokens: 512,
+            temperature: 0.2,
+        }
+    }
+}
+
+/// Builds a [`Pipeline`]. Setters never fail: errors (a rule file that does not load, a
+/// template that does not parse, two backends with one name) are kept and returned by
+/// [`build`](PipelineBuilder::build), the first one found.
+#[must_use]
+#[derive(Default)]
+pub struct PipelineBuilder {
+    config: Config,
+    errors: Vec<Error>,
+}
+
+impl std::fmt::Debug for PipelineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineBuilder")
+            .field("backends", &self.config.backends)
+            .field("retriever", &self.config.retriever.is_some())
+            .field("errors", &self.errors.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipelineBuilder {
+    /// The redactor (default: the default rules, [`RedactorBuilder::default_rules`](crate::redact::RedactorBuilder::default_rules)).
+    pub fn redactor(mut self, redactor: Redactor) -> Self {
+        self.config.redactor = Some(redactor);
+        self
+    }
+
+    /// Where passages come from; `public` declares its passages free to send in clear (they
+    /// are then not redacted; [`PublicCheck`](super::guard::PublicCheck) finds the passages
+    /// the egress guard would refuse). Default: no retriever, prompts go without context.
+    pub fn retriever(mut self, retriever: Arc<dyn Retriever>, public: bool) -> Self {
+        self.config.retriever = Some(retriever);
+        self.config.public_index = public;
+        self
+    }
+
+    /// Passages retrieved per request (default 4).
+    pub fn top_k(mut self, k: usize) -> Self {
+        self.config.top_k = k;
+        self
+    }
+
+    /// The prompt template (default [`DEFAULT_TEMPLATE`](crate::enrich::DEFAULT_TEMPLATE)).
+    pub fn template(mut self, template: Template) -> Self {
+        self.config.template = template;
+        self
+    }
+
+    /// The prompt template, parsed at [`build`](PipelineBuilder::build).
+    pub fn template_str(mut self, source: &str) -> Self {
+        match Template::parse(source) {
+            Ok(t) => self.config.template = t,
+            Err(e) => self.errors.push(e),
+        }
+        self
+    }
+
+    /// The instructions put in the template's `{instructions}` slot (default
+    /// [`DEFAULT_INSTRUCTIONS`]).
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.config.instructions = instructions.into();
+        self
+    }
+
+    /// Tokens the enriched prompt may take, earlier turns included (default 3,000).
+    pub fn budget(mut self, tokens: usize) -> Self {
+        self.config.budget = tokens;
+        self
+    }
+
+    /// How tokens are counted, for the budget and the routing's complexity score alike
+    /// (default [`HeuristicCounter`]).
+    pub fn token_counter(mut self, counter: Arc<dyn TokenCounter>) -> Self {
+        self.config.counter = counter;
+        self
+    }
+
+    /// The complexity score's weights (default [`ComplexityWeights::default`]).
+    pub fn complexity_weights(mut self, weights: ComplexityWeights) -> Self {
+        self.config.weights = weights;
+        self
+    }
+
+    /// The routing policy (default [`DefaultPolicy`]).
+    pub fn policy(mut self, policy: Arc<dyn RoutingPolicy>) -> Self {
+        self.config.policy = policy;
+        self
+    }
+
+    /// Adds a backend. Default: none (and a pipeline needs one).
+    pub fn backend(mut self, backend: Arc<dyn ModelBackend>) -> Self {
+        self.config.backends.push(backend);
+        self
+    }
+
+    /// Retries, backoff and cooldown (default [`DispatchConfig::default`]).
+    pub fn dispatch(mut self, config: DispatchConfig) -> Self {
+        self.config.dispatch = config;
+        self
+    }
+
+    /// Where audit events go (default: nowhere, [`NoopSink`]).
+    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.config.audit = sink;
+        self
+    }
+
+    /// Default answer length, in tokens, for requests that do not set one (default 512).
+    pub fn max_tokens(mut self, tokens: usize) -> Self {
+        self.config.max_tokens = tokens;
+        self
+    }
+
+    /// Default sampling temperature for requests that do not set one (default 0.2).
+    pub fn temperature(mut self, temperature: f32) -> Self {
+        self.config.temperature = temperature;
+        self
+    }
+
+    /// Keeps an error for [`build`](PipelineBuilder::build) to return.
+    pub(super) fn defer(mut self, error: Error) -> Self {
+        self.errors.push(error);
+        self
+    }
+
+    /// The pipeline.
+    ///
+    /// Setters keep their errors for this call:
+    ///
+    /// ```
+    /// use promptveil::ErrorKind;
+    /// use promptveil::pipeline::Pipeline;
+    ///
+    /// let err = Pipeline::builder().template_str("{question} {oops}").build().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// let err = Pipeline::builder().build().unwrap_err();
+    /// assert_eq!(err.to_string(), "the pipeline has no backend");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first error a setter or the configuration file deferred;
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when no backend was added, two share a
+    /// name, the budget is 0, or the default rule set fails to build.
+    pub fn build(mut self) -> Result<Pipeline> {
+        if !self.errors.is_empty() {
+            return Err(self.errors.swap_remove(0));
+        }
+        let c = self.config;
+        if c.backends.is_empty() {
+            return Err(Error::config("the pipeline has no backend"));
+        }
+        if c.budget == 0 {
+            return Err(Error::config("the token budget is 0"));
+        }
+        let redactor = match c.redactor {
+            Some(r) => r,
+            None => Redactor::builder().default_rules().build()?,
+        };
+        let dispatcher = Dispatcher::new(c.backends, c.dispatch)?;
+        let profiles = dispatcher.profiles();
+        Ok(Pipeline {
+            inner: Arc::new(Inner {
+                redactor,
+                retriever: c.retriever,
+                public_index: c.public_index,
+                top_k: c.top_k,
+                template: c.template,
+                instructions: c.instructions,
+                budget: c.budget,
+                counter: c.counter,
+                weights: c.weights,
+                policy: c.policy,
+                dispatcher,
+                profiles,
+                audit: c.audit,
+                max_tokens: c.max_tokens,
+                temperature: c.temperature,
+            }),
+        })
+    }
+}

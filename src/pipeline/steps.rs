@@ -1,0 +1,164 @@
+//! The steps before anything is sent: redact the conversation, gather context, summarise for
+//! the routing policy, check the chain and guard the payload. Each audits its own event and
+//! fails closed.
+
+use super::guard::check_egress_all;
+use super::{Pipeline, PromptRequest};
+use crate::audit::{AuditEvent, RequestId};
+use crate::backend::BackendRequest;
+use crate::enrich::{ContextPassage, EnrichedPrompt, Turn};
+use crate::error::Result;
+use crate::redact::{RedactedText, RedactionReport, Vault};
+use crate::route::{BackendProfile, Complexity, RouteDecision, RouteSummary};
+use crate::sensitivity::Sensitivity;
+
+/// The question and the earlier turns, redacted with one vault: the turns first, in their
+/// order, so placeholders are numbered as the conversation said them.
+pub(super) fn redact_conversation(
+    p: &Pipeline,
+    id: &RequestId,
+    req: &PromptRequest,
+    vault: &Vault,
+) -> Result<(RedactedText, Vec<Turn>, RedactionReport)> {
+    let redactor = &p.inner.redactor;
+    let mut history = Vec::with_capacity(req.history.len());
+    let mut earlier = RedactionReport::default();
+    for (role, text) in &req.history {
+        let (text, report) = redactor.redact(text, vault).into_parts();
+        history.push(Turn::new(*role, &text));
+        earlier.merge(report);
+    }
+    if !req.history.is_empty() {
+        p.audit(id, AuditEvent::redacted("history", &earlier));
+        complete(p, id, "an earlier turn", &earlier)?;
+    }
+    let (question, mut redaction) = redactor.redact(&req.prompt, vault).into_parts();
+    p.audit(id, AuditEvent::redacted("question", &redaction));
+    complete(p, id, "the question", &redaction)?;
+    redaction.merge(earlier);
+    Ok((question, history, redaction))
+}
+
+/// Passages for the *redacted* question without its placeholders (values never reach the
+/// retriever, which may be a remote service), each redacted with the request's vault unless
+/// the index was declared public. Their reports join `redaction`.
+pub(super) async fn gather_context(
+    p: &Pipeline,
+    id: &RequestId,
+    req: &PromptRequest,
+    question: &RedactedText,
+    vault: &Vault,
+    redaction: &mut RedactionReport,
+) -> Result<Vec<ContextPassage>> {
+    let inner = &*p.inner;
+    let k = req.top_k.unwrap_or(inner.top_k);
+    let Some(retriever) = inner.retriever.as_ref().filter(|_| k > 0) else {
+        return Ok(Vec::new());
+    };
+    let hits = retriever
+        .retrieve(&question.without_placeholders(), k)
+        .await?;
+    p.audit(
+        id,
+        AuditEvent::Retrieved {
+            passages: hits.iter().map(|h| h.passage.id.clone()).collect(),
+            public: inner.public_index,
+        },
+    );
+    let mut context = Vec::with_capacity(hits.len());
+    for hit in &hits {
+        if inner.public_index {
+            context.push(ContextPassage::public(&hit.passage));
+            continue;
+        }
+        let (text, report) = inner.redactor.redact(&hit.passage.text, vault).into_parts();
+        if !report.is_empty() || !report.is_complete() {
+            p.audit(id, AuditEvent::redacted(hit.passage.id.as_str(), &report));
+        }
+        complete(p, id, "a retrieved passage", &report)?;
+        redaction.merge(report);
+        context.push(ContextPassage::redacted(&hit.passage, text));
+    }
+    Ok(context)
+}
+
+/// What the routing policy reads: levels, entity types, tokens (one unit: the pipeline's
+/// token counter), complexity, budgets, health, tags — never text.
+pub(super) fn summarize(
+    p: &Pipeline,
+    req: &PromptRequest,
+    prompt: &EnrichedPrompt,
+    redaction: &RedactionReport,
+    complexity: &Complexity,
+    max_tokens: usize,
+) -> RouteSummary {
+    let mut summary = RouteSummary::new(
+        redaction.max_sensitivity.unwrap_or(Sensitivity::Public),
+        prompt.tokens(),
+        complexity.score,
+    )
+    .with_tokens_out(max_tokens)
+    .with_budget(req.max_cost, req.max_latency_ms)
+    .with_cooling_down(p.inner.dispatcher.cooling_down());
+    summary.entity_types = redaction.entity_counts().into_keys().collect();
+    summary.tags.clone_from(&req.tags);
+    summary
+}
+
+/// The profiles of the chain, in its order. Fail closed: a chain naming a backend the
+/// pipeline does not have is refused (the guard could not check it).
+pub(super) fn chain_profiles<'a>(
+    p: &'a Pipeline,
+    id: &RequestId,
+    decision: &RouteDecision,
+) -> Result<Vec<&'a BackendProfile>> {
+    if decision.is_refused() {
+        return Err(p.refuse(id, "the routing policy approved no backend".into()));
+    }
+    let mut chain = Vec::with_capacity(decision.chain.len());
+    for name in &decision.chain {
+        match p.inner.dispatcher.profile(name) {
+            Some(profile) => chain.push(profile),
+            None => {
+                return Err(p.refuse(
+                    id,
+                    format!(
+                        "the routing policy named `{name}`, which is no backend of the pipeline"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(chain)
+}
+
+/// The egress guard on the exact payload, against every backend of the chain.
+pub(super) fn guard(
+    p: &Pipeline,
+    id: &RequestId,
+    request: &BackendRequest,
+    chain: &[&BackendProfile],
+) -> Result<()> {
+    check_egress_all(&p.inner.redactor, request, chain.iter().copied()).map_err(|refusal| {
+        // The audit keeps the whole reason (entity types, levels, rule ids: no values); the
+        // error says who refused and carries the refusal as its source.
+        let reason = format!("egress guard: {refusal}");
+        p.refuse_as(id, reason, "the egress guard refused the payload")
+            .with_source(refusal)
+    })
+}
+
+/// Fail closed on an incomplete redaction: a detector could not scan part of `what` (its
+/// model failed there), so values may be in clear; the request is refused and audited.
+fn complete(p: &Pipeline, id: &RequestId, what: &str, report: &RedactionReport) -> Result<()> {
+    if report.is_complete() {
+        return Ok(());
+    }
+    Err(p.refuse(
+        id,
+        format!(
+            "redaction incomplete: a detector could not scan {} part(s) of {what}",
+            report.unscanned.len()
+        ),
+    ))
+}

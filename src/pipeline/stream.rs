@@ -1,0 +1,155 @@
+//! A streamed answer: restored piece by piece as the backend sends it.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
+
+use super::{Pipeline, RequestTrace, StreamSummary};
+use crate::audit::AuditEvent;
+use crate::backend::{BackendError, BackendStream, StreamEvent};
+use crate::error::{Error, ErrorKind, Result};
+use crate::redact::{RestoreReport, StreamRestorer, Vault};
+
+/// A streamed answer: a [`Stream`] of restored text pieces. The [trace](PipelineStream::trace)
+/// (route, citations, redaction report, what was sent) is known from the start;
+/// [`summary`](PipelineStream::summary) once the stream ended. Dropping it before the end
+/// cancels the backend call (the connection is closed) and records
+/// [`AuditEvent::Cancelled`].
+///
+/// Text that could be the start of a placeholder is held back until the next piece shows
+/// what it is (at most the longest placeholder of the request's vault); everything else is
+/// yielded as soon as it arrives. After an error, nothing more is yielded.
+pub struct PipelineStream {
+    pub(super) pipeline: Pipeline,
+    pub(super) trace: RequestTrace,
+    pub(super) events: BackendStream,
+    pub(super) restorer: Option<StreamRestorer<Arc<Vault>>>,
+    /// An error to yield after the held-back text.
+    pub(super) pending: Option<Error>,
+    pub(super) summary: Option<StreamSummary>,
+    pub(super) done: bool,
+}
+
+impl std::fmt::Debug for PipelineStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineStream")
+            .field("trace", &self.trace)
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipelineStream {
+    /// How the request went so far: route, backend answering, calls made, redaction, what
+    /// was sent.
+    pub fn trace(&self) -> &RequestTrace {
+        &self.trace
+    }
+
+    /// How the answer ended, once the stream has.
+    pub fn summary(&self) -> Option<&StreamSummary> {
+        self.summary.as_ref()
+    }
+
+    /// Ends the restoration: the text held back, and the report.
+    fn flush(&mut self) -> String {
+        let Some(restorer) = self.restorer.take() else {
+            return String::new();
+        };
+        let (rest, report) = restorer.finish();
+        self.pipeline
+            .audit(&self.trace.request_id, AuditEvent::restored(&report));
+        if let Some(s) = &mut self.summary {
+            s.restore = report;
+        }
+        rest
+    }
+
+    fn fail(&mut self, e: BackendError) -> String {
+        self.done = true;
+        self.pipeline.audit(
+            &self.trace.request_id,
+            AuditEvent::fell_back(self.trace.backend.clone(), &e),
+        );
+        self.pending = Some(
+            Error::new(
+                ErrorKind::Backend,
+                format!(
+                    "request {}: the answer stopped",
+                    self.trace.request_id.as_str()
+                ),
+            )
+            .with_source(e),
+        );
+        self.flush()
+    }
+}
+
+impl Drop for PipelineStream {
+    fn drop(&mut self) {
+        if !self.done {
+            self.pipeline.audit(
+                &self.trace.request_id,
+                AuditEvent::Cancelled {
+                    backend: self.trace.backend.clone(),
+                },
+            );
+        }
+    }
+}
+
+impl Stream for PipelineStream {
+    type Item = Result<String>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<String>>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(e) = this.pending.take() {
+                this.done = true;
+                return Poll::Ready(Some(Err(e)));
+            }
+            if this.done {
+                return Poll::Ready(None);
+            }
+            let event = match this.events.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(e) => e,
+            };
+            let out = match event {
+                Some(Ok(StreamEvent::Delta(text))) => match &mut this.restorer {
+                    Some(r) => r.push(&text),
+                    // The restorer is gone only once the stream ended; nothing is yielded
+                    // after that.
+                    None => String::new(),
+                },
+                Some(Ok(StreamEvent::Finished {
+                    usage,
+                    model,
+                    finish_reason,
+                })) => {
+                    this.pipeline.audit(
+                        &this.trace.request_id,
+                        this.pipeline.dispatched(&this.trace, usage),
+                    );
+                    this.summary = Some(StreamSummary {
+                        usage,
+                        model,
+                        finish_reason,
+                        restore: RestoreReport::default(),
+                    });
+                    this.done = true;
+                    this.flush()
+                }
+                Some(Err(e)) => this.fail(e),
+                None => this.fail(BackendError::Malformed {
+                    detail: "the stream ended before the answer was complete".into(),
+                }),
+            };
+            if !out.is_empty() {
+                return Poll::Ready(Some(Ok(out)));
+            }
+        }
+    }
+}
