@@ -37,10 +37,20 @@ pub struct EgressRefusal {
     pub in_clear: Sensitivity,
     /// What was found above it: entity type, sensitivity and rule id, in payload order.
     pub found: Vec<(EntityType, Sensitivity, RuleId)>,
+    /// Parts of the payload a detector could not scan. Fail closed: the guard cannot vouch
+    /// for a payload it did not read whole, whatever the backend may receive.
+    pub unscanned: usize,
 }
 
 impl std::fmt::Display for EgressRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.found.is_empty() && self.unscanned > 0 {
+            return write!(
+                f,
+                "refused to send to `{}`: {} part(s) of the payload could not be scanned",
+                self.backend, self.unscanned
+            );
+        }
         let kinds: Vec<String> = self
             .found
             .iter()
@@ -108,21 +118,25 @@ pub fn check_egress_all<'a>(
 ) -> Result<(), EgressRefusal> {
     // Each text (earlier turns, then the prompt) is scanned on its own, as it is sent; the
     // values found are never kept.
-    let records: Vec<_> = request
-        .texts()
-        .flat_map(|text| redactor.scan(text).records)
-        .collect();
+    let mut records = Vec::new();
+    let mut unscanned = 0;
+    for text in request.texts() {
+        let report = redactor.scan(text);
+        unscanned += report.unscanned.len();
+        records.extend(report.records);
+    }
     for profile in profiles {
         let found: Vec<(EntityType, Sensitivity, RuleId)> = records
             .iter()
             .filter(|r| r.sensitivity > profile.in_clear)
             .map(|r| (r.entity.clone(), r.sensitivity, r.rule.clone()))
             .collect();
-        if !found.is_empty() {
+        if !found.is_empty() || unscanned > 0 {
             return Err(EgressRefusal {
                 backend: profile.name.clone(),
                 in_clear: profile.in_clear,
                 found,
+                unscanned,
             });
         }
     }
@@ -156,6 +170,14 @@ pub struct FlaggedPassage {
     pub source: String,
     /// What was found in it, in text order (title first).
     pub found: Vec<PassageFinding>,
+    /// Parts of it a detector could not scan: the egress guard would refuse it whatever it
+    /// holds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unscanned: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Per entity type: values found, passages holding them, highest level.
@@ -232,13 +254,15 @@ impl PublicCheck {
     pub fn scan(&mut self, passage: &Passage, redactor: &Redactor) {
         self.passages += 1;
         let mut found = Vec::new();
+        let mut unscanned = 0;
         for (field, text, offset) in [
             ("title", passage.title.as_str(), 0),
             ("text", passage.text.as_str(), passage.range.start),
         ] {
+            let report = redactor.scan(text);
+            unscanned += report.unscanned.len();
             found.extend(
-                redactor
-                    .scan(text)
+                report
                     .records
                     .iter()
                     .filter(|r| r.sensitivity > self.in_clear)
@@ -251,11 +275,12 @@ impl PublicCheck {
                     }),
             );
         }
-        if !found.is_empty() {
+        if !found.is_empty() || unscanned > 0 {
             self.flagged.push(FlaggedPassage {
                 id: passage.id.clone(),
                 source: passage.source.clone(),
                 found,
+                unscanned,
             });
         }
     }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::{Location, Sensitivity};
 
 fn build(src: &str) -> Result<RuleSet> {
     RuleSet::builder().toml_str(src).build()

@@ -41,7 +41,9 @@ mod numbers;
 mod secrets;
 mod tlds;
 
+#[cfg(feature = "ner")]
 pub(crate) use network::{domain, url};
+#[cfg(feature = "ner")]
 pub(crate) use numbers::phone;
 pub(crate) use numbers::stands_alone;
 pub(crate) use secrets::shannon_entropy;

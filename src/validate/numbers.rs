@@ -214,7 +214,8 @@ pub(crate) fn date(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::{NamedValidator, builtin, domain};
+    use crate::validate::network::domain;
+    use crate::validate::{NamedValidator, builtin};
 
     #[test]
     fn ssn_rules() {

@@ -560,31 +560,39 @@ impl Matcher {
     /// whether its rule took the match (see [`CompiledPattern::for_each_match_from`]).
     /// `keep(p, end)` may veto, before any further search, the match of `p` the joint
     /// automaton saw ending at `end`; it must only veto matches its caller would drop anyway.
+    ///
+    /// Returns false when a pattern could not be looked up (a broken index: it cannot happen
+    /// with the compiled tables, and fails a debug assertion): the caller must then treat the
+    /// text as not scanned, not as free of matches.
     pub(crate) fn for_each_match(
         &self,
         text: &str,
         scan: &Scan,
         mut keep: impl FnMut(&CompiledPattern, usize) -> bool,
         mut f: impl FnMut(&CompiledPattern, Span) -> bool,
-    ) {
+    ) -> bool {
+        let mut complete = true;
         for (k, users) in self.literal_users.iter().enumerate() {
             if !scan.literals.get(k).copied().unwrap_or(true) {
                 continue;
             }
             for &i in users {
-                if let Some(p) = self.patterns.get(i) {
-                    p.for_each_match_from(text, 0, |span| f(p, span));
+                match self.patterns.get(i) {
+                    Some(p) => p.for_each_match_from(text, 0, |span| f(p, span)),
+                    None => complete = false,
                 }
             }
         }
         let Some(joint) = self.joint.as_ref().filter(|_| scan.complete) else {
             // Every pattern of the joint automaton, on its own.
             for &i in &self.joint_ids {
-                if let Some(p) = self.patterns.get(i) {
-                    p.for_each_match_from(text, 0, |span| f(p, span));
+                match self.patterns.get(i) {
+                    Some(p) => p.for_each_match_from(text, 0, |span| f(p, span)),
+                    None => complete = false,
                 }
             }
-            return;
+            debug_assert!(complete, "a pattern index points nowhere");
+            return complete;
         };
         joint.with_caches(|(_, rev)| {
             let mut rest = scan.ends.as_slice();
@@ -593,11 +601,14 @@ impl Matcher {
                 let (group, tail) = rest.split_at(n);
                 rest = tail;
                 let Some(p) = self.joint_ids.get(pid).and_then(|&g| self.patterns.get(g)) else {
+                    complete = false;
                     continue;
                 };
                 Self::joint_matches(joint, rev, text, (pid, p), group, &mut keep, &mut f);
             }
         });
+        debug_assert!(complete, "a pattern index points nowhere");
+        complete
     }
 
     /// The matches of joint pattern `pid` (`p`), from the `(pid, end)` pairs the scan reported
@@ -737,61 +748,4 @@ impl CompiledPattern {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn word_boundaries_become_ascii() {
-        let hir = parse_pattern(r"\bab\b").unwrap_or_else(|e| panic!("{e}"));
-        let p = compile_pattern(&hir, 0).unwrap_or_else(|e| panic!("{e}"));
-        // With an ASCII boundary, `é` is not a word character, so `ab` after it is a word.
-        assert!(p.regex.is_match("éab"));
-        assert!(!p.regex.is_match("xab"));
-    }
-
-    #[test]
-    fn rejects_pathological_patterns_quickly() {
-        for bad in [
-            "(a{1000}){1000}",
-            "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))",
-            "[a-z]{100000}",
-            r"\w{50000}",
-        ] {
-            let result = parse_pattern(bad).and_then(|h| compile_pattern(&h, 0));
-            assert!(result.is_err(), "{bad} was accepted");
-        }
-    }
-
-    #[test]
-    fn rejects_empty_matching_and_reports_columns() {
-        assert_eq!(
-            parse_pattern("a*").err().as_deref(),
-            Some("pattern can match empty text")
-        );
-        let err = parse_pattern("ab(c").err().unwrap_or_default();
-        assert!(err.contains("column"), "{err}");
-        assert!(parse_pattern("").is_err());
-        assert!(parse_pattern(&"a".repeat(MAX_PATTERN_BYTES + 1)).is_err());
-    }
-
-    #[test]
-    fn context_words_only_start_tokens() {
-        let hir = word_hir("id").unwrap_or_else(|| panic!("word"));
-        let p = compile_pattern(&hir, 0).unwrap_or_else(|e| panic!("{e}"));
-        let ends: Vec<usize> = p
-            .regex
-            .find_iter("id did userId ID x-Id")
-            .map(|m| m.end())
-            .collect();
-        // "id" at 0..2, "ID" at 14..16, "x-Id" ends at 21; never inside "did" or "userId".
-        assert_eq!(ends, vec![2, 16, 21]);
-    }
-
-    #[test]
-    fn value_group_is_found() {
-        let hir = parse_pattern(r"pw=(?P<value>\S+)").unwrap_or_else(|e| panic!("{e}"));
-        let p = compile_pattern(&hir, 3).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(p.value_group, Some(1));
-        assert_eq!(p.rule, 3);
-    }
-}
+mod tests;
