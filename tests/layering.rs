@@ -41,7 +41,11 @@ fn library_code(path: &Path) -> String {
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
         let t = line.trim_start();
-        if t == "#[cfg(test)]" && lines.peek().is_some_and(|n| n.trim_start().starts_with("mod tests")) {
+        if t == "#[cfg(test)]"
+            && lines
+                .peek()
+                .is_some_and(|n| n.trim_start().starts_with("mod tests"))
+        {
             break;
         }
         if t.starts_with("//") {
@@ -103,8 +107,10 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         .filter_map(|p| top_module(&p).map(|m| (m, p)))
         .collect();
     let modules: BTreeSet<String> = files.iter().map(|(m, _)| m.clone()).collect();
-    let mut graph: BTreeMap<String, BTreeSet<String>> =
-        modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = modules
+        .iter()
+        .map(|m| (m.clone(), BTreeSet::new()))
+        .collect();
     for (module, path) in &files {
         let uses = references(&library_code(path), &modules);
         if let Some(edges) = graph.get_mut(module) {
@@ -164,14 +170,22 @@ fn top_level_modules_import_each_other_without_a_cycle() {
                 continue;
             }
             if uses.iter().all(|u| layer.contains_key(u.as_str())) {
-                let l = uses.iter().map(|u| layer[u.as_str()] + 1).max().unwrap_or(0);
+                let l = uses
+                    .iter()
+                    .map(|u| layer[u.as_str()] + 1)
+                    .max()
+                    .unwrap_or(0);
                 layer.insert(m, l);
             }
         }
     }
     let deepest = layer.values().max().copied().unwrap_or(0);
     for l in 0..=deepest {
-        let names: Vec<&str> = layer.iter().filter(|(_, v)| **v == l).map(|(k, _)| *k).collect();
+        let names: Vec<&str> = layer
+            .iter()
+            .filter(|(_, v)| **v == l)
+            .map(|(k, _)| *k)
+            .collect();
         println!("layer {l}: {}", names.join(", "));
     }
     // The redaction core stands below the rules, the NER and the pipeline.
@@ -202,7 +216,10 @@ fn no_source_file_is_over_800_lines() {
     let long: Vec<String> = rust_files(&src())
         .into_iter()
         .filter_map(|p| {
-            let n = std::fs::read_to_string(&p).expect("readable").lines().count();
+            let n = std::fs::read_to_string(&p)
+                .expect("readable")
+                .lines()
+                .count();
             (n > 800).then(|| format!("{} ({n} lines)", p.display()))
         })
         .collect();
@@ -217,18 +234,29 @@ fn the_ner_code_holds_no_word_list() {
     for path in rust_files(&src().join("ner")) {
         let code = library_code(&path);
         let mut run = 0;
-        for token in code.split(|c: char| c == ',' || c == '[' || c == ']' || c == '\n') {
+        for token in code.split([',', '[', ']', '\n']) {
             let t = token.trim();
             let word = t.len() > 2
                 && t.starts_with('"')
                 && t.ends_with('"')
-                && t[1..t.len() - 1].chars().all(|c| c.is_alphabetic() || c == '\'' || c == ' ')
+                && t[1..t.len() - 1]
+                    .chars()
+                    .all(|c| c.is_alphabetic() || c == '\'' || c == ' ')
                 && t.chars().any(char::is_lowercase);
-            run = if word { run + 1 } else if t.is_empty() { run } else { 0 };
+            run = if word {
+                run + 1
+            } else if t.is_empty() {
+                run
+            } else {
+                0
+            };
             if run == 3 {
                 lists.push(format!("{}: …{t}", path.display()));
             }
         }
     }
-    assert!(lists.is_empty(), "word lists in NER code (move them to the lexicon): {lists:?}");
+    assert!(
+        lists.is_empty(),
+        "word lists in NER code (move them to the lexicon): {lists:?}"
+    );
 }
