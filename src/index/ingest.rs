@@ -223,10 +223,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// A Markdown file's first `# ` heading, else a text's first line if short, else the file
 /// name without extension.
 fn file_title(text: &str, path: &Path, markdown: bool) -> String {
-    if markdown {
-        if let Some(h) = text.lines().find_map(|l| l.strip_prefix("# ")) {
-            return h.trim().to_string();
-        }
+    if markdown && let Some(h) = text.lines().find_map(|l| l.strip_prefix("# ")) {
+        return h.trim().to_string();
     }
     path.file_stem()
         .map(|s| s.to_string_lossy().replace(['-', '_'], " "))

@@ -357,12 +357,12 @@ impl Tagger {
         let mut best: Option<(Piece, f32, f32)> = None; // piece, p(type), p(B)
         let mut per_piece = [(0.0_f32, 0.0_f32); Piece::COUNT];
         for (label, p) in self.labels.iter().zip(sum) {
-            if let Some(piece) = label.piece {
-                if let Some(slot) = per_piece.get_mut(piece as usize) {
-                    slot.0 += p / count;
-                    if label.begin {
-                        slot.1 += p / count;
-                    }
+            if let Some(piece) = label.piece
+                && let Some(slot) = per_piece.get_mut(piece as usize)
+            {
+                slot.0 += p / count;
+                if label.begin {
+                    slot.1 += p / count;
                 }
             }
         }

@@ -99,7 +99,7 @@ impl PromptRequest {
     /// assistant's turns as they were shown, restored). Every turn is redacted with this
     /// request's vault, so a value is the same placeholder in every turn and in the question;
     /// the turns count towards the routing's sensitivity and the token budget (the most
-    /// recent kept, see [`EnrichedPrompt::with_history`]), and go to the backend as messages
+    /// recent kept, see [`EnrichedPrompt::with_history`](crate::enrich::EnrichedPrompt::with_history)), and go to the backend as messages
     /// of their own before the prompt.
     pub fn with_history(
         mut self,

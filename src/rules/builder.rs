@@ -129,7 +129,7 @@ impl RuleSetBuilder {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Io`] for unreadable files; [`ErrorKind::Rules`] for malformed rules, with
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) for unreadable files; [`ErrorKind::Rules`](crate::ErrorKind::Rules) for malformed rules, with
     /// location and rule id; a rule id defined twice across sources is an error too.
     pub fn build(self) -> Result<RuleSet> {
         let mut rules = Vec::new();

@@ -123,7 +123,7 @@ impl EvidenceReport {
         self.failures.is_empty()
     }
 
-    /// `Ok` when every example passed, else an [`ErrorKind::Evidence`] error naming the first
+    /// `Ok` when every example passed, else an [`ErrorKind::Evidence`](crate::ErrorKind::Evidence) error naming the first
     /// failure and the count.
     ///
     /// # Errors

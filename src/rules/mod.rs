@@ -170,7 +170,7 @@ impl RuleSet {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Io`] when the file cannot be read; [`ErrorKind::Rules`] when it is
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the file cannot be read; [`ErrorKind::Rules`](crate::ErrorKind::Rules) when it is
     /// malformed, with the file, line, column and rule id.
     pub fn from_file(path: impl AsRef<Path>) -> Result<RuleSet> {
         RuleSet::builder().toml_file(path).build()

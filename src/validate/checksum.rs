@@ -31,7 +31,7 @@ pub(crate) fn luhn(value: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Issuer identification number ranges: (first digits low, high, number of leading digits

@@ -192,10 +192,10 @@ pub(crate) fn date(value: &str) -> bool {
     let mut separators = date_part
         .bytes()
         .filter(|b| matches!(b, b'/' | b'.' | b'-'));
-    if let Some(first) = separators.next() {
-        if separators.any(|b| b != first) {
-            return false;
-        }
+    if let Some(first) = separators.next()
+        && separators.any(|b| b != first)
+    {
+        return false;
     }
     match nums.as_slice() {
         [(y, 4), (m, _), (d, _)] => {

@@ -61,12 +61,12 @@ pub(super) fn reuse_vectors(
         let Some(&ord) = rows.get(&digest(text)) else {
             continue;
         };
-        if let (Some(src), Some(dst)) = (old.vector(ord), data.get_mut(i * dims..(i + 1) * dims)) {
-            if src.len() == dst.len() {
-                dst.copy_from_slice(src);
-                if let Some(f) = filled.get_mut(i) {
-                    *f = true;
-                }
+        if let (Some(src), Some(dst)) = (old.vector(ord), data.get_mut(i * dims..(i + 1) * dims))
+            && src.len() == dst.len()
+        {
+            dst.copy_from_slice(src);
+            if let Some(f) = filled.get_mut(i) {
+                *f = true;
             }
         }
     }

@@ -487,7 +487,7 @@ impl KnowledgeIndex {
     }
 
     /// Every passage, in index (ingestion) order: for exports and checks such as
-    /// [`PublicCheck`](super::PublicCheck). Each is read from the store as it is reached.
+    /// [`PublicCheck`](crate::pipeline::guard::PublicCheck). Each is read from the store as it is reached.
     ///
     /// ```
     /// use promptveil::index::{KnowledgeIndex, Passage};

@@ -13,7 +13,7 @@
 //! |---|---|
 //! | plausibility: model guesses the text contradicts | `plausible.rs` |
 //! | people: names completed, lifted, repeated | `people.rs` |
-//! | addresses: streets, intersections, addressees, lone numbers | `addresses.rs` |
+//! | addresses: streets, intersections, lone numbers | `addresses.rs` |
 //! | places: gazetteer places and nationalities, acronyms | `places.rs` |
 //! | organisations: patterns, cues, fusion with people | `orgs.rs` |
 
@@ -223,12 +223,6 @@ pub(crate) const PASSES: &[Pass] = &[
         family: PassFamily::Places,
         summary: "a gazetteer place in four capitals (three for a town) on a line of prose is an acronym",
         run: places::acronyms_in_prose,
-    },
-    Pass {
-        name: "parts-of-addresses",
-        family: PassFamily::Addresses,
-        summary: "an address starts after the addressee; a person or place inside an address is part of it",
-        run: addresses::parts_of_addresses,
     },
     Pass {
         name: "lone-numbers",
