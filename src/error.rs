@@ -51,6 +51,11 @@ pub enum ErrorKind {
     /// The source is the [`EgressRefusal`](crate::pipeline::guard::EgressRefusal) when the
     /// guard refused.
     Refused,
+    /// A detector could not scan part of a text (its model failed there), so values in that
+    /// part may be in clear: the redaction is incomplete and nothing is returned
+    /// ([`Redactor::redact_json`](crate::redact::Redactor::redact_json)). The pipeline refuses
+    /// such a request instead ([`ErrorKind::Refused`]).
+    Incomplete,
     /// No approved backend answered. The source is the
     /// [`DispatchError`](crate::backend::dispatch::DispatchError) (every call made) or the
     /// [`BackendError`](crate::backend::BackendError) that cut a stream short.
@@ -71,6 +76,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Backend => "backend failure",
             ErrorKind::Index => "invalid index",
             ErrorKind::Corpus => "invalid corpus",
+            ErrorKind::Incomplete => "redaction incomplete",
         })
     }
 }

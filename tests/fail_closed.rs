@@ -297,3 +297,19 @@ fn a_route_naming_a_backend_that_does_not_exist_is_refused() {
     assert!(err.attempts.is_empty());
     assert!(backend.received().is_empty());
 }
+
+#[test]
+fn a_json_document_a_detector_could_not_scan_is_an_error_not_a_document() {
+    let r = redactor();
+    let ok = serde_json::json!({"to": NAME, "note": "call +44 20 7946 0958"});
+    let red = r.redact_json(&ok, &Vault::new()).expect("redacted");
+    assert!(!red.value().to_string().contains(NAME));
+    for doc in [
+        serde_json::json!({"to": NAME, "note": format!("{TRIGGER} invoice")}),
+        serde_json::json!({"to": NAME, TRIGGER: "key"}),
+    ] {
+        let err = r.redact_json(&doc, &Vault::new()).expect_err("incomplete");
+        assert_eq!(err.kind(), ErrorKind::Incomplete);
+        assert!(!err.to_string().contains(NAME), "{err}");
+    }
+}

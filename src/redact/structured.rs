@@ -197,7 +197,8 @@ impl Redactor {
     /// # Errors
     ///
     /// [`crate::ErrorKind::Json`] when the document nests deeper than
-    /// [`MAX_DEPTH`] levels; nothing is returned then, so nothing unredacted can leak.
+    /// [`MAX_DEPTH`] levels; [`crate::ErrorKind::Incomplete`] when a detector could not scan
+    /// a string or key whole. Nothing is returned then, so nothing unredacted can leak.
     ///
     /// # Examples
     ///
@@ -226,6 +227,19 @@ impl Redactor {
             records: walk.records,
         })
     }
+}
+
+/// Fail closed: a string a detector could not scan whole ends the redaction with an error,
+/// so no document with values possibly in clear is returned.
+fn complete(report: &super::RedactionReport, pointer: &str) -> Result<()> {
+    if report.is_complete() {
+        return Ok(());
+    }
+    let at = if pointer.is_empty() { "/" } else { pointer };
+    Err(Error::new(
+        ErrorKind::Incomplete,
+        format!("a detector could not scan a string of the document under `{at}`"),
+    ))
 }
 
 /// Reserves the placeholder forms spelled anywhere in the document before any is handed out.
@@ -269,6 +283,7 @@ impl Walk<'_> {
             Value::String(s) => {
                 let red = self.redactor.redact(s, self.vault);
                 let (text, report) = red.into_parts();
+                complete(&report, out_ptr)?;
                 for record in report.records {
                     self.records.push(JsonRecord {
                         pointer: out_ptr.to_string(),
@@ -296,6 +311,7 @@ impl Walk<'_> {
                     let child_in = format!("{in_ptr}/{}", escape(k));
                     let red_key = self.redactor.redact(k, self.vault);
                     let (key_text, key_report) = red_key.into_parts();
+                    complete(&key_report, out_ptr)?;
                     let key_out = key_text.into_string();
                     let child_out = format!("{out_ptr}/{}", escape(&key_out));
                     for record in key_report.records {
@@ -344,6 +360,7 @@ impl Walk<'_> {
                 for (k, x) in members {
                     let red_key = self.redactor.redact(k, self.vault);
                     let (key_text, key_report) = red_key.into_parts();
+                    complete(&key_report, out_ptr)?;
                     let key_out = key_text.into_string();
                     let child_out = format!("{out_ptr}/{}", escape(&key_out));
                     for record in key_report.records {

@@ -296,6 +296,16 @@ pub(crate) fn run(ctx: &Ctx<'_>, work: &mut Work, enabled: &[bool]) {
         work.current = index;
         let before = work.out.clone();
         (pass.run)(ctx, work);
+        // Every pass keeps spans on the text's character boundaries (the passes slice with
+        // `get`, so a broken span would read as an empty value): checked in debug builds, and
+        // the redactor widens any span that is not (fail closed) in release ones.
+        debug_assert!(
+            work.out
+                .iter()
+                .all(|c| ctx.text.get(c.span.range()).is_some()),
+            "pass {} made a span off the text's character boundaries",
+            pass.name
+        );
         for c in &mut work.out {
             if c.id == 0 {
                 if c.pass.is_none() {
