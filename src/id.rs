@@ -1,20 +1,13 @@
 //! Identifier newtypes for names that come from configuration or data: a backend's name, a
-//! passage's id. Cheap to clone (an `Arc<str>`), compared and hashed as their text,
-//! serialized as a plain string, so the audit trail's JSON is the same as with bare strings.
+//! passage's id (and, with a check of their shape, the redaction's rule ids and entity
+//! types). Cheap to clone (an `Arc<str>`), compared and hashed as their text, serialized as a
+//! plain string, so the audit trail's JSON is the same as with bare strings.
 
-/// Defines a text identifier type.
-macro_rules! text_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(std::sync::Arc<str>);
-
+/// The impls every text identifier shares: `as_str`, `Debug` and `Display` as the text,
+/// comparison with `str`, `Borrow<str>`, `AsRef<str>`, `Serialize` as a string.
+macro_rules! text_id_common {
+    ($name:ident) => {
         impl $name {
-            /// Wraps a name.
-            pub fn new(name: impl AsRef<str>) -> $name {
-                $name(std::sync::Arc::from(name.as_ref()))
-            }
-
             /// The name as a string slice.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -30,30 +23,6 @@ macro_rules! text_id {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.pad(&self.0)
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> $name {
-                $name::new(s)
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(s: String) -> $name {
-                $name(std::sync::Arc::from(s))
-            }
-        }
-
-        impl From<&String> for $name {
-            fn from(s: &String) -> $name {
-                $name::new(s)
-            }
-        }
-
-        impl From<&$name> for $name {
-            fn from(s: &$name) -> $name {
-                s.clone()
             }
         }
 
@@ -82,8 +51,53 @@ macro_rules! text_id {
         }
 
         impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)
+            }
+        }
+    };
+}
+
+/// Defines a text identifier type that takes any text.
+macro_rules! text_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(std::sync::Arc<str>);
+
+        impl $name {
+            /// Wraps a name.
+            pub fn new(name: impl AsRef<str>) -> $name {
+                $name(std::sync::Arc::from(name.as_ref()))
+            }
+        }
+
+        $crate::id::text_id_common!($name);
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> $name {
+                $name::new(s)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> $name {
+                $name(std::sync::Arc::from(s))
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(s: &String) -> $name {
+                $name::new(s)
+            }
+        }
+
+        impl From<&$name> for $name {
+            fn from(s: &$name) -> $name {
+                s.clone()
             }
         }
 
@@ -95,4 +109,4 @@ macro_rules! text_id {
     };
 }
 
-pub(crate) use text_id;
+pub(crate) use {text_id, text_id_common};

@@ -88,18 +88,6 @@ fn assert_no_values(servers: &[&Server]) {
 }
 
 /// A port nobody listens on.
-/// An error and its sources, as a chain printer shows them.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 fn dead_base() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -291,7 +279,7 @@ async fn streams_that_stall_break_or_overflow_end_in_typed_errors_on_time() {
         let error = error.unwrap_or_else(|| panic!("{name}: no error"));
         assert_eq!(error.kind(), ErrorKind::Backend, "{name}");
         // The error says what failed; its source chain says why.
-        let chain = error_chain(&error);
+        let chain = support::error_chain(&error);
         assert!(chain.contains(message), "{name}: {chain}");
         assert!(!chain.contains(MAIL));
         assert!(
