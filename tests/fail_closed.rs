@@ -12,7 +12,7 @@ use promptveil::audit::{AuditEvent, AuditSink, RequestId};
 use promptveil::backend::dispatch::{DispatchConfig, Dispatcher};
 use promptveil::backend::{BackendError, BackendRequest, BackendResponse, ModelBackend};
 use promptveil::index::{KnowledgeIndex, LocalRetriever, Passage, SearchMode};
-use promptveil::pipeline::{Pipeline, PromptRequest};
+use promptveil::pipeline::{OnModelFailure, Pipeline, PromptRequest};
 use promptveil::redact::{
     Detector, EntityType, Finding, FindingSink, Redactor, RuleId, Span, Vault,
 };
@@ -312,4 +312,96 @@ fn a_json_document_a_detector_could_not_scan_is_an_error_not_a_document() {
         assert_eq!(err.kind(), ErrorKind::Incomplete);
         assert!(!err.to_string().contains(NAME), "{err}");
     }
+}
+
+/// [`GivesUp`] declared as a model, as the NER is.
+#[derive(Debug)]
+struct ModelGivesUp;
+
+impl Detector for ModelGivesUp {
+    fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
+        GivesUp.detect(text, sink);
+    }
+
+    fn is_model(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_model_failure_may_go_on_with_the_rules_but_only_in_the_building() {
+    let local = Recorder::new("local", Locality::OnPremises);
+    let cloud = Recorder::new("cloud", Locality::External);
+    let events = Arc::new(Events::default());
+    let build = |detector: Arc<dyn Detector>, on_failure: OnModelFailure| {
+        Pipeline::builder()
+            .redactor(
+                Redactor::builder()
+                    .default_rules()
+                    .shared_detector(detector)
+                    .build()
+                    .expect("redactor"),
+            )
+            .backend(cloud.clone())
+            .backend(local.clone())
+            .on_model_failure(on_failure)
+            .audit(events.clone())
+            .build()
+            .expect("pipeline")
+    };
+    let prompt = format!("Refund card 4111 1111 1111 1111 for the {TRIGGER} order.");
+
+    // The default refuses, model or not.
+    let strict = build(Arc::new(ModelGivesUp), OnModelFailure::Refuse);
+    let err = run(&strict, &prompt).expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::Refused);
+
+    // Set to go on: the rules' findings are replaced, and the request, handled as
+    // restricted, goes only to the backend in the building.
+    let lenient = build(Arc::new(ModelGivesUp), OnModelFailure::ContinueWithRules);
+    let out = run(&lenient, &prompt).expect("answered");
+    assert_eq!(out.trace().backend().as_str(), "local");
+    assert!(cloud.received().is_empty());
+    let sent = local.received();
+    assert_eq!(sent.len(), 1);
+    assert!(!sent[0].contains("4111"), "{sent:?}");
+    assert!(sent[0].contains("[CREDIT_CARD_1]"), "{sent:?}");
+    let degraded: Vec<String> = events
+        .0
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|e| e.contains("\"degraded\""))
+        .cloned()
+        .collect();
+    assert_eq!(degraded.len(), 1, "{degraded:?}");
+
+    // A detector that is not a model failing still refuses, whatever the setting.
+    let other = build(Arc::new(GivesUp), OnModelFailure::ContinueWithRules);
+    let err = run(&other, &prompt).expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    assert_eq!(local.received().len(), 1, "nothing more was sent");
+}
+
+#[test]
+fn the_egress_guard_sends_a_text_a_model_could_not_read_only_where_restricted_data_may_go() {
+    let cloud = Recorder::new("cloud", Locality::External);
+    let pipeline = Pipeline::builder()
+        .redactor(
+            Redactor::builder()
+                .default_rules()
+                .detector(ModelGivesUp)
+                .build()
+                .expect("redactor"),
+        )
+        .backend(cloud.clone())
+        .on_model_failure(OnModelFailure::ContinueWithRules)
+        .build()
+        .expect("pipeline");
+    // Only an external backend: the request, handled as restricted, has nowhere to go.
+    let err =
+        run(&pipeline, &format!("Ask {NAME} about the {TRIGGER} order.")).expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    assert!(cloud.received().is_empty());
+    assert!(err.to_string().contains("approved no backend"), "{err}");
 }

@@ -571,6 +571,21 @@ price_out = 15.0
     assert_eq!(loc.line(), 5, "{err}");
     assert!(err.to_string().contains("promptveil.toml:5:"), "{err}");
 
+    // The model-failure setting takes its two words, and names a third's line.
+    let lenient = format!("[redaction]\non_model_failure = \"continue_with_rules\"\n{config}");
+    std::fs::write(&path, &lenient).expect("write");
+    Pipeline::builder()
+        .from_toml_file(&path)
+        .build()
+        .expect("continue_with_rules");
+    std::fs::write(&path, lenient.replace("continue_with_rules", "carry_on")).expect("write");
+    let err = Pipeline::builder()
+        .from_toml_file(&path)
+        .build()
+        .expect_err("unknown variant");
+    assert!(err.to_string().contains("carry_on"), "{err}");
+    assert!(err.location().is_some(), "{err}");
+
     let bad = config.replace("api = \"anthropic\"", "api = \"gemini\"");
     std::fs::write(&path, bad).expect("write");
     let err = Pipeline::builder()

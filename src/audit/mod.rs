@@ -93,6 +93,15 @@ pub enum AuditEvent {
         #[serde(skip_serializing_if = "is_zero")]
         unscanned: usize,
     },
+    /// A model detector (the NER) could not read part of a text and the pipeline went on with
+    /// the rules (`on_model_failure = "continue_with_rules"`): the request is handled as
+    /// holding restricted data.
+    Degraded {
+        /// What was redacted: `question`, `history` or a passage id.
+        what: String,
+        /// Parts of the text the model could not read.
+        unscanned: usize,
+    },
     /// Passages were retrieved.
     Retrieved {
         /// Their ids, best first.

@@ -380,4 +380,14 @@ impl Detector for NerDetector {
             );
         }
     }
+
+    /// The model reads the text once: a second reading of a decoded or spelled copy would
+    /// double its cost for the rare value written that way, which the rules cover.
+    fn reads_derived_views(&self) -> bool {
+        false
+    }
+
+    fn is_model(&self) -> bool {
+        true
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{DEFAULT_INSTRUCTIONS, Inner, Pipeline};
+use super::{DEFAULT_INSTRUCTIONS, Inner, OnModelFailure, Pipeline};
 use crate::audit::{AuditSink, NoopSink};
 use crate::backend::ModelBackend;
 use crate::backend::dispatch::{DispatchConfig, Dispatcher};
@@ -29,6 +29,7 @@ pub(super) struct Config {
     pub(super) audit: Arc<dyn AuditSink>,
     pub(super) max_tokens: usize,
     pub(super) temperature: f32,
+    pub(super) on_model_failure: OnModelFailure,
 }
 
 impl Default for Config {
@@ -49,6 +50,7 @@ impl Default for Config {
             audit: Arc::new(NoopSink),
             max_tokens: 512,
             temperature: 0.2,
+            on_model_failure: OnModelFailure::Refuse,
         }
     }
 }
@@ -172,6 +174,13 @@ impl PipelineBuilder {
         self
     }
 
+    /// What a request does when a model detector (the NER) fails on part of a text: refuse
+    /// (the default) or go on with the rules, handled as restricted. See [`OnModelFailure`].
+    pub fn on_model_failure(mut self, on_failure: OnModelFailure) -> Self {
+        self.config.on_model_failure = on_failure;
+        self
+    }
+
     /// Keeps an error for [`build`](PipelineBuilder::build) to return.
     pub(super) fn defer(mut self, error: Error) -> Self {
         self.errors.push(error);
@@ -231,6 +240,7 @@ impl PipelineBuilder {
                 audit: c.audit,
                 max_tokens: c.max_tokens,
                 temperature: c.temperature,
+                on_model_failure: c.on_model_failure,
             }),
         })
     }

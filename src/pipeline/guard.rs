@@ -116,22 +116,50 @@ pub fn check_egress_all<'a>(
     request: &BackendRequest,
     profiles: impl IntoIterator<Item = &'a BackendProfile>,
 ) -> Result<(), EgressRefusal> {
+    check_egress_with(redactor, request, profiles, ModelGaps::Refuse)
+}
+
+/// What the guard makes of a part of the payload only a model (the NER) could not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModelGaps {
+    /// Refuse, for every backend.
+    Refuse,
+    /// Treat it as restricted data: refuse for every backend that must never receive a
+    /// prompt that touched that level ([`BackendProfile::never_receives`]; external backends
+    /// by default), as [`OnModelFailure::ContinueWithRules`](super::OnModelFailure) routes.
+    AsRestricted,
+}
+
+pub(crate) fn check_egress_with<'a>(
+    redactor: &Redactor,
+    request: &BackendRequest,
+    profiles: impl IntoIterator<Item = &'a BackendProfile>,
+    model_gaps: ModelGaps,
+) -> Result<(), EgressRefusal> {
     // Each text (earlier turns, then the prompt) is scanned on its own, as it is sent; the
     // values found are never kept.
     let mut records = Vec::new();
     let mut unscanned = 0;
+    let mut models_only = true;
     for text in request.texts() {
         let report = redactor.scan(text);
         unscanned += report.unscanned.len();
+        models_only &= report.is_complete_but_for_models();
         records.extend(report.records);
     }
+    let tolerated = unscanned > 0 && models_only && model_gaps == ModelGaps::AsRestricted;
     for profile in profiles {
         let found: Vec<(EntityType, Sensitivity, RuleId)> = records
             .iter()
             .filter(|r| r.sensitivity > profile.in_clear)
             .map(|r| (r.entity.clone(), r.sensitivity, r.rule.clone()))
             .collect();
-        if !found.is_empty() || unscanned > 0 {
+        // Text nobody read whole goes only where restricted data may go (redacted).
+        let may_take_restricted = profile
+            .never_receives
+            .is_none_or(|limit| limit > Sensitivity::Restricted);
+        let unread_refused = unscanned > 0 && !(tolerated && may_take_restricted);
+        if !found.is_empty() || unread_refused {
             return Err(EgressRefusal {
                 backend: profile.name.clone(),
                 in_clear: profile.in_clear,
@@ -319,6 +347,62 @@ impl PublicCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enrich::{HeuristicCounter, Template, enrich};
+    use crate::redact::{Detector, FindingSink, Span, Vault};
+    use crate::route::{Locality, Size};
+
+    /// A model that cannot read any text holding `unreadable`.
+    struct Fails;
+
+    impl Detector for Fails {
+        fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
+            if let Some(at) = text.find("unreadable") {
+                sink.unscanned(Span::new(at, at + 10));
+            }
+        }
+
+        fn is_model(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn text_a_model_could_not_read_goes_only_where_restricted_prompts_may_go() {
+        let redactor = Redactor::builder()
+            .default_rules()
+            .detector(Fails)
+            .build()
+            .expect("redactor");
+        let q = redactor.redact("An unreadable question.", &Vault::new());
+        let prompt = enrich(
+            &Template::default(),
+            "",
+            q.text(),
+            &[],
+            500,
+            &HeuristicCounter,
+        )
+        .expect("prompt");
+        let request = BackendRequest::new(prompt, 100, 0.0);
+        let cloud = BackendProfile::new("cloud", Locality::External, Size::Large, 100_000);
+        let local = BackendProfile::new("local", Locality::OnPremises, Size::Small, 8_000);
+        // Strict: refused everywhere.
+        for p in [&cloud, &local] {
+            let refusal = check_egress_with(&redactor, &request, [p], ModelGaps::Refuse)
+                .expect_err("refused");
+            assert!(refusal.unscanned > 0);
+        }
+        // Going on with the rules: in the building only.
+        assert!(check_egress_with(&redactor, &request, [&local], ModelGaps::AsRestricted).is_ok());
+        let refusal = check_egress_with(&redactor, &request, [&cloud], ModelGaps::AsRestricted)
+            .expect_err("refused outside");
+        assert_eq!(refusal.backend.as_str(), "cloud");
+        // A local backend set to never receive restricted prompts is refused too.
+        let guarded = local.clone().never_receiving(Some(Sensitivity::Restricted));
+        assert!(
+            check_egress_with(&redactor, &request, [&guarded], ModelGaps::AsRestricted).is_err()
+        );
+    }
 
     #[test]
     fn titles_are_scanned_and_tallies_count_values_and_passages() {

@@ -80,6 +80,25 @@ pub use output::{PipelineOutput, RequestTrace, StreamSummary};
 pub use request::PromptRequest;
 pub use stream::PipelineStream;
 
+/// What a request does when a model detector (the NER) fails on part of a text: its runtime
+/// errors on a window, say. Any other detector's failure always refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OnModelFailure {
+    /// Refuse the request: an [`ErrorKind::Refused`](crate::ErrorKind::Refused) error, audited.
+    /// The default.
+    #[default]
+    Refuse,
+    /// Go on with what the rules (and the model, where it did read) found. The parts the
+    /// model could not read may hold anything, so the request is handled as if it touched
+    /// restricted data: routed by that level, and refused by the egress guard for every
+    /// backend that must never receive such a prompt
+    /// ([`BackendProfile::never_receives`](crate::route::BackendProfile::never_receives):
+    /// external backends by default). Audited as `degraded`.
+    ContinueWithRules,
+}
+
 use crate::audit::{AuditEvent, AuditSink, RequestId};
 use crate::backend::dispatch::{Attempt, DispatchError, Dispatcher};
 use crate::backend::{BackendRequest, Usage};
@@ -111,6 +130,7 @@ struct Inner {
     audit: Arc<dyn AuditSink>,
     max_tokens: usize,
     temperature: f32,
+    on_model_failure: OnModelFailure,
 }
 
 /// The configured pipeline. Cheap to clone; share one per process.

@@ -2,8 +2,8 @@
 //! the routing policy, check the chain and guard the payload. Each audits its own event and
 //! fails closed.
 
-use super::guard::check_egress_all;
-use super::{Pipeline, PromptRequest};
+use super::guard::{ModelGaps, check_egress_with};
+use super::{OnModelFailure, Pipeline, PromptRequest};
 use crate::audit::{AuditEvent, RequestId};
 use crate::backend::BackendRequest;
 use crate::enrich::{ContextPassage, EnrichedPrompt, Turn};
@@ -30,11 +30,11 @@ pub(super) fn redact_conversation(
     }
     if !req.history.is_empty() {
         p.audit(id, AuditEvent::redacted("history", &earlier));
-        complete(p, id, "an earlier turn", &earlier)?;
+        complete(p, id, "history", "an earlier turn", &earlier)?;
     }
     let (question, mut redaction) = redactor.redact(&req.prompt, vault).into_parts();
     p.audit(id, AuditEvent::redacted("question", &redaction));
-    complete(p, id, "the question", &redaction)?;
+    complete(p, id, "question", "the question", &redaction)?;
     redaction.merge(earlier);
     Ok((question, history, redaction))
 }
@@ -75,7 +75,13 @@ pub(super) async fn gather_context(
         if !report.is_empty() || !report.is_complete() {
             p.audit(id, AuditEvent::redacted(hit.passage.id.as_str(), &report));
         }
-        complete(p, id, "a retrieved passage", &report)?;
+        complete(
+            p,
+            id,
+            hit.passage.id.as_str(),
+            "a retrieved passage",
+            &report,
+        )?;
         redaction.merge(report);
         context.push(ContextPassage::redacted(&hit.passage, text));
     }
@@ -92,14 +98,17 @@ pub(super) fn summarize(
     complexity: &Complexity,
     max_tokens: usize,
 ) -> RouteSummary {
-    let mut summary = RouteSummary::new(
-        redaction.max_sensitivity.unwrap_or(Sensitivity::Public),
-        prompt.tokens(),
-        complexity.score,
-    )
-    .with_tokens_out(max_tokens)
-    .with_budget(req.max_cost, req.max_latency_ms)
-    .with_cooling_down(p.inner.dispatcher.cooling_down());
+    // A text a model could not read whole (the pipeline went on with the rules) may hold
+    // anything: it is routed as restricted.
+    let level = if redaction.is_complete() {
+        redaction.max_sensitivity.unwrap_or(Sensitivity::Public)
+    } else {
+        Sensitivity::Restricted
+    };
+    let mut summary = RouteSummary::new(level, prompt.tokens(), complexity.score)
+        .with_tokens_out(max_tokens)
+        .with_budget(req.max_cost, req.max_latency_ms)
+        .with_cooling_down(p.inner.dispatcher.cooling_down());
     summary.entity_types = redaction.entity_counts().into_keys().collect();
     summary.tags.clone_from(&req.tags);
     summary
@@ -139,7 +148,17 @@ pub(super) fn guard(
     request: &BackendRequest,
     chain: &[&BackendProfile],
 ) -> Result<()> {
-    check_egress_all(&p.inner.redactor, request, chain.iter().copied()).map_err(|refusal| {
+    let model_gaps = match p.inner.on_model_failure {
+        OnModelFailure::ContinueWithRules => ModelGaps::AsRestricted,
+        OnModelFailure::Refuse => ModelGaps::Refuse,
+    };
+    check_egress_with(
+        &p.inner.redactor,
+        request,
+        chain.iter().copied(),
+        model_gaps,
+    )
+    .map_err(|refusal| {
         // The audit keeps the whole reason (entity types, levels, rule ids: no values); the
         // error says who refused and carries the refusal as its source.
         let reason = format!("egress guard: {refusal}");
@@ -149,9 +168,30 @@ pub(super) fn guard(
 }
 
 /// Fail closed on an incomplete redaction: a detector could not scan part of `what` (its
-/// model failed there), so values may be in clear; the request is refused and audited.
-fn complete(p: &Pipeline, id: &RequestId, what: &str, report: &RedactionReport) -> Result<()> {
+/// model failed there), so values may be in clear; the request is refused and audited —
+/// unless only a model failed and the pipeline is set to go on with the rules
+/// ([`OnModelFailure::ContinueWithRules`]): then it is audited as degraded, and routed and
+/// guarded as restricted.
+fn complete(
+    p: &Pipeline,
+    id: &RequestId,
+    label: &str,
+    what: &str,
+    report: &RedactionReport,
+) -> Result<()> {
     if report.is_complete() {
+        return Ok(());
+    }
+    if p.inner.on_model_failure == OnModelFailure::ContinueWithRules
+        && report.is_complete_but_for_models()
+    {
+        p.audit(
+            id,
+            AuditEvent::Degraded {
+                what: label.to_string(),
+                unscanned: report.unscanned.len(),
+            },
+        );
         return Ok(());
     }
     Err(p.refuse(

@@ -8,6 +8,8 @@
 //! [redaction]
 //! rules = "rules.toml"        # default: the built-in rule set
 //! ner = false                 # the local NER detector (feature `ner`)
+//! on_model_failure = "refuse" # or "continue_with_rules": when the NER fails on a text, go
+//!                             # on with the rules' findings, handled as restricted
 //!
 //! [retrieval]
 //! index = "var/index"         # a folder `promptveil index build` made
@@ -97,6 +99,8 @@ struct Redaction {
     rules: Option<PathBuf>,
     #[serde(default)]
     ner: bool,
+    #[serde(default)]
+    on_model_failure: super::OnModelFailure,
 }
 
 #[derive(Deserialize)]
@@ -222,6 +226,7 @@ struct Source<'a> {
 /// What a file configures, ready for the builder's setters.
 struct Parts {
     redactor: Redactor,
+    on_model_failure: super::OnModelFailure,
     retriever: Option<(Arc<dyn Retriever>, bool, Option<usize>)>,
     enrich: Enrich,
     template: Option<Template>,
@@ -236,7 +241,9 @@ struct Parts {
 impl Parts {
     /// The file's settings, through the builder's public setters only.
     fn onto(self, mut b: PipelineBuilder) -> PipelineBuilder {
-        b = b.redactor(self.redactor);
+        b = b
+            .redactor(self.redactor)
+            .on_model_failure(self.on_model_failure);
         if let Some((retriever, public, top_k)) = self.retriever {
             b = b.retriever(retriever, public);
             if let Some(k) = top_k {
@@ -317,6 +324,7 @@ impl Source<'_> {
         }
         Ok(Parts {
             redactor: self.redactor(&file.redaction)?,
+            on_model_failure: file.redaction.on_model_failure,
             retriever: match &file.retrieval {
                 Some(r) => Some(self.retriever(r)?),
                 None => None,

@@ -346,11 +346,37 @@ impl<F: FnMut(Finding)> FindingSink for F {
 pub trait Detector: Send + Sync {
     /// Pushes every finding in `text` into `sink`.
     fn detect(&self, text: &str, sink: &mut dyn FindingSink);
+
+    /// Whether the redactor also runs this detector over the views it derives from a text:
+    /// the *decoded* view of a text that holds percent-escapes or character references
+    /// (`%2B49…`, `&#64;`), and the *spelled* view of one that spells a value out in words
+    /// (`four one five…`, `john dot smith at…`), so a value written that way is found. True
+    /// by default; a detector whose cost grows with each reading, or that reads language
+    /// rather than values, may decline.
+    fn reads_derived_views(&self) -> bool {
+        true
+    }
+
+    /// Whether this detector reads language with a model (the NER) rather than matching
+    /// patterns. When a model fails on part of a text, a pipeline may be set to go on with
+    /// the other detectors' findings instead of refusing; a failure of any other detector
+    /// always refuses. False by default.
+    fn is_model(&self) -> bool {
+        false
+    }
 }
 
 impl<D: Detector + ?Sized> Detector for &D {
     fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
         (**self).detect(text, sink)
+    }
+
+    fn reads_derived_views(&self) -> bool {
+        (**self).reads_derived_views()
+    }
+
+    fn is_model(&self) -> bool {
+        (**self).is_model()
     }
 }
 
@@ -358,11 +384,27 @@ impl<D: Detector + ?Sized> Detector for Box<D> {
     fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
         (**self).detect(text, sink)
     }
+
+    fn reads_derived_views(&self) -> bool {
+        (**self).reads_derived_views()
+    }
+
+    fn is_model(&self) -> bool {
+        (**self).is_model()
+    }
 }
 
 impl<D: Detector + ?Sized> Detector for Arc<D> {
     fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
         (**self).detect(text, sink)
+    }
+
+    fn reads_derived_views(&self) -> bool {
+        (**self).reads_derived_views()
+    }
+
+    fn is_model(&self) -> bool {
+        (**self).is_model()
     }
 }
 

@@ -53,9 +53,11 @@
 //! - no input makes the redactor panic.
 
 mod finding;
+mod fold;
 pub(crate) mod overlap;
 pub(crate) mod placeholder;
 mod report;
+mod spelled;
 mod structured;
 mod vault;
 
@@ -307,20 +309,31 @@ impl Redactor {
     }
 
     /// The resolved findings, and the ranges a detector reported it could not scan.
-    fn collect(&self, text: &str) -> (Vec<Finding>, Vec<Span>) {
+    ///
+    /// Detectors read the folded view of the text (see `fold.rs`: compatibility forms,
+    /// invisible characters, look-alike letters), and — the rule sets and detectors that read
+    /// derived views — the decoded view when the text holds percent-escapes or character
+    /// references, and the spelled view when it spells a value out in words (`spelled.rs`);
+    /// what they find is mapped back to the original bytes. Plain ASCII without escapes or
+    /// spelled values is read as it is.
+    fn collect(&self, text: &str) -> (Vec<Finding>, Collector) {
         let protected = placeholder::exact_tokens(text);
-        let mut sink = Collector {
-            findings: Vec::with_capacity(16 + text.len() / 64),
-            unscanned: Vec::new(),
-        };
-        for d in &self.inner.detectors {
-            d.detect(text, &mut sink);
+        let mut sink = Collector::with_capacity(16 + text.len() / 64);
+        let views = fold::views(text);
+        // The folded view stands for the text; the decoded one only adds what is written
+        // inside escapes, for the detectors that read such views.
+        match &views.folded {
+            Some(folded) => self.read_view(folded, true, &mut sink),
+            None => self.run_detectors(text, true, &mut sink),
+        }
+        for derived in [&views.decoded, &views.spelled].into_iter().flatten() {
+            self.read_view(derived, false, &mut sink);
         }
         // Findings from other detectors may carry any span. Fail closed: one that does not
         // fall on character boundaries, or runs past the end, is widened to the characters
         // it touches rather than dropped (dropping it would leave its value in clear); only
         // an empty one, which hides nothing, goes.
-        let mut candidates = sink.findings;
+        let mut candidates = std::mem::take(&mut sink.findings);
         for f in &mut candidates {
             let s = f.span();
             let mut start = s.start.min(text.len());
@@ -336,10 +349,34 @@ impl Redactor {
             }
         }
         candidates.retain(|f| !f.span().is_empty());
-        (
-            overlap::resolve(text, candidates, &protected),
-            sink.unscanned,
-        )
+        (overlap::resolve(text, candidates, &protected), sink)
+    }
+
+    /// Runs the detectors over `text` (all of them, or those that read decoded views).
+    fn run_detectors(&self, text: &str, all: bool, sink: &mut Collector) {
+        for d in &self.inner.detectors {
+            if !all && !d.reads_derived_views() {
+                continue;
+            }
+            let before = sink.unscanned.len();
+            d.detect(text, sink);
+            if sink.unscanned.len() > before && !d.is_model() {
+                sink.gaps_outside_models = true;
+            }
+        }
+    }
+
+    /// Runs the detectors over a view and maps what they report back to the original bytes.
+    fn read_view(&self, view: &fold::View, all: bool, sink: &mut Collector) {
+        let mut found = Collector::with_capacity(8);
+        self.run_detectors(view.text(), all, &mut found);
+        for mut f in found.findings {
+            f.set_span(view.to_original(f.span()));
+            sink.findings.push(f);
+        }
+        sink.unscanned
+            .extend(found.unscanned.into_iter().map(|u| view.to_original(u)));
+        sink.gaps_outside_models |= found.gaps_outside_models;
     }
 
     /// What [`redact`](Redactor::redact) would report for `text`, redacted with a scratch
@@ -364,12 +401,13 @@ impl Redactor {
     /// ([`RedactionReport::is_complete`] is false) and the pipeline refuses the request.
     pub fn redact(&self, text: &str, vault: &Vault) -> Redaction {
         vault.reserve_spelled(text);
-        let (findings, unscanned) = self.collect(text);
+        let (findings, scan) = self.collect(text);
         let mut out = String::with_capacity(text.len() + findings.len() * 8);
         let mut report = RedactionReport {
             records: Vec::with_capacity(findings.len()),
             max_sensitivity: None,
-            unscanned,
+            unscanned: scan.unscanned,
+            models_only_unscanned: !scan.gaps_outside_models,
         };
         let mut last = 0;
         for f in findings {
@@ -381,6 +419,7 @@ impl Redactor {
                 // more of the text is copied, and the report says the rest was not redacted.
                 debug_assert!(false, "overlapping or unsliceable finding {span:?}");
                 report.unscanned.push(Span::new(last, text.len()));
+                report.models_only_unscanned = false;
                 return Redaction {
                     text: RedactedText::new(out),
                     report,
@@ -459,6 +498,18 @@ impl Redactor {
 struct Collector {
     findings: Vec<Finding>,
     unscanned: Vec<Span>,
+    /// Whether a detector that is not a model left part of the text unscanned.
+    gaps_outside_models: bool,
+}
+
+impl Collector {
+    fn with_capacity(findings: usize) -> Collector {
+        Collector {
+            findings: Vec::with_capacity(findings),
+            unscanned: Vec::new(),
+            gaps_outside_models: false,
+        }
+    }
 }
 
 impl FindingSink for Collector {

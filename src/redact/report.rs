@@ -136,6 +136,14 @@ pub struct RedactionReport {
     /// for a complete redaction; see [`RedactionReport::is_complete`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unscanned: Vec<Span>,
+    /// Whether every range in `unscanned` was left by a model ([`Detector::is_model`], the
+    /// NER): the rules and every other detector scanned the whole text. A pipeline set to go
+    /// on with the rules alone when a model fails may then continue; see
+    /// [`RedactionReport::is_complete_but_for_models`].
+    ///
+    /// [`Detector::is_model`]: super::Detector::is_model
+    #[serde(skip)]
+    pub models_only_unscanned: bool,
 }
 
 impl RedactionReport {
@@ -170,10 +178,18 @@ impl RedactionReport {
         self.unscanned.is_empty()
     }
 
+    /// True when the rules and every detector that is not a model scanned the whole text
+    /// and every finding was replaced: only a model (the NER) may have failed on part of it.
+    pub fn is_complete_but_for_models(&self) -> bool {
+        self.unscanned.is_empty() || self.models_only_unscanned
+    }
+
     /// Appends another report's records (for example, a retrieved passage's). Its unscanned
     /// ranges are kept too: they refer to the other text, and only say that it was
     /// incomplete.
     pub fn merge(&mut self, other: RedactionReport) {
+        self.models_only_unscanned =
+            self.is_complete_but_for_models() && other.is_complete_but_for_models();
         for r in other.records {
             self.push(r);
         }

@@ -194,7 +194,7 @@ impl Rule {
         hits: &ContextHits,
         mask: &[Span],
     ) -> Option<Verdict> {
-        let mut span = span;
+        let mut span = without_outer_closers(text, span);
         let mut value = text.get(span.range()).filter(|v| !v.is_empty())?;
         let validated = match &self.validator {
             Some(v) if !v.validate(value) => {
@@ -253,6 +253,39 @@ impl Rule {
                 .with_action(self.action),
         ))
     }
+}
+
+/// `span` without the closing brackets at its end that close a bracket opened before it on
+/// its line: `(see https://example.com/a)` ends the URL before `)`, `Client(secret=Zq8…)` ends
+/// the secret before `)`, while a value whose own brackets balance (`/wiki/Foo_(bar)`), or one
+/// with nothing open before it (`SECRET_KEY=…)` at the end of a line), keeps them.
+pub(super) fn without_outer_closers(text: &str, span: Span) -> Span {
+    let Some(value) = text.get(span.range()) else {
+        return span;
+    };
+    let line_start = text
+        .get(..span.start)
+        .and_then(|b| b.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let before = text.get(line_start..span.start).unwrap_or_default();
+    let mut end = value.len();
+    while let Some(close) = value.get(..end).and_then(|v| v.chars().last()) {
+        let open = match close {
+            ')' => '(',
+            ']' => '[',
+            '}' => '{',
+            _ => break,
+        };
+        let inner = value.get(..end).unwrap_or_default();
+        let count = |s: &str, c: char| s.chars().filter(|&x| x == c).count();
+        let excess = count(inner, close) > count(inner, open);
+        let open_before = count(before, open) > count(before, close);
+        if !(excess && open_before) {
+            break;
+        }
+        end -= 1;
+    }
+    Span::new(span.start, span.start + end)
 }
 
 /// The union of `spans`, as disjoint spans sorted by start (findings of different rules may

@@ -8,9 +8,11 @@ use super::digits;
 /// The Luhn (mod 10) checksum over the ASCII digits of `value`, ignoring spaces and dashes.
 /// Any other character fails.
 pub(crate) fn luhn(value: &str) -> bool {
+    // Digits, and the separators people put between groups: spaces and line breaks, hyphens,
+    // dots, slashes.
     if value
         .chars()
-        .any(|c| !(c.is_ascii_digit() || c == ' ' || c == '-'))
+        .any(|c| !(c.is_ascii_digit() || c.is_ascii_whitespace() || matches!(c, '-' | '.' | '/')))
     {
         return false;
     }
@@ -84,6 +86,44 @@ pub(crate) fn payment_card(value: &str) -> bool {
         let prefix = ds.iter().take(n).fold(0u32, |acc, &d| acc * 10 + d);
         (lo..=hi).contains(&prefix)
     })
+}
+
+/// A Spanish domestic account number (código cuenta cliente, CCC): bank (4 digits), branch
+/// (4), two check digits, account (10). The first check digit covers `00` + bank + branch, the
+/// second the account, each by the weights 1, 2, 4, 8, 5, 10, 9, 7, 3, 6 modulo 11 (a result of
+/// 10 is written 1, of 11 written 0). The CCC is the IBAN's Spanish BBAN.
+pub(crate) fn es_ccc(value: &str) -> bool {
+    if value
+        .chars()
+        .any(|c| !(c.is_ascii_digit() || c == ' ' || c == '-'))
+    {
+        return false;
+    }
+    let ds: Vec<u32> = digits(value).collect();
+    let (Some(office), Some(&d1), Some(&d2), Some(account)) =
+        (ds.get(..8), ds.get(8), ds.get(9), ds.get(10..))
+    else {
+        return false;
+    };
+    if ds.len() != 20 {
+        return false;
+    }
+    const WEIGHTS: [u32; 10] = [1, 2, 4, 8, 5, 10, 9, 7, 3, 6];
+    let check = |digits: &[u32]| {
+        let sum: u32 = WEIGHTS
+            .iter()
+            .skip(10 - digits.len())
+            .zip(digits)
+            .map(|(w, d)| w * d)
+            .sum();
+        match 11 - sum % 11 {
+            11 => 0,
+            10 => 1,
+            n => n,
+        }
+    };
+    // An account of all zeros is a placeholder, not an account.
+    check(office) == d1 && check(account) == d2 && account.iter().any(|&d| d != 0)
 }
 
 /// IBAN lengths per country, from the SWIFT IBAN registry.
@@ -379,6 +419,22 @@ mod tests {
         assert!(!payment_card("1234567812345670")); // Luhn-valid, no issuer with that prefix/length
         assert!(!payment_card("411111111111111")); // Visa with 15 digits
         assert!(!payment_card("4111a11111111111"));
+        // Groups as people write them: mixed separators, slashes, a line break.
+        assert!(payment_card("4111-1111 1111.1111"));
+        assert!(payment_card("4111/1111/1111/1111"));
+        assert!(payment_card("41111111\n11111111"));
+        assert!(!payment_card("4111_1111_1111_1111"));
+    }
+
+    #[test]
+    fn spanish_domestic_accounts() {
+        // Bank 2100, branch 0418, check digits 4 and 5, account 0200051332.
+        assert!(es_ccc("2100 0418 45 0200051332"));
+        assert!(es_ccc("21000418450200051332"));
+        assert!(!es_ccc("2100 0418 46 0200051332"));
+        assert!(!es_ccc("2100 0418 54 0200051332"));
+        assert!(!es_ccc("0049 1500 00 0000000000")); // an account of zeros
+        assert!(!es_ccc("2100 0418 45 020005133"));
     }
 
     #[test]

@@ -9,10 +9,12 @@
 //! | `luhn` | the Luhn checksum over the digits |
 //! | `payment_card` | Luhn, plus a known issuer prefix (IIN) and a length allowed for it |
 //! | `iban` | per-country length and the ISO 13616 mod-97 check |
+//! | `es_ccc` | a Spanish domestic account number (CCC): 20 digits and its two mod-11 check digits |
+//! | `account_number` | 8–30 digits in groups split by spaces or hyphens, not all one digit (domestic account numbers carry no public checksum: rules use it next to an account word) |
 //! | `us_ssn` | area not 000, 666 or 900–999; group not 00; serial not 0000 |
 //! | `ipv4`, `ipv6`, `ip` | parsed as an address (no leading zeros in IPv4 octets) |
 //! | `email` | local part ≤ 64 bytes, dot rules, valid domain labels and alphabetic TLD |
-//! | `phone` | 7–15 digits before any extension (8 after a trunk 0), not all one digit, not a numeric date |
+//! | `phone` | 7–15 digits before any extension (8 after a trunk 0 or a `+`, 10 with `00`), not all one digit, not a numeric date or a version |
 //! | `mac` | six octets, one separator style |
 //! | `date` | real calendar date (day fits the month), one separator style, and a valid time if present |
 //! | `domain` | valid labels and a known top-level domain (not a bare file extension), not a compound unit (`mg.kg`), not a capitalised word after one dot (`S.Tm`) |
@@ -24,10 +26,12 @@
 //! | `secret` | a credential-like value: two character classes (lower, upper, digit), not an identifier made of words, not a placeholder, template variable, filler, documentation example or file path |
 //! | `token` | as `secret`, without the identifier test: for tokens whose vendor prefix the pattern already matched |
 //! | `password` | not a placeholder, template variable or configuration word (`required`, `null`...) |
+//! | `password_in_prose` | as `password`, six characters or more, mixing two of letters, digits and symbols (a plain word after "the password is" says something about it) |
 //! | `credential_pair` | `user:password` whose secret part passes `password`, six characters or more |
 //! | `basic_auth` | base64 of `user:password` (RFC 7617) |
 //!
-//! The validators of numbers (`phone`, `date`, `us_ssn`, `luhn`, `payment_card`, `ipv4`, `ip`)
+//! The validators of numbers (`phone`, `date`, `us_ssn`, `luhn`, `payment_card`, `es_ccc`,
+//! `account_number`, `ipv4`, `ip`)
 //! also need their candidate to stand alone in the text: a piece of a decimal
 //! number, of a code joined to letters or of a DOI is no phone number or date, whatever its
 //! digits.
@@ -41,6 +45,7 @@ mod numbers;
 mod secrets;
 mod tlds;
 
+pub(crate) use network::known_tld;
 #[cfg(feature = "ner")]
 pub(crate) use network::{domain, url};
 #[cfg(feature = "ner")]
@@ -126,6 +131,8 @@ const BUILTINS: &[Builtin] = &[
     number("luhn", checksum::luhn),
     number("payment_card", checksum::payment_card),
     text("iban", checksum::iban),
+    number("es_ccc", checksum::es_ccc),
+    number("account_number", numbers::account_number),
     number("us_ssn", numbers::us_ssn),
     number("ipv4", network::ipv4),
     text("ipv6", network::ipv6),
@@ -143,6 +150,7 @@ const BUILTINS: &[Builtin] = &[
     text("secret", secrets::secret_value),
     text("token", secrets::token_value),
     text("password", secrets::password_value),
+    text("password_in_prose", secrets::password_in_prose),
     text("credential_pair", secrets::credential_pair),
     text("basic_auth", secrets::basic_auth),
 ];
@@ -202,7 +210,7 @@ mod tests {
         for name in builtin_names() {
             assert!(builtin(name).is_some(), "{name}");
         }
-        assert_eq!(builtin_names().count(), 22);
+        assert_eq!(builtin_names().count(), 25);
         assert!(builtin("nope").is_none());
     }
 }

@@ -81,7 +81,7 @@ pub(crate) fn mac(value: &str) -> bool {
     }
 }
 
-fn known_tld(tld: &str) -> bool {
+pub(crate) fn known_tld(tld: &str) -> bool {
     static TLDS: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
         std::sync::OnceLock::new();
     let set = TLDS.get_or_init(|| {

@@ -23,8 +23,31 @@ pub(crate) fn stands_alone(text: &str, start: usize, end: usize) -> bool {
         before.last(),
         before.len().checked_sub(2).and_then(|i| before.get(i)),
     );
+    // After a dot, comma or plus sign that follows a digit, a number continues the one
+    // before it (`1,234`, `0.0271`, `3+4`) — unless the field before that comma holds a letter
+    // (`C-1042,5412…`: a cell of a CSV row), or what follows the comma is a run of seven digits
+    // or more, which is neither a group of thousands nor a decimal fraction anyone writes, or
+    // a number with hyphens of its own (`…,536-22-1234`).
+    let field_before = before
+        .get(..before.len().saturating_sub(1))
+        .map_or(&[][..], |b| {
+            let from = b
+                .iter()
+                .rposition(|c| c.is_ascii_whitespace() || matches!(c, b',' | b';' | b'|' | b'"'))
+                .map_or(0, |i| i + 1);
+            b.get(from..).unwrap_or_default()
+        });
+    let lead_run = bytes
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let own_hyphens = bytes.get(start..end).is_some_and(|v| v.contains(&b'-'));
+    let cell = b1 == Some(&b',')
+        && (field_before.iter().any(u8::is_ascii_alphabetic) || lead_run >= 7 || own_hyphens);
     let glued_before = word(b1)
-        || (matches!(b1, Some(b'.' | b',' | b'+')) && digit(b2))
+        || (matches!(b1, Some(b'.' | b',' | b'+')) && digit(b2) && !cell)
         || (b1 == Some(&b'-') && b2.is_some_and(u8::is_ascii_alphabetic));
     let glued_after =
         word(bytes.get(end)) || (bytes.get(end) == Some(&b'.') && digit(bytes.get(end + 1)));
@@ -50,14 +73,14 @@ fn in_doi(before: &[u8]) -> bool {
     })
 }
 
-/// A US Social Security number (`AAA-GG-SSSS`, `AAA GG SSSS` or nine digits) that follows the
+/// A US Social Security number (`AAA-GG-SSSS`, `AAA GG SSSS`, `AAA.GG.SSSS` or nine digits) that follows the
 /// SSA's assignment rules. The two numbers the SSA lists as misused in advertising fail too.
 pub(crate) fn us_ssn(value: &str) -> bool {
     let ds: Vec<u32> = digits(value).collect();
     if ds.len() != 9
         || value
             .chars()
-            .any(|c| !(c.is_ascii_digit() || c == '-' || c == ' '))
+            .any(|c| !(c.is_ascii_digit() || matches!(c, '-' | ' ' | '.')))
     {
         return false;
     }
@@ -72,8 +95,21 @@ pub(crate) fn us_ssn(value: &str) -> bool {
     !matches!((area, group, serial), (78, 5, 1120) | (219, 9, 9999))
 }
 
+/// A domestic bank account number as banks print them: 8 to 30 digits in groups split by
+/// spaces or hyphens, not all one digit. Most countries' domestic numbers carry no checksum
+/// anyone outside the bank can verify, so rules use this only next to an account word.
+pub(crate) fn account_number(value: &str) -> bool {
+    let ds: Vec<u32> = digits(value).collect();
+    (8..=30).contains(&ds.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+        && ds.iter().any(|d| Some(d) != ds.first())
+}
+
 /// A phone number: 7 to 15 digits (E.164 allows at most 15) before any extension marker
-/// (`x`, `ext`, `#`), not all the same digit; a number written with `+` needs at least 8.
+/// (`x`, `ext`, `#`), not all the same digit; a number written with `+` needs at least 8, one
+/// written with `00` at least 10.
 pub(crate) fn phone(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
     let main = lower
@@ -82,8 +118,11 @@ pub(crate) fn phone(value: &str) -> bool {
         .and_then(|i| lower.get(..i))
         .unwrap_or(&lower);
     let ds: Vec<u32> = digits(main).collect();
+    // `+` and `00` open the same international number: eight digits after either.
     let min = if main.trim_start().starts_with('+') {
         8
+    } else if main.trim_start().starts_with("00") {
+        10
     } else {
         7
     };
@@ -118,6 +157,11 @@ pub(crate) fn phone(value: &str) -> bool {
         .split_once(['-', '\u{2013}'])
         .is_some_and(|(a, b)| decimal(a.trim()) && decimal(b.trim()))
     {
+        return false;
+    }
+    // `10.0.19045` is a version: in a number written with dots, no group after the first is
+    // a lone 0.
+    if main.contains('.') && main.split('.').skip(1).any(|g| g.trim() == "0") {
         return false;
     }
     // `01.02.2003` is a date before it is a phone number.
@@ -230,6 +274,15 @@ mod tests {
     }
 
     #[test]
+    fn account_numbers() {
+        assert!(account_number("2201 3737 30 6347425476"));
+        assert!(account_number("12-3456-7890123-00"));
+        assert!(!account_number("1234 567"));
+        assert!(!account_number("0000 0000 0000"));
+        assert!(!account_number("12.345.678"));
+    }
+
+    #[test]
     fn phones() {
         assert!(phone("+44 20 7946 0958"));
         assert!(phone("(555) 234-5678 x123"));
@@ -273,6 +326,13 @@ mod tests {
         assert!(!at("doi:10.5555/jlab.2024-031-0577-2", "031-0577"));
         assert!(!at("(10.5555/x.0120457)", "0120457"));
         assert!(at("10.5 mg, 020 7946 0958", "020 7946 0958"));
+        // Cells of a CSV row stand alone; groups of thousands do not.
+        assert!(at("7,C-7,4111111111111111,9.50", "4111111111111111"));
+        assert!(at("A17,078-05-1121,Ops", "078-05-1121"));
+        assert!(at("17,4111111111111111,9.50", "4111111111111111"));
+        assert!(at("4111111111111111,536-22-1234,1", "536-22-1234"));
+        assert!(!at("1,234,567", "234"));
+        assert!(!at("mean 0,0271 4853", "0271 4853"));
         // Only the built-in validators of numbers ask for it.
         assert!(builtin("phone").is_some_and(|v| v.wants_whole_number()));
         assert!(builtin("email").is_some_and(|v| !v.wants_whole_number()));
@@ -285,6 +345,10 @@ mod tests {
         assert!(!date("12-1.93")); // a range of decimals
         assert!(!date("16/6.51"));
         assert!(!phone("01.02.2003")); // a date
+        assert!(!phone("31.0.101.5186")); // a version
+        assert!(!phone("00412-778")); // too short for 00 and a country code
+        assert!(phone("0044 7700 900123"));
+        assert!(phone("01.42.68.53.00"));
         assert!(!phone("36.87-69.63")); // a range of decimals
         assert!(!phone("1109.0548+329.9102")); // arithmetic
         assert!(phone("+44 20 7946 0958"));

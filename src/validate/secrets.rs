@@ -61,17 +61,27 @@ pub(crate) fn base64url_decode(s: &str) -> Option<Vec<u8>> {
 
 /// A JSON Web Token: three base64url parts, the first decoding to a JSON object with `alg`.
 pub(crate) fn jwt(value: &str) -> bool {
-    let mut parts = value.split('.');
-    let (Some(header), Some(payload), Some(_sig)) = (parts.next(), parts.next(), parts.next())
+    let parts: Vec<&str> = value.split('.').collect();
+    let Some(header) = base64url_decode(parts.first().copied().unwrap_or_default())
+        .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+        .filter(serde_json::Value::is_object)
     else {
         return false;
     };
-    if parts.next().is_some() || payload.is_empty() {
-        return false;
+    match parts.as_slice() {
+        // Signed (JWS): header, payload, signature (empty when unsecured).
+        [_, payload, _] => !payload.is_empty() && header.get("alg").is_some(),
+        // Encrypted (JWE): header, encrypted key (empty for direct encryption), IV,
+        // ciphertext, tag.
+        [_, _, iv, ciphertext, tag] => {
+            !iv.is_empty()
+                && !ciphertext.is_empty()
+                && !tag.is_empty()
+                && header.get("alg").is_some()
+                && header.get("enc").is_some()
+        }
+        _ => false,
     }
-    base64url_decode(header)
-        .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
-        .is_some_and(|v| v.get("alg").is_some())
 }
 
 /// True when `value` is a template variable, a mask or filler, an elision, a documentation
@@ -89,7 +99,8 @@ fn stands_in(value: &str) -> bool {
         || lower.starts_with("process.env")
         || lower.starts_with("os.environ")
         || lower.starts_with("env[")
-        || bracketed_word(v);
+        || bracketed_word(v)
+        || call_expression(v);
     let filler = lower.contains("xxxx")
         || v.contains("****")
         || v.contains("...")
@@ -97,6 +108,8 @@ fn stands_in(value: &str) -> bool {
         || lower.contains("your_")
         || lower.contains("your-")
         || lower.contains("changeme")
+        || lower.contains("replace_me")
+        || lower.contains("replaceme")
         || lower.contains("placeholder")
         || lower.contains("redacted")
         // AWS and others mark documentation keys with EXAMPLE.
@@ -112,6 +125,20 @@ fn stands_in(value: &str) -> bool {
     distinct.sort_unstable();
     distinct.dedup();
     templated || filler || path || distinct.len() <= 2
+}
+
+/// `read_secret("db")`, `config.get(KEY)`: code that computes the value, not the value. A
+/// name (letters, digits, `_`, `.`, `:`), an opening bracket, and the closing one at the end.
+fn call_expression(v: &str) -> bool {
+    let Some((name, rest)) = v.split_once('(') else {
+        return false;
+    };
+    !name.is_empty()
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':'))
+        && rest.ends_with(')')
 }
 
 /// `[PASSWORD]`, `[API KEY]`: an upper-case word in brackets standing for a value.
@@ -264,6 +291,18 @@ pub(crate) fn password_value(value: &str) -> bool {
     !PASSWORD_STOPWORDS.contains(&lower.as_str()) && !stands_in(value)
 }
 
+/// A password given in a sentence (`the password is …`): passes `password`, six characters
+/// or more, and mixes two of letters, digits and symbols — a plain word after `is` is what the
+/// sentence says about the password (`incorrect`, `expired`), not the password.
+pub(crate) fn password_in_prose(value: &str) -> bool {
+    let kinds = [
+        value.chars().any(char::is_alphabetic),
+        value.chars().any(|c| c.is_ascii_digit()),
+        value.chars().any(|c| !c.is_alphanumeric()),
+    ];
+    value.chars().count() >= 6 && kinds.iter().filter(|&&k| k).count() >= 2 && password_value(value)
+}
+
 /// Strips the quotes and braces command lines wrap around credentials.
 fn unwrap_credential(s: &str) -> &str {
     s.trim_matches(|c| matches!(c, '"' | '\'' | '{' | '}'))
@@ -305,6 +344,16 @@ mod tests {
         ));
         assert!(!jwt("eyJzdWIiOiIxIn0.eyJzdWIiOiIxIn0.c2ln"));
         assert!(!jwt("a.b"));
+        // A pretty-printed header ({\n  "alg": "RS256"\n}) and an opaque payload.
+        assert!(jwt(
+            "ewogICJhbGciOiAiUlMyNTYiCn0.b3BhcXVlLXBheWxvYWQ.c2lnbmF0dXJl"
+        ));
+        // Encrypted: {"alg":"dir","enc":"A256GCM"}, no encrypted key.
+        assert!(jwt(
+            "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXZpdml2aXZpdg.Y2lwaGVydGV4dA.dGFndGFndGFn"
+        ));
+        assert!(!jwt("eyJhbGciOiJkaXIifQ..aXY.Y2lwaGVy.dGFn")); // no enc
+        assert!(!jwt("eyJhbGciOiJIUzI1NiJ9.e30")); // two parts
     }
 
     #[test]
@@ -321,9 +370,14 @@ mod tests {
             "aaaaaaaaaaaa",
             "abababababab",
             "%SECRET%",
+            "read_secret(\"db\")",
+            "config.get(API_TOKEN)",
+            "REPLACE_ME_WITH_A_TOKEN",
         ] {
             assert!(!secret_value(bad), "{bad}");
         }
+        // A value with brackets is not a call because of them.
+        assert!(secret_value("p#mlx97qk^b)9l!xdz@5$@mc+^s4"));
     }
 
     #[test]
@@ -353,6 +407,11 @@ mod tests {
             "ops_eyJzaWduSW5B..",
         ] {
             assert!(!secret_value(bad), "{bad}");
+        }
+        assert!(password_in_prose("Kq7#plum-Vent"));
+        assert!(password_in_prose("hunter22"));
+        for bad in ["incorrect", "expired", "12345", "${ADMIN_PW}", "Str0n"] {
+            assert!(!password_in_prose(bad), "{bad}");
         }
         assert!(credential_pair("admin:V3ry-s3cret"));
         assert!(credential_pair("\"d2LkV78zLx!t:\""));

@@ -191,9 +191,15 @@ impl ChunkArgs {
 #[derive(Subcommand)]
 enum RulesCommand {
     /// Validate rule files: schema, patterns, validators. Exit status 1 on any error.
-    Check { files: Vec<PathBuf> },
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Run every rule's examples (match and no_match). Exit status 1 on any failure.
-    Test { files: Vec<PathBuf> },
+    Test {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// List rules: entity type, sensitivity, action, validator.
     Inventory {
         file: PathBuf,
