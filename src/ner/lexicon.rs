@@ -36,6 +36,8 @@ pub(crate) enum Probe {
     Eponym,
     /// The bracketed numbers read as a measure, not an address.
     Measure,
+    /// The bracketed dotted number is a version (a version word names it).
+    Version,
     /// The bracketed place stands alone (no other name next to it).
     PlaceAlone,
     /// The bracketed word in capitals is a place, not an acronym.
@@ -89,6 +91,7 @@ lists! {
     Openers, openers, EXACT, Opener, ["prefilter", "plausible-people", "complete-given-names", "lift-named-people", "initialled-names", "intersections", "places", "org-patterns", "orgs-near-people", "signature-orgs", "propagate-names"];
     RequestOpeners, request_openers, EXACT, Opener, ["prefilter", "plausible-people", "complete-given-names", "lift-named-people", "initialled-names", "intersections", "places", "org-patterns", "orgs-near-people", "signature-orgs", "propagate-names"];
     IdentifierWords, identifier_words, ANY_CASE, IdentifierNamed, ["plausible-identifiers"];
+    VersionWords, version_words, ANY_CASE, Version, ["plausible-identifiers", "plausible-phones"];
     NameParticles, name_particles, EXACT, NameKeptWhole, ["capitalised-runs"];
     NamePrefixes, name_prefixes, EXACT, NameShaped, ["plausible-people", "lift-named-people", "initialled-names"];
     EponymHeads, eponym_heads, ANY_CASE, Eponym, ["plausible-people", "plausible-places"];
@@ -97,7 +100,7 @@ lists! {
     CalendarWords, calendar_words, EXACT, PlaceAlone, ["places"];
     PlacePrepositions, place_prepositions, ANY_CASE, CapitalsPlace, ["acronyms-in-prose"];
     CommonWordCountries, common_word_countries, ANY_CASE, CommonWordCountry, ["plausible-places", "places"];
-    UnitWords, unit_words, ANY_CASE, AddressPrefix, ["decode"];
+    UnitWords, unit_words, ANY_CASE, AddressPrefix, ["decode", "plausible-addresses"];
     UnitPhrases, unit_phrases, ANY_CASE, AddressPrefix, ["decode"];
     IntersectionOpeners, intersection_openers, ANY_CASE, AddressPrefix, ["decode", "intersections"];
     Conjunctions, conjunctions, EXACT, Firm, ["org-patterns", "listed-people", "named-partners", "organizations", "intersections"];

@@ -155,7 +155,7 @@ pub(crate) const PASSES: &[Pass] = &[
     Pass {
         name: "plausible-addresses",
         family: PassFamily::Plausibility,
-        summary: "drops a model address that is a description, a measure, a range or a one-word code",
+        summary: "drops a model address that is a description, a measure, a range, a one-word code or a word with a code after it (error 30007, seat 14C)",
         run: plausible::addresses,
     },
     Pass {
@@ -339,6 +339,7 @@ pub(crate) fn probe(
         Probe::NameShaped => plausible::name_shaped(lexicon, value),
         Probe::Eponym => plausible::is_eponym(lexicon, text, span),
         Probe::Measure => plausible::is_numeric_range(lexicon, value),
+        Probe::Version => plausible::is_version(lexicon, text, span),
         Probe::PlaceAlone => {
             places::stands_alone(lexicon, text, span, Place::City { population: 1 }, &[])
         }

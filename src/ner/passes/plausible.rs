@@ -95,7 +95,9 @@ fn retain_kind(
 
 /// An identifier (tax id, bank account, routing number, government id, passport, driver's
 /// licence) needs a word naming an identifier next to it ("passport", "licence", "account",
-/// "ID", …): without one, a code is as likely a product, gene or compound.
+/// "ID", …): without one, a code is as likely a product, gene or compound. A number must
+/// also stand alone: a piece of a longer number (`19045.4291` in the version
+/// `10.0.19045.4291`) is no identifier, nor a piece of a UUID or a hex digest.
 pub(super) fn identifiers(ctx: &Ctx<'_>, work: &mut Work) {
     retain_kind(
         work,
@@ -112,7 +114,14 @@ pub(super) fn identifiers(ctx: &Ctx<'_>, work: &mut Work) {
                 )
             )
         },
-        |c| names_an_identifier(ctx.lexicon, ctx.text, c.span),
+        |c| {
+            let value = ctx.text.get(c.span.range()).unwrap_or_default();
+            let numeric = value.starts_with(|ch: char| ch.is_ascii_digit());
+            names_an_identifier(ctx.lexicon, ctx.text, c.span)
+                && (!numeric || validate::stands_alone(ctx.text, c.span.start, c.span.end))
+                && !is_version(ctx.lexicon, ctx.text, c.span)
+                && !in_hex_token(ctx.text, c.span)
+        },
     );
 }
 
@@ -129,8 +138,137 @@ pub(super) fn addresses(ctx: &Ctx<'_>, work: &mut Work) {
         // An address names a number, a street, a town or a unit: all lower-case words with no
         // digit ("major road", "lung capillaries") are a description.
         let named = value.contains(|ch: char| ch.is_ascii_digit() || ch.is_uppercase());
-        named && !is_numeric_range(ctx.lexicon, value) && (!one_word || (!code && c.score >= 0.9))
+        named
+            && !is_numeric_range(ctx.lexicon, value)
+            && (!one_word || (!code && c.score >= 0.9))
+            && match labelled_code(value) {
+                // A place and its postcode are an address (`Austin 78701`), and so is a part
+                // of an address line (`…, Mumbai, Maharashtra 400043`).
+                Some((Code::Long, first)) => {
+                    !ctx.gazetteers.places(first).is_empty()
+                        || ctx.lexicon.has(L::UnitWords, first.trim_end_matches('.'))
+                        || continues_a_line(ctx.text, c.span.start)
+                }
+                // A unit is an address (`flat 3B`), a seat or a gate is not.
+                Some((Code::Lettered, first)) => {
+                    ctx.lexicon.has(L::UnitWords, first.trim_end_matches('.'))
+                }
+                None => true,
+            }
     });
+}
+
+/// A number of digits and dots (two dots at least), or a piece of one, right after a word of
+/// the `version_words` list (`driver 27.20.100.9316`, `build 10.0.22631.3007`): a version,
+/// not a phone number or an identifier.
+pub(super) fn is_version(lexicon: &Lexicon, text: &str, span: Span) -> bool {
+    let bytes = text.as_bytes();
+    let is_part = |b: &u8| b.is_ascii_digit() || *b == b'.';
+    // The whole dotted number the span is part of.
+    let mut start = span.start;
+    while start > 0 && bytes.get(start - 1).is_some_and(is_part) {
+        start -= 1;
+    }
+    let mut end = span.end;
+    while bytes.get(end).is_some_and(is_part) {
+        end += 1;
+    }
+    let number = text
+        .get(start..end)
+        .unwrap_or_default()
+        .trim_end_matches('.');
+    let dotted = number.bytes().filter(|&b| b == b'.').count() >= 2
+        && number.bytes().all(|b| is_part(&b))
+        && number.starts_with(|c: char| c.is_ascii_digit());
+    if !dotted {
+        return false;
+    }
+    let before = text
+        .get(..start)
+        .unwrap_or_default()
+        .trim_end_matches([' ', ':', '\t']);
+    let word = before
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .next()
+        .unwrap_or_default();
+    !word.is_empty() && lexicon.has(L::VersionWords, word)
+}
+
+/// Is `span` (a part of) a UUID or a hexadecimal digest (`7c9e6679-7425-40de-…`,
+/// `4bf92f3577b34da6…`): the token around it, letters, digits and hyphens, is hex digits in
+/// the 8-4-4-4-12 groups of a UUID, or sixteen hex digits or more with a letter and a digit.
+fn in_hex_token(text: &str, span: Span) -> bool {
+    let bytes = text.as_bytes();
+    let part = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-';
+    let mut start = span.start;
+    while start > 0 && bytes.get(start - 1).is_some_and(part) {
+        start -= 1;
+    }
+    let mut end = span.end;
+    while bytes.get(end).is_some_and(part) {
+        end += 1;
+    }
+    let token = text.get(start..end).unwrap_or_default();
+    let groups: Vec<&str> = token.split('-').collect();
+    let hex = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_hexdigit());
+    let uuid = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]) && groups.iter().all(|g| hex(g));
+    let digest = groups.len() == 1
+        && token.len() >= 16
+        && hex(token)
+        && token.bytes().any(|b| b.is_ascii_digit())
+        && token.bytes().any(|b| b.is_ascii_alphabetic());
+    uuid || digest
+}
+
+/// The two shapes of a word with a code after it.
+enum Code {
+    /// A number of five digits or more after a word (`Fehler 30007`, `ticket 448210`): house
+    /// numbers run to four.
+    Long,
+    /// A number with a letter after a lower-case word (`seat 14C`, `gate 3B`): streets are
+    /// capitalised.
+    Lettered,
+}
+
+/// A word and a code after it (and only codes after that: `seat 14C, PNR`), which an
+/// address line is not unless the word names a place or a unit; the shape and the word.
+fn labelled_code(value: &str) -> Option<(Code, &str)> {
+    let words: Vec<&str> = value
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (&first, rest) = words.split_first()?;
+    let &number = rest.first()?;
+    // What follows the code may only be more codes (`seat 14C, PNR`), not a street or town.
+    let codes_after = rest.iter().skip(1).all(|w| {
+        w.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    });
+    let word = first.chars().all(char::is_alphabetic);
+    let digits = number.chars().filter(char::is_ascii_digit).count();
+    let long_number = number.chars().all(|c| c.is_ascii_digit()) && digits >= 5;
+    let lettered = digits > 0
+        && number.chars().all(|c| c.is_ascii_alphanumeric())
+        && number.ends_with(|c: char| c.is_ascii_alphabetic())
+        && first.starts_with(char::is_lowercase);
+    if !(word && codes_after) {
+        return None;
+    }
+    if long_number {
+        Some((Code::Long, first))
+    } else if lettered {
+        Some((Code::Lettered, first))
+    } else {
+        None
+    }
+}
+
+/// Does the text before `at` end an earlier part of the same address line (`…, Mumbai, ` before
+/// `Maharashtra 400043`)?
+fn continues_a_line(text: &str, at: usize) -> bool {
+    text.get(..at)
+        .map(str::trim_end)
+        .is_some_and(|before| before.ends_with(','))
 }
 
 /// A URL passes the `url` or `domain` validator ("SWI/SNF-Brg1" is a gene complex, "http://"
@@ -154,7 +292,9 @@ pub(super) fn phones(ctx: &Ctx<'_>, work: &mut Work) {
         |c| c.kind == Target::Model(Kind::Phone),
         |c| {
             let value = ctx.text.get(c.span.range()).unwrap_or_default();
-            validate::phone(value) && validate::stands_alone(ctx.text, c.span.start, c.span.end)
+            validate::phone(value)
+                && validate::stands_alone(ctx.text, c.span.start, c.span.end)
+                && !is_version(ctx.lexicon, ctx.text, c.span)
         },
     );
 }
@@ -174,8 +314,15 @@ pub(super) fn people(ctx: &Ctx<'_>, work: &mut Work) {
             .is_some_and(char::is_lowercase);
         let no_capital = !value.contains(char::is_uppercase);
         if starts_lower || no_capital {
-            // "ask maria" in chat, not "miRNA", "mTOR" or `len` in code.
-            return no_capital && gaz.mentions_given_name(ctx.lexicon, value);
+            // "ask maria" in chat, not "miRNA", "mTOR" or `len` in code, nor a piece of a
+            // compound word ("cherry-picked", "well-will").
+            let bytes = ctx.text.as_bytes();
+            let lower = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_lowercase);
+            let compound = (bytes.get(c.span.end) == Some(&b'-') && lower(c.span.end + 1))
+                || (c.span.start >= 2
+                    && bytes.get(c.span.start - 1) == Some(&b'-')
+                    && lower(c.span.start - 2));
+            return no_capital && !compound && gaz.mentions_given_name(ctx.lexicon, value);
         }
         if !one_word {
             return true;
