@@ -11,6 +11,9 @@
 //!   (support ticket, incident report with an `.env`, HR note): one value every ~60 bytes,
 //!   a stress case.
 //! - `redact-clean/64KiB`: a research question without any sensitive value: the floor.
+//! - `redact-unicode/64KiB`: the `redact` corpus with every space a no-break space, as French
+//!   text writes them between digit groups: every byte goes through the folded view (the
+//!   other corpora are mostly ASCII, which skips it), the worst case of its cost.
 //!
 //! Run: `cargo bench --bench redact`. Each iteration checks the number of values replaced, so
 //! a change that gets faster by finding less fails instead of looking good.
@@ -134,6 +137,20 @@ fn bench(c: &mut Criterion) {
         })
     });
     clean.finish();
+
+    let mut unicode = c.benchmark_group("redact-unicode");
+    let text = corpus(&prompts(None), 64 * 1024).replace(' ', "\u{a0}");
+    let expected = redactor.redact(&text, &Vault::new()).report().len();
+    assert!(expected > 0, "the corpus must hold sensitive values");
+    unicode.throughput(Throughput::Bytes(text.len() as u64));
+    unicode.bench_function("64KiB", |b| {
+        b.iter(|| {
+            let red = redactor.redact(black_box(&text), &Vault::new());
+            assert_eq!(red.report().len(), expected);
+            red
+        })
+    });
+    unicode.finish();
 }
 
 criterion_group!(benches, bench);

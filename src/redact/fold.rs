@@ -32,31 +32,162 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 use super::finding::Span;
 
 /// A view of a text for matching, and where each of its bytes came from.
+///
+/// The map is a list of segments in view order: a stretch copied from the original byte for
+/// byte (most of any text), or one original character (with the marks it carries) that became
+/// other bytes, or none. Mostly-ASCII text folds to a few segments.
 pub(crate) struct View {
     text: String,
-    /// For each byte of the view, the original character's byte range.
-    origin: Vec<(u32, u32)>,
+    segments: Vec<Segment>,
+}
+
+/// A stretch of a view and the original bytes it came from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Segment {
+    /// Where it starts in the view, and its length there.
+    view: u32,
+    view_len: u32,
+    /// Where it starts in the original, and its length there.
+    orig: u32,
+    orig_len: u32,
+    /// Copied byte for byte (offsets inside map one to one), or rewritten (every byte maps
+    /// to the whole original range).
+    copied: bool,
+}
+
+impl Segment {
+    fn view_end(&self) -> u32 {
+        self.view + self.view_len
+    }
+}
+
+/// Builds a view piece by piece.
+#[derive(Default)]
+struct Builder {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+impl Builder {
+    fn with_capacity(n: usize) -> Builder {
+        Builder {
+            text: String::with_capacity(n + 8),
+            segments: Vec::new(),
+        }
+    }
+
+    fn view_len(&self) -> u32 {
+        self.text.len() as u32
+    }
+
+    /// Appends `s`, copied from the original at `orig`.
+    fn copy(&mut self, s: &str, orig: u32) {
+        if s.is_empty() {
+            return;
+        }
+        let view = self.view_len();
+        let len = s.len() as u32;
+        self.text.push_str(s);
+        if let Some(last) = self.segments.last_mut()
+            && last.copied
+            && last.view_end() == view
+            && last.orig + last.orig_len == orig
+        {
+            last.view_len += len;
+            last.orig_len += len;
+            return;
+        }
+        self.segments.push(Segment {
+            view,
+            view_len: len,
+            orig,
+            orig_len: len,
+            copied: true,
+        });
+    }
+
+    /// Appends `c`, which stands for the original bytes `start..end`.
+    fn put(&mut self, c: char, start: u32, end: u32) {
+        if c.len_utf8() as u32 == end - start {
+            // Same length: byte offsets inside map one to one, whatever the character.
+            let mut buf = [0; 4];
+            return self.copy(c.encode_utf8(&mut buf), start);
+        }
+        let view = self.view_len();
+        self.text.push(c);
+        let len = c.len_utf8() as u32;
+        if let Some(last) = self.segments.last_mut()
+            && !last.copied
+            && last.view_end() == view
+            && last.orig == start
+            && last.orig_len == end - start
+        {
+            // One original character written as several (`ﬁ` → `fi`).
+            last.view_len += len;
+            return;
+        }
+        self.segments.push(Segment {
+            view,
+            view_len: len,
+            orig: start,
+            orig_len: end - start,
+            copied: false,
+        });
+    }
+
+    /// Drops the original bytes `start..end`. A combining mark (`attach`) stays with the
+    /// character before it: a value ending on that character takes the mark along.
+    fn drop_bytes(&mut self, start: u32, end: u32, attach: bool) {
+        let Some(last) = self.segments.last_mut() else {
+            return;
+        };
+        if !attach || last.orig + last.orig_len != start {
+            return;
+        }
+        if !last.copied {
+            last.orig_len = end - last.orig;
+            return;
+        }
+        // Split the character before off the copied stretch, as a rewritten one.
+        let Some(prev) = self.text.chars().next_back() else {
+            return;
+        };
+        let n = prev.len_utf8() as u32;
+        if last.view_len < n {
+            return;
+        }
+        last.view_len -= n;
+        last.orig_len -= n;
+        let split = Segment {
+            view: last.view + last.view_len,
+            view_len: n,
+            orig: last.orig + last.orig_len,
+            orig_len: n + (end - start),
+            copied: false,
+        };
+        if last.view_len == 0 {
+            *last = split;
+        } else {
+            self.segments.push(split);
+        }
+    }
+
+    fn finish(self) -> View {
+        View {
+            text: self.text,
+            segments: self.segments,
+        }
+    }
 }
 
 impl View {
     /// A view made of `pieces` as they are.
     pub(super) fn from_pieces(pieces: Vec<Piece>) -> View {
-        let mut text = String::with_capacity(pieces.len());
-        let mut origin = Vec::with_capacity(pieces.len());
+        let mut b = Builder::with_capacity(pieces.len());
         for (c, start, end) in pieces {
-            text.push(c);
-            origin.extend(std::iter::repeat_n((start, end), c.len_utf8()));
+            b.put(c, start, end);
         }
-        View { text, origin }
-    }
-
-    /// Maps every byte's origin through `outer` (this view was made from `outer`'s text).
-    fn compose(mut self, outer: &View) -> View {
-        for o in &mut self.origin {
-            let s = outer.to_original(Span::new(o.0 as usize, o.1 as usize));
-            *o = (s.start as u32, s.end as u32);
-        }
-        self
+        b.finish()
     }
 
     /// The text detectors read.
@@ -64,25 +195,44 @@ impl View {
         &self.text
     }
 
+    /// The segment holding view byte `pos`.
+    fn segment_at(&self, pos: usize) -> Option<&Segment> {
+        let i = self
+            .segments
+            .partition_point(|s| (s.view_end() as usize) <= pos);
+        self.segments.get(i).filter(|s| s.view as usize <= pos)
+    }
+
     /// The original bytes behind `span` of the view: from the start of the character its
     /// first byte came from to the end of the one its last byte came from.
     pub(crate) fn to_original(&self, span: Span) -> Span {
+        let start = |pos: usize| {
+            self.segment_at(pos).map(|s| {
+                if s.copied {
+                    s.orig as usize + (pos - s.view as usize)
+                } else {
+                    s.orig as usize
+                }
+            })
+        };
         if span.is_empty() {
             // A point: where the character at it starts, or the end of the text.
-            let at = self
-                .origin
-                .get(span.start)
-                .map(|o| o.0)
-                .or_else(|| self.origin.last().map(|o| o.1))
-                .unwrap_or(0) as usize;
+            let at = start(span.start)
+                .or_else(|| self.segments.last().map(|s| (s.orig + s.orig_len) as usize))
+                .unwrap_or(0);
             return Span::new(at, at);
         }
-        let (Some(first), Some(last)) =
-            (self.origin.get(span.start), self.origin.get(span.end - 1))
-        else {
-            return span;
-        };
-        Span::new(first.0 as usize, (last.1 as usize).max(first.0 as usize))
+        let end = self.segment_at(span.end - 1).map(|s| {
+            if s.copied {
+                s.orig as usize + (span.end - s.view as usize)
+            } else {
+                (s.orig + s.orig_len) as usize
+            }
+        });
+        match (start(span.start), end) {
+            (Some(a), Some(b)) => Span::new(a, b.max(a)),
+            _ => span,
+        }
     }
 }
 
@@ -101,6 +251,18 @@ pub(crate) struct Views {
     pub(crate) spelled: Option<View>,
 }
 
+impl Views {
+    /// Maps a span of the spelled view to the original (it was made from the folded text,
+    /// when there is one).
+    pub(crate) fn spelled_to_original(&self, span: Span) -> Span {
+        let Some(spelled) = &self.spelled else {
+            return span;
+        };
+        let span = spelled.to_original(span);
+        self.folded.as_ref().map_or(span, |f| f.to_original(span))
+    }
+}
+
 /// The views of `text` (see [`Views`]). None for texts over 4 GiB, which offsets of 32 bits
 /// cannot map; those are matched as they are. Plain ASCII without escapes has no folded or
 /// decoded view, at no cost.
@@ -114,7 +276,7 @@ pub(crate) fn views(text: &str) -> Views {
         out.spelled = super::spelled::view(text);
         return out;
     }
-    let folded = fold(chars_of(text));
+    let folded = fold_text(text);
     if escapes {
         let decoded = fold(decode(text));
         if decoded.text != folded.text {
@@ -122,7 +284,7 @@ pub(crate) fn views(text: &str) -> Views {
         }
     }
     if folded.text != text {
-        out.spelled = super::spelled::view(&folded.text).map(|v| v.compose(&folded));
+        out.spelled = super::spelled::view(&folded.text);
         out.folded = Some(folded);
     } else {
         out.spelled = super::spelled::view(text);
@@ -133,28 +295,70 @@ pub(crate) fn views(text: &str) -> Views {
 /// A character of a text and the byte range of the original it stands for.
 pub(super) type Piece = (char, u32, u32);
 
-fn chars_of(text: &str) -> impl Iterator<Item = Piece> + '_ {
-    text.char_indices().map(|(i, c)| {
-        let start = i as u32;
-        (c, start, start + c.len_utf8() as u32)
-    })
+/// Folds `text` into a view (see the module docs): stretches of ASCII are copied as they are,
+/// and only the words around other characters are looked at one character at a time.
+fn fold_text(text: &str) -> View {
+    let bytes = text.as_bytes();
+    let mut b = Builder::with_capacity(text.len());
+    let mut at = 0;
+    while at < text.len() {
+        // The next non-ASCII character, and the word around it: copy what comes before.
+        let Some(next) = bytes
+            .get(at..)
+            .and_then(|rest| rest.iter().position(|&c| !c.is_ascii()))
+            .map(|i| at + i)
+        else {
+            b.copy(text.get(at..).unwrap_or_default(), at as u32);
+            break;
+        };
+        let mut word_start = next;
+        while word_start > at
+            && bytes
+                .get(word_start - 1)
+                .is_some_and(u8::is_ascii_alphanumeric)
+        {
+            word_start -= 1;
+        }
+        b.copy(text.get(at..word_start).unwrap_or_default(), at as u32);
+        // The word (letters and digits) holding it, or the one character if it is neither.
+        let rest = text.get(word_start..).unwrap_or_default();
+        let word_len = rest
+            .char_indices()
+            .find(|&(_, c)| !c.is_alphanumeric())
+            .map_or(rest.len(), |(i, _)| i);
+        let (chunk, confusables) = if word_len == 0 {
+            let c = rest.chars().next().map_or(1, char::len_utf8);
+            (rest.get(..c).unwrap_or_default(), false)
+        } else {
+            // Look-alike letters are mapped only in a word that mixes them with ASCII letters
+            // or digits (a homoglyph inside Latin text): Russian or Greek stays as it is.
+            let word = rest.get(..word_len).unwrap_or_default();
+            let mixed = word.chars().any(|c| c.is_ascii_alphanumeric()) && !word.is_ascii();
+            (word, mixed)
+        };
+        for (i, c) in chunk.char_indices() {
+            let start = (word_start + i) as u32;
+            push_folded(c, start, start + c.len_utf8() as u32, confusables, &mut b);
+        }
+        at = word_start + chunk.len().max(1);
+        while at < text.len() && !text.is_char_boundary(at) {
+            at += 1;
+        }
+    }
+    b.finish()
 }
 
-/// Folds a stream of pieces into a view (see the module docs).
+/// Folds a stream of pieces into a view (the decoded text, whose pieces stand for escapes).
 fn fold(pieces: impl Iterator<Item = Piece>) -> View {
     let pieces: Vec<Piece> = pieces.collect();
-    let mut out = String::with_capacity(pieces.len() + 8);
-    let mut origin = Vec::with_capacity(pieces.len() + 8);
+    let mut b = Builder::with_capacity(pieces.len());
     let mut i = 0;
     while let Some(&(c, start, end)) = pieces.get(i) {
         if !c.is_alphanumeric() {
-            push_folded(c, start, end, false, &mut out, &mut origin);
+            push_folded(c, start, end, false, &mut b);
             i += 1;
             continue;
         }
-        // A word (a run of letters and digits): look-alike letters are mapped only when it
-        // mixes them with ASCII letters or digits (a homoglyph inside Latin text), so a word
-        // of Russian or Greek stays as it is.
         let stop = pieces
             .iter()
             .skip(i)
@@ -164,64 +368,48 @@ fn fold(pieces: impl Iterator<Item = Piece>) -> View {
         let mixed = word.iter().any(|(c, ..)| c.is_ascii_alphanumeric())
             && word.iter().any(|(c, ..)| !c.is_ascii());
         for &(c, start, end) in word {
-            push_folded(c, start, end, mixed, &mut out, &mut origin);
+            push_folded(c, start, end, mixed, &mut b);
         }
         i = stop.max(i + 1);
     }
-    View { text: out, origin }
+    b.finish()
 }
 
-/// Appends what `c` folds to, each byte mapped to `start..end`.
-fn push_folded(
-    c: char,
-    start: u32,
-    end: u32,
-    confusables: bool,
-    out: &mut String,
-    origin: &mut Vec<(u32, u32)>,
-) {
-    let mut push = |f: char| {
-        out.push(f);
-        origin.extend(std::iter::repeat_n((start, end), f.len_utf8()));
-    };
+/// Appends what `c` (the original bytes `start..end`) folds to.
+fn push_folded(c: char, start: u32, end: u32, confusables: bool, b: &mut Builder) {
     if c.is_ascii() {
-        push(c);
+        b.put(c, start, end);
         return;
     }
     match c.general_category() {
         // Zero-width spaces and joiners, soft hyphens, bidirectional marks: gone.
-        GeneralCategory::Format => return,
+        GeneralCategory::Format => return b.drop_bytes(start, end, false),
         GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark
             if is_combining_mark(c) =>
         {
             // Gone from the view, but part of the character before it in the original: a
             // value ending on it takes it along (`4̶` is one character to a reader).
-            if let Some(last) = origin.last_mut()
-                && last.1 == start
-            {
-                last.1 = end;
-            }
-            return;
+            return b.drop_bytes(start, end, true);
         }
-        GeneralCategory::SpaceSeparator => return push(' '),
+        GeneralCategory::SpaceSeparator => return b.put(' ', start, end),
         GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator => {
-            return push('\n');
+            return b.put('\n', start, end);
         }
-        GeneralCategory::DashPunctuation => return push('-'),
+        GeneralCategory::DashPunctuation => return b.put('-', start, end),
         GeneralCategory::DecimalNumber => {
             if let Some(d) = decimal_value(c) {
-                return push(d);
+                return b.put(d, start, end);
             }
         }
         _ => {}
     }
     if c == '\u{2212}' {
         // The minus sign is a math symbol, not a dash, but reads as one between digits.
-        return push('-');
+        return b.put('-', start, end);
     }
     if matches!(c, '\u{3002}' | '\u{FF61}') {
         // Ideographic full stops stand for the dot of an address or a domain.
-        return push('.');
+        return b.put('.', start, end);
     }
     if confusables && c.is_alphabetic() {
         let mut buf = [0; 4];
@@ -230,21 +418,25 @@ fn push_folded(
         if let (Some(s), None) = (skeleton.next(), skeleton.next())
             && s.is_ascii_alphanumeric()
         {
-            return push(s);
+            return b.put(s, start, end);
         }
     }
     let mut buf = [0; 4];
     let one: &str = c.encode_utf8(&mut buf);
+    if one.nfkc().eq(one.chars()) {
+        // Unchanged (most letters of most scripts): the quick way.
+        return b.put(c, start, end);
+    }
     for f in one.nfkc() {
         // What NFKC gives may itself be a space, a dash or a digit of another script.
         match f {
-            f if f.is_ascii() => push(f),
+            f if f.is_ascii() => b.put(f, start, end),
             f => match f.general_category() {
-                GeneralCategory::SpaceSeparator => push(' '),
-                GeneralCategory::DashPunctuation => push('-'),
-                GeneralCategory::DecimalNumber => push(decimal_value(f).unwrap_or(f)),
+                GeneralCategory::SpaceSeparator => b.put(' ', start, end),
+                GeneralCategory::DashPunctuation => b.put('-', start, end),
+                GeneralCategory::DecimalNumber => b.put(decimal_value(f).unwrap_or(f), start, end),
                 GeneralCategory::Format => {}
-                _ => push(f),
+                _ => b.put(f, start, end),
             },
         }
     }

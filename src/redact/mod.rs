@@ -30,6 +30,28 @@
 //! # Ok::<(), promptveil::Error>(())
 //! ```
 //!
+//! # What detectors read
+//!
+//! Values hide behind characters a pattern does not expect. Detectors read a *folded* view
+//! of the text — compatibility forms folded (NFKC: `５` → `5`), zero-width and other format
+//! characters removed, every Unicode space a space and every dash a hyphen, digits of every
+//! script ASCII digits, look-alike letters inside Latin words mapped to the Latin letter — and
+//! the rule sets also a *decoded* view (percent-escapes, character references) and a
+//! *spelled* view (digits and e-mail separators written as words). Each view maps every byte
+//! back to the original, so a placeholder replaces the value as written:
+//!
+//! ```
+//! use promptveil::redact::{Redactor, Vault};
+//!
+//! let redactor = Redactor::builder().default_rules().build()?;
+//! let vault = Vault::new();
+//! let text = "SSN ５３６－２２－１２３４, mail lea%40example.org, call four one five, eight six seven, two three nine one";
+//! let red = redactor.redact(text, &vault);
+//! assert_eq!(red.text().as_str(), "SSN [US_SSN_1], mail [EMAIL_1], call [PHONE_1]");
+//! assert_eq!(vault.restore(red.text().as_str()).text(), text);
+//! # Ok::<(), promptveil::Error>(())
+//! ```
+//!
 //! # Placeholders
 //!
 //! A placeholder is `[` entity type `_` number `]`, numbered per entity type from 1, the
@@ -323,11 +345,21 @@ impl Redactor {
         // The folded view stands for the text; the decoded one only adds what is written
         // inside escapes, for the detectors that read such views.
         match &views.folded {
-            Some(folded) => self.read_view(folded, true, &mut sink),
+            Some(folded) => {
+                self.read_view(folded.text(), |s| folded.to_original(s), true, &mut sink)
+            }
             None => self.run_detectors(text, true, &mut sink),
         }
-        for derived in [&views.decoded, &views.spelled].into_iter().flatten() {
-            self.read_view(derived, false, &mut sink);
+        if let Some(decoded) = &views.decoded {
+            self.read_view(decoded.text(), |s| decoded.to_original(s), false, &mut sink);
+        }
+        if let Some(spelled) = &views.spelled {
+            self.read_view(
+                spelled.text(),
+                |s| views.spelled_to_original(s),
+                false,
+                &mut sink,
+            );
         }
         // Findings from other detectors may carry any span. Fail closed: one that does not
         // fall on character boundaries, or runs past the end, is widened to the characters
@@ -366,16 +398,23 @@ impl Redactor {
         }
     }
 
-    /// Runs the detectors over a view and maps what they report back to the original bytes.
-    fn read_view(&self, view: &fold::View, all: bool, sink: &mut Collector) {
+    /// Runs the detectors over a view's text and maps what they report back to the original
+    /// bytes with `to_original`.
+    fn read_view(
+        &self,
+        text: &str,
+        to_original: impl Fn(Span) -> Span,
+        all: bool,
+        sink: &mut Collector,
+    ) {
         let mut found = Collector::with_capacity(8);
-        self.run_detectors(view.text(), all, &mut found);
+        self.run_detectors(text, all, &mut found);
         for mut f in found.findings {
-            f.set_span(view.to_original(f.span()));
+            f.set_span(to_original(f.span()));
             sink.findings.push(f);
         }
         sink.unscanned
-            .extend(found.unscanned.into_iter().map(|u| view.to_original(u)));
+            .extend(found.unscanned.into_iter().map(to_original));
         sink.gaps_outside_models |= found.gaps_outside_models;
     }
 

@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex_automata::meta::Regex;
 
 use super::fold::{Piece, View};
@@ -32,12 +33,14 @@ const DATA: &str = include_str!("../../fixtures/rules/spelled.toml");
 struct Spelled {
     /// Number word (lower case) → its digit.
     digits: HashMap<String, char>,
-    /// Any number word, as a whole word.
-    word: Regex,
-    /// A number word or a group of ASCII digits.
+    /// Every number word: the cheap first pass over every text.
+    number_words: AhoCorasick,
+    /// Every word for `@` or `.`: the cheap first pass for addresses; and whether each is a
+    /// dot word.
+    separator_words: AhoCorasick,
+    dot_word: Vec<bool>,
+    /// A number word or a group of ASCII digits, read in the windows the first pass found.
     token: Regex,
-    /// A spelled separator of an address worth a closer look (bracketed, or a dot word).
-    hint: Regex,
     /// An address with spelled separators.
     email: Regex,
     /// One separator inside such an address: spelled, bracketed, or punctuation with spaces.
@@ -91,6 +94,22 @@ fn compile() -> Option<Spelled> {
         ws.dedup();
         ws.join("|")
     };
+    let number_list: Vec<&String> = digits.keys().collect();
+    let separator_list: Vec<&String> = data.email.at.iter().chain(&data.email.dot).collect();
+    let words = |list: &[&String]| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(list)
+            .ok()
+    };
+    let number_words_ac = words(&number_list)?;
+    let separator_words = words(&separator_list)?;
+    let dot_word = separator_list
+        .iter()
+        .map(|w| data.email.dot.contains(w))
+        .collect();
     let number_words = alternation(&mut digits.keys());
     let at = alternation(&mut data.email.at.iter());
     let dot = alternation(&mut data.email.dot.iter());
@@ -101,12 +120,10 @@ fn compile() -> Option<Spelled> {
     let local = r"[\p{L}\p{N}_%+\-]+";
     let label = r"[\p{L}\p{N}\-]+";
     Some(Spelled {
-        word: Regex::new(&format!(r"(?i)\b(?:{number_words})\b")).ok()?,
+        number_words: number_words_ac,
+        separator_words,
+        dot_word,
         token: Regex::new(&format!(r"(?i)\b(?:{number_words})\b|[0-9]+")).ok()?,
-        hint: Regex::new(&format!(
-            r"(?i){open}\s*(?:{at}|{dot})\s*{close}|\s(?:{dot})\s"
-        ))
-        .ok()?,
         email: Regex::new(&format!(
             r"(?i){local}(?:{dot_sep}{local})*{at_sep}{label}(?:{dot_sep}{label})+"
         ))
@@ -171,12 +188,109 @@ struct Token {
     word: bool,
 }
 
+/// Whole-word hits of `ac` in `text`.
+fn word_hits<'a>(
+    ac: &'a AhoCorasick,
+    text: &'a str,
+) -> impl Iterator<Item = aho_corasick::Match> + 'a {
+    let bytes = text.as_bytes();
+    let letter_at = move |i: usize| {
+        text.get(i..)
+            .and_then(|s| s.chars().next())
+            .is_some_and(char::is_alphanumeric)
+    };
+    let letter_before = move |i: usize| {
+        text.get(..i)
+            .and_then(|s| s.chars().next_back())
+            .is_some_and(char::is_alphanumeric)
+    };
+    ac.find_iter(bytes)
+        .filter(move |m| !letter_before(m.start()) && !letter_at(m.end()))
+}
+
+/// The stretches of `text` around clusters of hits worth a closer look, widened by `margin`
+/// bytes and out to whitespace (so a window never starts or ends inside a word), merged when
+/// they overlap.
+fn windows(text: &str, clusters: &[(usize, usize)], margin: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &(start, end) in clusters {
+        let mut a = start.saturating_sub(margin);
+        while a > 0
+            && (!text.is_char_boundary(a)
+                || text
+                    .get(..a)
+                    .and_then(|s| s.chars().next_back())
+                    .is_some_and(|c| !c.is_whitespace()))
+        {
+            a -= 1;
+        }
+        let mut b = (end + margin).min(text.len());
+        while b < text.len()
+            && (!text.is_char_boundary(b)
+                || text
+                    .get(b..)
+                    .and_then(|s| s.chars().next())
+                    .is_some_and(|c| !c.is_whitespace()))
+        {
+            b += 1;
+        }
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
 /// Runs of number words and digit groups (see the module docs), rewritten as digits.
 fn digit_runs(s: &Spelled, text: &str) -> Vec<Rewrite> {
-    // Cheap test first: three number words at least, anywhere.
-    if s.word.find_iter(text).take(3).count() < 3 {
-        return Vec::new();
+    // The first pass: number words, and clusters of three or more close together with
+    // nothing but separators and digits between them. Most texts have none.
+    let joinable = |gap: &str| {
+        gap.len() <= 40
+            && gap.chars().filter(|&c| c == '\n').count() <= 1
+            && gap.chars().all(|c| {
+                c.is_ascii_digit() || matches!(c, ' ' | '\t' | '\r' | '\n' | ',' | '-' | '.' | '/')
+            })
+    };
+    let mut clusters = Vec::new();
+    let mut current: Option<(usize, usize, usize)> = None;
+    for m in word_hits(&s.number_words, text) {
+        current = match current {
+            Some((start, end, n)) if text.get(end..m.start()).is_some_and(joinable) => {
+                Some((start, m.end(), n + 1))
+            }
+            other => {
+                if let Some((start, end, n)) = other
+                    && n >= 3
+                {
+                    clusters.push((start, end));
+                }
+                Some((m.start(), m.end(), 1))
+            }
+        };
     }
+    if let Some((start, end, n)) = current
+        && n >= 3
+    {
+        clusters.push((start, end));
+    }
+    let mut out = Vec::new();
+    for (a, b) in windows(text, &clusters, 24) {
+        let Some(window) = text.get(a..b) else {
+            continue;
+        };
+        for mut r in digit_runs_in(s, window) {
+            r.start += a;
+            r.end += a;
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// [`digit_runs`] over one window.
+fn digit_runs_in(s: &Spelled, text: &str) -> Vec<Rewrite> {
     let mut out = Vec::new();
     let mut run: Vec<Token> = Vec::new();
     for m in s.token.find_iter(text) {
@@ -257,9 +371,35 @@ fn finish_run(text: &str, run: &mut Vec<Token>, out: &mut Vec<Rewrite>) {
 
 /// Addresses with spelled separators (see the module docs), rewritten with `@` and `.`.
 fn addresses(s: &Spelled, text: &str) -> Vec<Rewrite> {
-    if s.hint.find(text).is_none() {
-        return Vec::new();
+    // The first pass: a separator word in brackets, or a dot word between spaces. Most texts
+    // have none.
+    let hints: Vec<(usize, usize)> = word_hits(&s.separator_words, text)
+        .filter(|m| {
+            let before = text.get(..m.start()).unwrap_or_default().trim_end();
+            let after = text.get(m.end()..).unwrap_or_default().trim_start();
+            let bracketed =
+                before.ends_with(['(', '[', '{', '<']) && after.starts_with([')', ']', '}', '>']);
+            let dot_word = s.dot_word.get(m.pattern().as_usize()).copied() == Some(true);
+            bracketed || dot_word
+        })
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    let mut out = Vec::new();
+    for (a, b) in windows(text, &hints, 96) {
+        let Some(window) = text.get(a..b) else {
+            continue;
+        };
+        for mut r in addresses_in(s, window) {
+            r.start += a;
+            r.end += a;
+            out.push(r);
+        }
     }
+    out
+}
+
+/// [`addresses`] over one window.
+fn addresses_in(s: &Spelled, text: &str) -> Vec<Rewrite> {
     let mut out = Vec::new();
     for m in s.email.find_iter(text) {
         let Some(found) = text.get(m.range()) else {

@@ -198,11 +198,12 @@ impl Rule {
         let mut value = text.get(span.range()).filter(|v| !v.is_empty())?;
         let validated = match &self.validator {
             Some(v) if !v.validate(value) => {
-                // Patterns with optional spaced groups swallow the next word ("…1332 and");
-                // the value may still stand whole before it. Try the prefixes that end
-                // before a space, longest first, a few at most.
+                // Patterns with optional spaced groups swallow the next word ("…1332 and")
+                // or the first group of the next line; the value may still stand whole
+                // before it. Try the prefixes that end before white space, longest first,
+                // a few at most.
                 let shorter = value
-                    .match_indices(' ')
+                    .match_indices(|c: char| c.is_whitespace())
                     .rev()
                     .take(MAX_SPACE_BACKOFF)
                     .map(|(at, _)| value.get(..at).unwrap_or("").trim_end())
