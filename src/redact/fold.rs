@@ -203,6 +203,23 @@ impl View {
         self.segments.get(i).filter(|s| s.view as usize <= pos)
     }
 
+    /// The stretches of the view, in view offsets, where it differs from the text it was
+    /// made from: rewritten characters, and the points where original bytes were dropped.
+    pub(crate) fn changes(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut orig_end = 0;
+        for s in &self.segments {
+            let (start, end) = (s.view as usize, s.view_end() as usize);
+            if !s.copied {
+                out.push((start, end));
+            } else if s.orig != orig_end {
+                out.push((start, start));
+            }
+            orig_end = s.orig + s.orig_len;
+        }
+        out
+    }
+
     /// The original bytes behind `span` of the view: from the start of the character its
     /// first byte came from to the end of the one its last byte came from.
     pub(crate) fn to_original(&self, span: Span) -> Span {
@@ -246,7 +263,7 @@ pub(crate) struct Views {
     /// any: read in addition, by the detectors that read derived views.
     pub(crate) decoded: Option<View>,
     /// The folded text with values spelled out in words rewritten (`four one five…`,
-    /// `john dot smith at…`; see `spelled.rs`): read in addition, by the detectors that read
+    /// `john dot smith at…`; see `spelled/`): read in addition, by the detectors that read
     /// derived views.
     pub(crate) spelled: Option<View>,
 }
@@ -292,6 +309,40 @@ pub(crate) fn views(text: &str) -> Views {
     out
 }
 
+/// The stretches of `text` around `spans` (sorted by start), widened by `margin` bytes and
+/// out to white space (so a window never starts or ends inside a word), merged when they
+/// overlap.
+pub(super) fn windows(text: &str, spans: &[(usize, usize)], margin: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &(start, end) in spans {
+        let mut a = start.saturating_sub(margin);
+        while a > 0
+            && (!text.is_char_boundary(a)
+                || text
+                    .get(..a)
+                    .and_then(|s| s.chars().next_back())
+                    .is_some_and(|c| !c.is_whitespace()))
+        {
+            a -= 1;
+        }
+        let mut b = (end + margin).min(text.len());
+        while b < text.len()
+            && (!text.is_char_boundary(b)
+                || text
+                    .get(b..)
+                    .and_then(|s| s.chars().next())
+                    .is_some_and(|c| !c.is_whitespace()))
+        {
+            b += 1;
+        }
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
 /// A character of a text and the byte range of the original it stands for.
 pub(super) type Piece = (char, u32, u32);
 
@@ -303,11 +354,7 @@ fn fold_text(text: &str) -> View {
     let mut at = 0;
     while at < text.len() {
         // The next non-ASCII character, and the word around it: copy what comes before.
-        let Some(next) = bytes
-            .get(at..)
-            .and_then(|rest| rest.iter().position(|&c| !c.is_ascii()))
-            .map(|i| at + i)
-        else {
+        let Some(next) = next_non_ascii(bytes, at) else {
             b.copy(text.get(at..).unwrap_or_default(), at as u32);
             break;
         };
@@ -346,6 +393,27 @@ fn fold_text(text: &str) -> View {
         }
     }
     b.finish()
+}
+
+/// The offset of the first byte at or after `from` that is not ASCII: eight bytes at a time,
+/// since the folded view's text is mostly ASCII and this scan reads all of it.
+fn next_non_ascii(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = bytes.get(from..)?;
+    let mut eights = rest.chunks_exact(8);
+    let mut at = from;
+    for eight in eights.by_ref() {
+        let v = <[u8; 8]>::try_from(eight).map_or(0, u64::from_le_bytes);
+        let high = v & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return Some(at + (high.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    eights
+        .remainder()
+        .iter()
+        .position(|&c| !c.is_ascii())
+        .map(|i| at + i)
 }
 
 /// Folds a stream of pieces into a view (the decoded text, whose pieces stand for escapes).
@@ -593,6 +661,17 @@ mod tests {
         views(text)
             .folded
             .map_or_else(|| text.to_string(), |v| v.text().to_string())
+    }
+
+    #[test]
+    fn the_scan_for_other_characters_finds_the_first_at_any_offset() {
+        let text = format!("{}é{}ü", "a".repeat(21), "b".repeat(9));
+        let bytes = text.as_bytes();
+        for from in 0..=bytes.len() {
+            let expected = (from..bytes.len()).find(|&i| !bytes[i].is_ascii());
+            assert_eq!(next_non_ascii(bytes, from), expected, "from {from}");
+        }
+        assert_eq!(next_non_ascii(bytes, bytes.len() + 1), None);
     }
 
     #[test]

@@ -93,6 +93,12 @@ pub use vault::{RestoreReport, Restored, StreamRestorer, Vault};
 
 use crate::error::{Error, Result};
 
+/// How far, in bytes, a derived view is read on either side of what it changed (and on to
+/// white space): room for a value that spans the change and the context words around it
+/// (at most `rules::context::MAX_WINDOW_BYTES` = 160 either side). A value without white space
+/// is always read whole, however long.
+const DERIVED_VIEW_MARGIN: usize = 512;
+
 /// Text that has been through the redactor.
 ///
 /// Only the redactor constructs it, so a value of this type is proof that redaction ran.
@@ -335,7 +341,7 @@ impl Redactor {
     /// Detectors read the folded view of the text (see `fold.rs`: compatibility forms,
     /// invisible characters, look-alike letters), and — the rule sets and detectors that read
     /// derived views — the decoded view when the text holds percent-escapes or character
-    /// references, and the spelled view when it spells a value out in words (`spelled.rs`);
+    /// references, and the spelled view when it spells a value out in words (`spelled/`);
     /// what they find is mapped back to the original bytes. Plain ASCII without escapes or
     /// spelled values is read as it is.
     fn collect(&self, text: &str) -> (Vec<Finding>, Collector) {
@@ -351,15 +357,10 @@ impl Redactor {
             None => self.run_detectors(text, true, &mut sink),
         }
         if let Some(decoded) = &views.decoded {
-            self.read_view(decoded.text(), |s| decoded.to_original(s), false, &mut sink);
+            self.read_changes(decoded, |s| decoded.to_original(s), &mut sink);
         }
         if let Some(spelled) = &views.spelled {
-            self.read_view(
-                spelled.text(),
-                |s| views.spelled_to_original(s),
-                false,
-                &mut sink,
-            );
+            self.read_changes(spelled, |s| views.spelled_to_original(s), &mut sink);
         }
         // Findings from other detectors may carry any span. Fail closed: one that does not
         // fall on character boundaries, or runs past the end, is widened to the characters
@@ -416,6 +417,25 @@ impl Redactor {
         sink.unscanned
             .extend(found.unscanned.into_iter().map(to_original));
         sink.gaps_outside_models |= found.gaps_outside_models;
+    }
+
+    /// Runs the detectors that read derived views over the stretches of `view` around what it
+    /// changed ([`DERIVED_VIEW_MARGIN`] bytes either side, out to white space): elsewhere it
+    /// is the text the detectors have read already.
+    fn read_changes(
+        &self,
+        view: &fold::View,
+        to_original: impl Fn(Span) -> Span,
+        sink: &mut Collector,
+    ) {
+        let changes = view.changes();
+        for (a, b) in fold::windows(view.text(), &changes, DERIVED_VIEW_MARGIN) {
+            let Some(window) = view.text().get(a..b) else {
+                continue;
+            };
+            let shift = |s: Span| to_original(Span::new(s.start + a, s.end + a));
+            self.read_view(window, shift, false, sink);
+        }
     }
 
     /// What [`redact`](Redactor::redact) would report for `text`, redacted with a scratch

@@ -261,7 +261,10 @@ impl Rule {
 /// the secret before `)`, while a value whose own brackets balance (`/wiki/Foo_(bar)`), or one
 /// with nothing open before it (`SECRET_KEY=…)` at the end of a line), keeps them.
 pub(super) fn without_outer_closers(text: &str, span: Span) -> Span {
-    let Some(value) = text.get(span.range()) else {
+    let Some(value) = text
+        .get(span.range())
+        .filter(|v| v.ends_with([')', ']', '}']))
+    else {
         return span;
     };
     let line_start = text

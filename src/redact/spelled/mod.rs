@@ -21,24 +21,23 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use regex_automata::meta::Regex;
 
-use super::fold::{Piece, View};
-use crate::validate::known_tld;
+use super::fold::{Piece, View, windows};
 
-const DATA: &str = include_str!("../../fixtures/rules/spelled.toml");
+mod words;
+use crate::validate::known_tld;
+use words::{WordKind, WordTable};
+
+const DATA: &str = include_str!("../../../fixtures/rules/spelled.toml");
 
 /// The compiled word lists.
 struct Spelled {
     /// Number word (lower case) → its digit.
     digits: HashMap<String, char>,
-    /// Every number word: the cheap first pass over every text.
-    number_words: AhoCorasick,
-    /// Every word for `@` or `.`: the cheap first pass for addresses; and whether each is a
-    /// dot word.
-    separator_words: AhoCorasick,
-    dot_word: Vec<bool>,
+    /// Every number word and every word for `@` or `.`: the one cheap first pass over every
+    /// text looks its words up here.
+    words: WordTable,
     /// A number word or a group of ASCII digits, read in the windows the first pass found.
     token: Regex,
     /// An address with spelled separators.
@@ -94,22 +93,16 @@ fn compile() -> Option<Spelled> {
         ws.dedup();
         ws.join("|")
     };
-    let number_list: Vec<&String> = digits.keys().collect();
-    let separator_list: Vec<&String> = data.email.at.iter().chain(&data.email.dot).collect();
-    let words = |list: &[&String]| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(list)
-            .ok()
-    };
-    let number_words_ac = words(&number_list)?;
-    let separator_words = words(&separator_list)?;
-    let dot_word = separator_list
-        .iter()
-        .map(|w| data.email.dot.contains(w))
-        .collect();
+    let mut words = WordTable::default();
+    for w in digits.keys() {
+        words.add(w, WordKind::NUMBER);
+    }
+    for w in &data.email.at {
+        words.add(w, WordKind::AT);
+    }
+    for w in &data.email.dot {
+        words.add(w, WordKind::DOT);
+    }
     let number_words = alternation(&mut digits.keys());
     let at = alternation(&mut data.email.at.iter());
     let dot = alternation(&mut data.email.dot.iter());
@@ -120,9 +113,7 @@ fn compile() -> Option<Spelled> {
     let local = r"[\p{L}\p{N}_%+\-]+";
     let label = r"[\p{L}\p{N}\-]+";
     Some(Spelled {
-        number_words: number_words_ac,
-        separator_words,
-        dot_word,
+        words,
         token: Regex::new(&format!(r"(?i)\b(?:{number_words})\b|[0-9]+")).ok()?,
         email: Regex::new(&format!(
             r"(?i){local}(?:{dot_sep}{local})*{at_sep}{label}(?:{dot_sep}{label})+"
@@ -147,8 +138,9 @@ struct Rewrite {
 /// The spelled view of `text`, when it spells a value out; `None` otherwise (most texts).
 pub(crate) fn view(text: &str) -> Option<View> {
     let s = spelled()?;
-    let mut rewrites = digit_runs(s, text);
-    rewrites.extend(addresses(s, text));
+    let hits = Hits::of(s, text);
+    let mut rewrites = digit_runs(s, text, &hits.numbers);
+    rewrites.extend(addresses(s, text, &hits));
     if rewrites.is_empty() {
         return None;
     }
@@ -188,62 +180,46 @@ struct Token {
     word: bool,
 }
 
-/// Whole-word hits of `ac` in `text`.
-fn word_hits<'a>(
-    ac: &'a AhoCorasick,
-    text: &'a str,
-) -> impl Iterator<Item = aho_corasick::Match> + 'a {
-    let bytes = text.as_bytes();
-    let letter_at = move |i: usize| {
-        text.get(i..)
-            .and_then(|s| s.chars().next())
-            .is_some_and(char::is_alphanumeric)
-    };
-    let letter_before = move |i: usize| {
-        text.get(..i)
-            .and_then(|s| s.chars().next_back())
-            .is_some_and(char::is_alphanumeric)
-    };
-    ac.find_iter(bytes)
-        .filter(move |m| !letter_before(m.start()) && !letter_at(m.end()))
+/// What the first pass found: the whole-word hits of the word lists, by kind.
+struct Hits {
+    numbers: Vec<(usize, usize)>,
+    /// Words for `@` or `.` that hint at an address: bracketed, or a dot word.
+    separators: Vec<(usize, usize)>,
+    /// Every word for `@`, and every `@`.
+    ats: Vec<usize>,
 }
 
-/// The stretches of `text` around clusters of hits worth a closer look, widened by `margin`
-/// bytes and out to whitespace (so a window never starts or ends inside a word), merged when
-/// they overlap.
-fn windows(text: &str, clusters: &[(usize, usize)], margin: usize) -> Vec<(usize, usize)> {
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    for &(start, end) in clusters {
-        let mut a = start.saturating_sub(margin);
-        while a > 0
-            && (!text.is_char_boundary(a)
-                || text
-                    .get(..a)
-                    .and_then(|s| s.chars().next_back())
-                    .is_some_and(|c| !c.is_whitespace()))
-        {
-            a -= 1;
-        }
-        let mut b = (end + margin).min(text.len());
-        while b < text.len()
-            && (!text.is_char_boundary(b)
-                || text
-                    .get(b..)
-                    .and_then(|s| s.chars().next())
-                    .is_some_and(|c| !c.is_whitespace()))
-        {
-            b += 1;
-        }
-        match out.last_mut() {
-            Some(last) if a <= last.1 => last.1 = last.1.max(b),
-            _ => out.push((a, b)),
-        }
+impl Hits {
+    fn of(s: &Spelled, text: &str) -> Hits {
+        let mut hits = Hits {
+            numbers: Vec::new(),
+            separators: Vec::new(),
+            ats: text.match_indices('@').map(|(i, _)| i).collect(),
+        };
+        s.words.for_each_hit(text, |start, end, kind| {
+            if kind.number {
+                hits.numbers.push((start, end));
+            }
+            if kind.at {
+                hits.ats.push(start);
+            }
+            if kind.at || kind.dot {
+                let before = text.get(..start).unwrap_or_default().trim_end();
+                let after = text.get(end..).unwrap_or_default().trim_start();
+                let bracketed = before.ends_with(['(', '[', '{', '<'])
+                    && after.starts_with([')', ']', '}', '>']);
+                if bracketed || kind.dot {
+                    hits.separators.push((start, end));
+                }
+            }
+        });
+        hits.ats.sort_unstable();
+        hits
     }
-    out
 }
 
 /// Runs of number words and digit groups (see the module docs), rewritten as digits.
-fn digit_runs(s: &Spelled, text: &str) -> Vec<Rewrite> {
+fn digit_runs(s: &Spelled, text: &str, numbers: &[(usize, usize)]) -> Vec<Rewrite> {
     // The first pass: number words, and clusters of three or more close together with
     // nothing but separators and digits between them. Most texts have none.
     let joinable = |gap: &str| {
@@ -255,10 +231,10 @@ fn digit_runs(s: &Spelled, text: &str) -> Vec<Rewrite> {
     };
     let mut clusters = Vec::new();
     let mut current: Option<(usize, usize, usize)> = None;
-    for m in word_hits(&s.number_words, text) {
+    for &(m_start, m_end) in numbers {
         current = match current {
-            Some((start, end, n)) if text.get(end..m.start()).is_some_and(joinable) => {
-                Some((start, m.end(), n + 1))
+            Some((start, end, n)) if text.get(end..m_start).is_some_and(joinable) => {
+                Some((start, m_end, n + 1))
             }
             other => {
                 if let Some((start, end, n)) = other
@@ -266,7 +242,7 @@ fn digit_runs(s: &Spelled, text: &str) -> Vec<Rewrite> {
                 {
                     clusters.push((start, end));
                 }
-                Some((m.start(), m.end(), 1))
+                Some((m_start, m_end, 1))
             }
         };
     }
@@ -370,22 +346,14 @@ fn finish_run(text: &str, run: &mut Vec<Token>, out: &mut Vec<Rewrite>) {
 }
 
 /// Addresses with spelled separators (see the module docs), rewritten with `@` and `.`.
-fn addresses(s: &Spelled, text: &str) -> Vec<Rewrite> {
-    // The first pass: a separator word in brackets, or a dot word between spaces. Most texts
-    // have none.
-    let hints: Vec<(usize, usize)> = word_hits(&s.separator_words, text)
-        .filter(|m| {
-            let before = text.get(..m.start()).unwrap_or_default().trim_end();
-            let after = text.get(m.end()..).unwrap_or_default().trim_start();
-            let bracketed =
-                before.ends_with(['(', '[', '{', '<']) && after.starts_with([')', ']', '}', '>']);
-            let dot_word = s.dot_word.get(m.pattern().as_usize()).copied() == Some(true);
-            bracketed || dot_word
-        })
-        .map(|m| (m.start(), m.end()))
-        .collect();
+fn addresses(s: &Spelled, text: &str, hits: &Hits) -> Vec<Rewrite> {
     let mut out = Vec::new();
-    for (a, b) in windows(text, &hints, 96) {
+    for (a, b) in windows(text, &hits.separators, 96) {
+        // An address needs an `@`, spelled or not.
+        let first_at = hits.ats.partition_point(|&i| i < a);
+        if hits.ats.get(first_at).is_none_or(|&i| i >= b) {
+            continue;
+        }
         let Some(window) = text.get(a..b) else {
             continue;
         };
@@ -462,6 +430,49 @@ mod tests {
         assert_eq!(s.digits.get("neuf"), Some(&'9'));
         assert_eq!(s.digits.get("fünf"), Some(&'5'));
         assert_eq!(s.digits.get("oh"), Some(&'0'));
+    }
+
+    #[test]
+    fn the_first_pass_finds_whole_listed_words_only() {
+        let s = spelled().expect("word lists");
+        let hits = |text: &str| {
+            let mut out = Vec::new();
+            s.words
+                .for_each_hit(text, |a, b, _| out.push(text[a..b].to_string()));
+            out
+        };
+        assert_eq!(
+            hits("Someone wrote FOUR, «fünf» und zwölf; anna snabel-a firma"),
+            ["FOUR", "fünf", "snabel-a"]
+        );
+        assert_eq!(hits("one2 done_one atone at."), ["one", "at"]);
+    }
+
+    #[test]
+    fn every_listed_word_is_found_in_any_case() {
+        let s = spelled().expect("word lists");
+        let data: Data = toml::from_str(DATA).expect("word lists parse");
+        let words = data
+            .digits
+            .values()
+            .chain(data.digit_variants.values())
+            .chain([&data.email.at, &data.email.dot])
+            .flatten();
+        for word in words {
+            let title: String = word
+                .chars()
+                .take(1)
+                .flat_map(char::to_uppercase)
+                .chain(word.chars().skip(1))
+                .collect();
+            for form in [word.clone(), word.to_uppercase(), title] {
+                let text = format!("«{form}» and {form}");
+                let mut found = Vec::new();
+                s.words
+                    .for_each_hit(&text, |a, b, _| found.push(text[a..b].to_string()));
+                assert_eq!(found.iter().filter(|w| **w == form).count(), 2, "{text}");
+            }
+        }
     }
 
     #[test]
