@@ -160,6 +160,102 @@ async fn a_completion_round_trip_speaks_the_wire_format() {
     assert!(!format!("{backend:?}").contains("sk-loopback-key"));
 }
 
+/// The request line of each request a server received.
+fn request_lines(received: &Received) -> Vec<String> {
+    received
+        .lock()
+        .expect("log")
+        .iter()
+        .map(|(head, _)| head.lines().next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_configured_proxy_carries_every_call() {
+    // Nothing listens on the backend's own port: the answer can only come through the proxy.
+    let (proxy, through_proxy) = serve(vec![Some(ok_json(ANSWER))]).await;
+    let proxy = proxy.trim_end_matches("/v1");
+    let backend = OpenAiBackend::new("http://127.0.0.1:9/v1", "smollm2", profile())
+        .expect("backend")
+        .with_proxy(proxy)
+        .expect("proxy");
+    let r = backend.complete(&request("Hello")).await.expect("answer");
+    assert_eq!(r.text, "Write to [EMAIL_1] today.");
+    assert_eq!(
+        request_lines(&through_proxy),
+        ["POST http://127.0.0.1:9/v1/chat/completions HTTP/1.1"]
+    );
+    let bad = OpenAiBackend::new("http://127.0.0.1:9/v1", "smollm2", profile())
+        .expect("backend")
+        .with_proxy("not a url at all")
+        .expect_err("no proxy URL");
+    assert!(bad.to_string().contains("proxy URL"), "{bad}");
+}
+
+/// The proxy variables apply to a whole process, so this test runs its other half in a child
+/// process with them set: an on-premises backend must go straight to its server, an external
+/// one through the proxy (which shows the variables were in force).
+#[tokio::test]
+async fn on_premises_backends_ignore_the_proxy_variables() {
+    let (target, at_target) = serve(vec![Some(ok_json(ANSWER))]).await;
+    let (proxy, at_proxy) = serve(vec![Some(ok_json(ANSWER))]).await;
+    let proxy = proxy.trim_end_matches("/v1").to_string();
+    let child_target = target.clone();
+    let child_proxy = proxy.clone();
+    // Waited for off the runtime, which keeps serving both servers meanwhile.
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "proxy_variables_child",
+                "--ignored",
+                "--test-threads=1",
+            ])
+            .env("PROMPTVEIL_TEST_TARGET", &child_target)
+            .env("HTTP_PROXY", &child_proxy)
+            .env("http_proxy", &child_proxy)
+            .env("ALL_PROXY", &child_proxy)
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .status()
+    })
+    .await
+    .expect("joined")
+    .expect("child runs");
+    assert!(status.success(), "the child test failed");
+    let target_path = target.trim_start_matches("http://");
+    let target_path = target_path.split_once('/').map_or("", |(_, p)| p);
+    assert_eq!(
+        request_lines(&at_target),
+        [format!("POST /{target_path}/chat/completions HTTP/1.1")],
+        "the on-premises call went straight to its server"
+    );
+    assert_eq!(
+        request_lines(&at_proxy),
+        [format!("POST {target}/chat/completions HTTP/1.1")],
+        "the external call followed the proxy variables"
+    );
+}
+
+#[tokio::test]
+#[ignore = "the child half of on_premises_backends_ignore_the_proxy_variables"]
+async fn proxy_variables_child() {
+    let Ok(target) = std::env::var("PROMPTVEIL_TEST_TARGET") else {
+        return;
+    };
+    let on_premises = OpenAiBackend::new(&target, "smollm2", profile()).expect("backend");
+    on_premises
+        .complete(&request("Hello"))
+        .await
+        .expect("on-premises answer");
+    let external = BackendProfile::new("cloud-llm", Locality::External, Size::Large, 200_000);
+    let external = OpenAiBackend::new(&target, "gpt", external).expect("backend");
+    external
+        .complete(&request("Hello"))
+        .await
+        .expect("external answer");
+}
+
 #[tokio::test]
 async fn error_statuses_keep_their_kind_and_retry_after() {
     let (url, _) = serve(vec![

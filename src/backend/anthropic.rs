@@ -61,7 +61,7 @@ impl AnthropicBackend {
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `base_url` is not an http(s) URL or
     /// the HTTP client cannot be built.
     pub fn new(base_url: &str, model: &str, profile: BackendProfile) -> Result<AnthropicBackend> {
-        let (http, base) = Http::new(profile.name.as_str(), base_url)?;
+        let (http, base) = Http::new(&profile, base_url)?;
         Ok(AnthropicBackend {
             http,
             url: format!("{base}/messages"),

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use super::sse::{SseEvent, SseParser};
 use super::{BackendError, BackendStream, StreamEvent};
 use crate::error::{Error, Result};
+use crate::route::{BackendProfile, Locality};
 
 /// Longest `Retry-After` honoured; longer waits are capped to it.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -51,16 +52,24 @@ pub(crate) enum Expect {
 }
 
 impl Http {
-    /// A client for backend `name` at `base_url`; returns it with the base URL without its
-    /// trailing slash.
-    pub(crate) fn new(name: &str, base_url: &str) -> Result<(Http, String)> {
+    /// A client for backend `profile` at `base_url`; returns it with the base URL without its
+    /// trailing slash. An on-premises backend ignores the proxy environment variables
+    /// (`HTTP(S)_PROXY`, `ALL_PROXY`): a prompt meant to stay in the building is not handed to
+    /// a corporate proxy because the process happens to have one set. `with_proxy` sets one
+    /// explicitly, for either kind.
+    pub(crate) fn new(profile: &BackendProfile, base_url: &str) -> Result<(Http, String)> {
+        let name = profile.name.as_str();
         let base = base_url.trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::config(format!(
                 "backend `{name}`: the base URL must start with http:// or https://"
             )));
         }
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder();
+        if profile.locality == Locality::OnPremises {
+            client = client.no_proxy();
+        }
+        let client = client
             .build()
             .map_err(|e| Error::config("cannot build the HTTP client").with_source(e))?;
         Ok((
@@ -207,17 +216,40 @@ pub(crate) fn transport_error(e: reqwest::Error) -> BackendError {
     }
 }
 
-/// `Retry-After` in seconds (an HTTP date is not honoured: the dispatcher's own backoff
-/// applies), capped at [`MAX_RETRY_AFTER`].
+/// How long the backend asked to be left alone, capped at [`MAX_RETRY_AFTER`]: `retry-after-ms`
+/// (milliseconds, which OpenAI and Anthropic send) when present and readable, else
+/// `Retry-After` as seconds or as an HTTP date (RFC 9110 §10.2.3; a date in the past is no
+/// wait). An unreadable value is ignored: the dispatcher's own backoff applies.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+    retry_after_at(headers, std::time::SystemTime::now())
+}
+
+fn retry_after_at(
+    headers: &reqwest::header::HeaderMap,
+    now: std::time::SystemTime,
+) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    // Seconds (or milliseconds) as a non-negative number, fractions allowed.
+    let number = |v: &str| v.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0);
+    let wait = match text("retry-after-ms").and_then(number) {
+        Some(ms) => Duration::from_secs_f64((ms / 1000.0).min(MAX_RETRY_AFTER.as_secs_f64())),
+        None => {
+            let v = text(reqwest::header::RETRY_AFTER.as_str())?;
+            match number(v) {
+                Some(secs) => Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())),
+                None => httpdate::parse_http_date(v)
+                    .ok()?
+                    .duration_since(now)
+                    .unwrap_or_default(),
+            }
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// The service's error type from an error body, OpenAI's `{"error": {"type" | "code": ...}}`
@@ -395,6 +427,33 @@ macro_rules! http_backend_settings {
                 self
             }
 
+            /// Sends every call through the proxy at `url` (`http://` or `https://`),
+            /// whatever the environment says. Without it, an on-premises
+            /// backend connects directly and ignores `HTTP(S)_PROXY` and `ALL_PROXY`; an
+            /// external one follows them.
+            ///
+            /// # Errors
+            ///
+            /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `url` is no proxy URL
+            /// (the message does not repeat it: it may hold credentials).
+            pub fn with_proxy(mut self, url: &str) -> crate::error::Result<$backend> {
+                let proxy = reqwest::Proxy::all(url).map_err(|_| {
+                    crate::error::Error::config(format!(
+                        "backend `{}`: the proxy URL is not valid",
+                        self.profile.name.as_str()
+                    ))
+                })?;
+                self.http.client =
+                    reqwest::Client::builder()
+                        .proxy(proxy)
+                        .build()
+                        .map_err(|e| {
+                            crate::error::Error::config("cannot build the HTTP client")
+                                .with_source(e)
+                        })?;
+                Ok(self)
+            }
+
             /// Sets how many calls may be in flight at once (default 64); more wait for a
             /// free slot. A slot is held until the answer has been read, or the stream has
             /// ended or been dropped.
@@ -406,3 +465,51 @@ macro_rules! http_backend_settings {
     };
 }
 pub(crate) use http_backend_settings;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_dates_and_milliseconds_and_caps_them() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        use std::time::SystemTime;
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let at = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_str(v).expect("header value"));
+            }
+            retry_after_at(&h, now)
+        };
+        let secs = Duration::from_secs;
+        assert_eq!(at(&[("retry-after", "7")]), Some(secs(7)));
+        assert_eq!(
+            at(&[("retry-after", "1.5")]),
+            Some(Duration::from_millis(1500))
+        );
+        let date = |d: Duration| httpdate::fmt_http_date(now + d);
+        assert_eq!(at(&[("retry-after", &date(secs(30)))]), Some(secs(30)));
+        let past = httpdate::fmt_http_date(now - secs(30));
+        assert_eq!(at(&[("retry-after", &past)]), Some(Duration::ZERO));
+        // Milliseconds win over seconds; both are capped.
+        assert_eq!(
+            at(&[("retry-after-ms", "250"), ("retry-after", "9")]),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(at(&[("retry-after", "86400")]), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            at(&[("retry-after", &date(secs(86_400)))]),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(at(&[("retry-after-ms", "1e12")]), Some(MAX_RETRY_AFTER));
+        // Unreadable: no wait asked; an unreadable `retry-after-ms` leaves `Retry-After`.
+        assert_eq!(at(&[("retry-after", "soon")]), None);
+        assert_eq!(at(&[("retry-after", "-3")]), None);
+        assert_eq!(
+            at(&[("retry-after-ms", "NaN"), ("retry-after", "2")]),
+            Some(secs(2))
+        );
+        assert_eq!(at(&[]), None);
+    }
+}

@@ -68,14 +68,21 @@ use crate::enrich::{EnrichedPrompt, Turn};
 use crate::error::{Error, Result as CrateResult};
 use crate::route::BackendProfile;
 
-/// An API key: sent, never shown.
+/// An API key: sent, never shown, and wiped from memory when dropped (every clone too).
+///
+/// ```
+/// use promptveil::backend::ApiKey;
+///
+/// let key = ApiKey::new("sk-live-0123456789");
+/// assert_eq!(format!("{key:?}"), "ApiKey(***)");
+/// ```
 #[derive(Clone)]
-pub struct ApiKey(String);
+pub struct ApiKey(zeroize::Zeroizing<String>);
 
 impl ApiKey {
     /// Wraps a key.
     pub fn new(key: impl Into<String>) -> ApiKey {
-        ApiKey(key.into())
+        ApiKey(zeroize::Zeroizing::new(key.into()))
     }
 
     /// Reads a key from the environment variable `var`.
@@ -86,12 +93,21 @@ impl ApiKey {
     /// or empty.
     pub fn from_env(var: &str) -> CrateResult<ApiKey> {
         match std::env::var(var) {
-            Ok(k) if !k.trim().is_empty() => Ok(ApiKey(k.trim().to_string())),
-            _ => Err(Error::config(format!(
-                "the environment variable {var} holds no API key"
-            ))),
+            Ok(k) => {
+                // The variable's own copy is wiped too, once trimmed.
+                let k = zeroize::Zeroizing::new(k);
+                match k.trim() {
+                    "" => Err(no_key(var)),
+                    key => Ok(ApiKey::new(key)),
+                }
+            }
+            Err(_) => Err(no_key(var)),
         }
     }
+}
+
+fn no_key(var: &str) -> Error {
+    Error::config(format!("the environment variable {var} holds no API key"))
 }
 
 impl ApiKey {
@@ -101,7 +117,6 @@ impl ApiKey {
         &self.0
     }
 }
-
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ApiKey(***)")

@@ -3,7 +3,8 @@
 //!
 //! `POST {base_url}/chat/completions` with one user message holding the enriched prompt.
 //! Answers are read with a size limit; an error status keeps the service's own error type
-//! (`error.type` or `error.code` of the body) and a `Retry-After` given in seconds. The API key
+//! (`error.type` or `error.code` of the body) and the wait the service asked for (`retry-after-ms`,
+//! or `Retry-After` as seconds or an HTTP date; capped). The API key
 //! is sent as a bearer token and never appears in `Debug` output or errors.
 //!
 //! Streaming asks for `stream_options.include_usage`, so the usage arrives in a last chunk
@@ -64,7 +65,7 @@ impl OpenAiBackend {
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `base_url` is not an http(s) URL or
     /// the HTTP client cannot be built.
     pub fn new(base_url: &str, model: &str, profile: BackendProfile) -> Result<OpenAiBackend> {
-        let (http, base) = Http::new(profile.name.as_str(), base_url)?;
+        let (http, base) = Http::new(&profile, base_url)?;
         Ok(OpenAiBackend {
             http,
             url: format!("{base}/chat/completions"),
