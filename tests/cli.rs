@@ -125,7 +125,8 @@ fn rules_inventory_prints_a_table_or_json() {
     );
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON inventory");
-    let rows = v.as_array().expect("an array");
+    let rows = v["rules"].as_array().expect("an array of rules");
+    assert_eq!(v["disabled"].as_array().map(Vec::len), Some(0));
     let card = rows
         .iter()
         .find(|r| r["id"] == "credit-card")
@@ -139,6 +140,95 @@ fn rules_inventory_prints_a_table_or_json() {
         .and_then(|l| l.split(' ').next())
         .unwrap_or("");
     assert_eq!(count.parse::<usize>().ok(), Some(rows.len()));
+}
+
+/// A reviewer's file of extra rules, as `docs/reviewers.md` shows one.
+const EXTRA_RULES: &str = r#"version = 1
+[[rule]]
+id = "ticket"
+entity = "TICKET"
+sensitivity = "internal"
+patterns = ['\bTCK-[0-9]{5}\b']
+examples.match = ["see TCK-12345"]
+"#;
+
+#[test]
+fn a_reviewers_rule_file_adds_to_the_default_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("my-rules.toml");
+    std::fs::write(&file, EXTRA_RULES).expect("written");
+    let o = promptveil(
+        &["redact", "--rules", path(&file)],
+        Some("refunded card 4111 1111 1111 1111 for SSN 512-34-6789 on TCK-12345"),
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(
+        stdout(&o).trim_end(),
+        "refunded card [CREDIT_CARD_1] for SSN [US_SSN_1] on [TICKET_1]"
+    );
+    let o = promptveil(&["rules", "check", path(&file)], None);
+    assert!(
+        stdout(&o).contains("(with the default rules)"),
+        "{}",
+        stdout(&o)
+    );
+    // Without a file, the checks say they checked the defaults.
+    let o = promptveil(&["rules", "check"], None);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        stdout(&o).starts_with("ok the default rules (built in): "),
+        "{}",
+        stdout(&o)
+    );
+    let o = promptveil(&["rules", "test"], None);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains(" 0 failed"), "{}", stdout(&o));
+}
+
+#[test]
+fn replacing_or_turning_off_default_rules_is_explicit_and_listed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replace = dir.path().join("only-mine.toml");
+    std::fs::write(
+        &replace,
+        EXTRA_RULES.replace("version = 1\n", "version = 1\ndefaults = \"replace\"\n"),
+    )
+    .expect("written");
+    let o = promptveil(
+        &["redact", "--rules", path(&replace)],
+        Some("card 4111 1111 1111 1111, TCK-12345"),
+    );
+    assert_eq!(
+        stdout(&o).trim_end(),
+        "card 4111 1111 1111 1111, [TICKET_1]"
+    );
+    let off = dir.path().join("no-domains.toml");
+    std::fs::write(
+        &off,
+        format!(
+            "{EXTRA_RULES}[[disable]]\nid = \"domain\"\nreason = \"host names in our logs are not personal\"\n"
+        ),
+    )
+    .expect("written");
+    let o = promptveil(&["rules", "inventory", path(&off)], None);
+    assert!(o.status.success(), "{o:?}");
+    let table = stdout(&o);
+    assert!(
+        table.contains("turned off: domain (host names in our logs are not personal) at "),
+        "{table}"
+    );
+    assert!(!table.lines().any(|l| l.starts_with("domain ")), "{table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("credit-card ")),
+        "{table}"
+    );
+    let o = promptveil(&["rules", "inventory", path(&off), "--json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON inventory");
+    assert_eq!(v["disabled"][0]["id"], "domain");
+    assert_eq!(
+        v["disabled"][0]["reason"],
+        "host names in our logs are not personal"
+    );
 }
 
 #[test]

@@ -612,6 +612,91 @@ price_out = 15.0
     assert_eq!(err.kind(), ErrorKind::Config);
 }
 
+/// The reviewer's flow of `docs/reviewers.md`: one custom rule file in the configuration. It
+/// adds to the default rules, so cards and SSNs are still redacted, and the rule it turns off
+/// is named with its reason in the audit trail.
+#[tokio::test]
+async fn a_rule_file_in_the_configuration_adds_to_the_default_rules() {
+    let llm = loopback::start(echo_anthropic).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("my-rules.toml"),
+        r#"version = 1
+[[rule]]
+id = "ticket"
+entity = "TICKET"
+sensitivity = "internal"
+patterns = ['\bTCK-[0-9]{5}\b']
+examples.match = ["see TCK-12345"]
+
+[[disable]]
+id = "domain"
+reason = "internal host names are not personal data here"
+"#,
+    )
+    .expect("rules written");
+    // An external backend allowed to receive restricted requests (redacted), so that what it
+    // receives shows what the rules caught.
+    let config = format!(
+        r#"
+[redaction]
+rules = "my-rules.toml"
+
+[audit]
+sink = "jsonl"
+path = "audit.jsonl"
+
+[[backends]]
+name = "cloud-llm"
+api = "anthropic"
+base_url = "{}"
+model = "claude-test"
+api_key_env = "CARGO_PKG_NAME"
+locality = "external"
+size = "large"
+context_window = 200000
+never_receives = "none"
+"#,
+        llm.base
+    );
+    let path = dir.path().join("promptveil.toml");
+    std::fs::write(&path, &config).expect("write");
+    let pipeline = Pipeline::builder()
+        .from_toml_file(&path)
+        .build()
+        .expect("pipeline");
+    pipeline
+        .run(PromptRequest::new(
+            "We refunded card 4111 1111 1111 1111 for SSN 512-34-6789 on TCK-12345 (host db7.corp.example).",
+        ))
+        .await
+        .expect("answer");
+    let sent = llm.requests()[0].prompt();
+    assert!(
+        sent.contains("[CREDIT_CARD_1]")
+            && sent.contains("[US_SSN_1]")
+            && sent.contains("[TICKET_1]"),
+        "{sent}"
+    );
+    assert!(
+        !sent.contains("4111") && !sent.contains("6789") && !sent.contains("TCK-12345"),
+        "{sent}"
+    );
+    // The rule turned off: not applied, and named with its reason.
+    assert!(sent.contains("db7.corp.example"), "{sent}");
+    let trail = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit trail");
+    let question = trail
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .find(|e| e["event"] == "redacted" && e["what"] == "question")
+        .expect("the question's redaction");
+    assert_eq!(
+        question["turned_off"]["domain"],
+        "internal host names are not personal data here"
+    );
+    assert_eq!(question["max_sensitivity"], "restricted");
+}
+
 #[tokio::test]
 async fn concurrent_requests_keep_their_own_placeholders() {
     let slm = loopback::start(echo_openai).await;

@@ -92,6 +92,10 @@ pub enum AuditEvent {
         /// Parts of the text a detector could not scan (the request is then refused).
         #[serde(skip_serializing_if = "is_zero")]
         unscanned: usize,
+        /// Rules of the redactor's rule sets that a reviewer turned off, with the reason
+        /// given: what this redaction did *not* look for.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        turned_off: BTreeMap<String, String>,
     },
     /// A model detector (the NER) could not read part of a text and the pipeline went on with
     /// the rules (`on_model_failure = "continue_with_rules"`): the request is handled as
@@ -179,7 +183,18 @@ impl AuditEvent {
             rules,
             max_sensitivity: report.max_sensitivity,
             unscanned: report.unscanned.len(),
+            turned_off: BTreeMap::new(),
         }
+    }
+
+    /// The same event, listing the rules the redactor ran without (see
+    /// [`Redactor::turned_off`](crate::redact::Redactor::turned_off)); other events unchanged.
+    #[must_use]
+    pub fn with_turned_off(mut self, rules: &[(String, String)]) -> AuditEvent {
+        if let AuditEvent::Redacted { turned_off, .. } = &mut self {
+            turned_off.extend(rules.iter().cloned());
+        }
+        self
     }
 
     /// The event for a routing decision.

@@ -29,11 +29,17 @@ pub(super) fn redact_conversation(
         earlier.merge(report);
     }
     if !req.history.is_empty() {
-        p.audit(id, AuditEvent::redacted("history", &earlier));
+        p.audit(
+            id,
+            AuditEvent::redacted("history", &earlier).with_turned_off(redactor.turned_off()),
+        );
         complete(p, id, "history", "an earlier turn", &earlier)?;
     }
     let (question, mut redaction) = redactor.redact(&req.prompt, vault).into_parts();
-    p.audit(id, AuditEvent::redacted("question", &redaction));
+    p.audit(
+        id,
+        AuditEvent::redacted("question", &redaction).with_turned_off(redactor.turned_off()),
+    );
     complete(p, id, "question", "the question", &redaction)?;
     redaction.merge(earlier);
     Ok((question, history, redaction))
@@ -73,7 +79,11 @@ pub(super) async fn gather_context(
         }
         let (text, report) = inner.redactor.redact(&hit.passage.text, vault).into_parts();
         if !report.is_empty() || !report.is_complete() {
-            p.audit(id, AuditEvent::redacted(hit.passage.id.as_str(), &report));
+            p.audit(
+                id,
+                AuditEvent::redacted(hit.passage.id.as_str(), &report)
+                    .with_turned_off(inner.redactor.turned_off()),
+            );
         }
         complete(
             p,

@@ -6,7 +6,8 @@
 //!
 //! ```toml
 //! [redaction]
-//! rules = "rules.toml"        # default: the built-in rule set
+//! rules = "rules.toml"        # added to the built-in rules, unless the file says
+//!                             # `defaults = "replace"`; default: the built-in rules alone
 //! ner = false                 # the local NER detector (feature `ner`)
 //! on_model_failure = "refuse" # or "continue_with_rules": when the NER fails on a text, go
 //!                             # on with the rules' findings, handled as restricted
@@ -340,7 +341,8 @@ impl Source<'_> {
         })
     }
 
-    /// `[redaction]`: the rule file (default: the default rules) and the NER detector.
+    /// `[redaction]`: the rule file (added to the default rules unless it replaces them in so
+    /// many words; without one, the default rules) and the NER detector.
     fn redactor(&self, r: &Redaction) -> Result<Redactor> {
         let mut redactor = Redactor::builder();
         redactor = match &r.rules {

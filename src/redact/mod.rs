@@ -220,6 +220,7 @@ struct Inner {
     detectors: Vec<Arc<dyn Detector>>,
     fields: Vec<FieldRule>,
     hash_key: HashKey,
+    turned_off: Vec<(String, String)>,
 }
 
 impl fmt::Debug for Redactor {
@@ -243,6 +244,7 @@ pub struct RedactorBuilder {
     fields: Vec<FieldRule>,
     hash_key: Option<HashKey>,
     errors: Vec<Error>,
+    turned_off: Vec<(String, String)>,
 }
 
 impl fmt::Debug for RedactorBuilder {
@@ -256,6 +258,13 @@ impl fmt::Debug for RedactorBuilder {
 }
 
 impl RedactorBuilder {
+    /// Notes a rule turned off, and why, for the audit trail (the rule sets' setter calls
+    /// it for each rule its files turned off).
+    pub(crate) fn note_turned_off(mut self, id: &str, reason: &str) -> Self {
+        self.turned_off.push((id.to_string(), reason.to_string()));
+        self
+    }
+
     /// Adds a detector, run beside the others. Default: none.
     pub fn detector(mut self, detector: impl Detector + 'static) -> Self {
         self.detectors.push(Arc::new(detector));
@@ -319,6 +328,7 @@ impl RedactorBuilder {
                 detectors: self.detectors,
                 fields: self.fields,
                 hash_key,
+                turned_off: self.turned_off,
             }),
         })
     }
@@ -328,6 +338,11 @@ impl Redactor {
     /// Starts building a redactor.
     pub fn builder() -> RedactorBuilder {
         RedactorBuilder::default()
+    }
+
+    /// The rules its rule sets turned off, with the reason given for each: `(id, reason)`.
+    pub fn turned_off(&self) -> &[(String, String)] {
+        &self.inner.turned_off
     }
 
     /// The resolved findings in `text`: what [`redact`](Redactor::redact) would replace,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::compile::Matcher;
 use super::context::{ContextIndex, ContextScorer};
-use super::{DEFAULT_RULES_PATH, DEFAULT_RULES_TOML, Inner, MAX_PATTERNS, RuleSet, load};
+use super::{DEFAULT_RULES_PATH, DEFAULT_RULES_TOML, Disabled, Inner, MAX_PATTERNS, RuleSet, load};
 use crate::error::{Error, Location, Result};
 use crate::redact::{FieldRule, RedactorBuilder};
 use crate::validate::{NamedValidator, Validator};
@@ -34,11 +34,16 @@ impl RedactorBuilder {
     }
 
     /// Adds a rule set: its text rules as a detector, its field rules for JSON documents.
-    /// Rule sets add up: a reviewer's own file beside the default rules is
-    /// `.default_rules().rules(RuleSet::from_file(path)?)`.
+    /// Rule sets add up. A reviewer's own file beside the default rules is
+    /// `.rules(RuleSet::from_file(path)?)`: the file brings the default rules with it unless it
+    /// replaces them in so many words (`defaults = "replace"`).
     pub fn rules(self, rules: RuleSet) -> Self {
         let fields = rules.fields().to_vec();
-        self.field_rules(fields).detector(rules)
+        let noted = rules
+            .disabled()
+            .iter()
+            .fold(self, |b, d| b.note_turned_off(&d.id, &d.reason));
+        noted.field_rules(fields).detector(rules)
     }
 }
 
@@ -49,6 +54,12 @@ enum Source {
 }
 
 /// Builds a [`RuleSet`] from rule files, strings, the default rules, and custom validators.
+///
+/// The builder adds exactly the sources it is given: the default rules only with
+/// [`default_rules`](RuleSetBuilder::default_rules), or with
+/// [`defaults_unless_replaced`](RuleSetBuilder::defaults_unless_replaced), which lets the
+/// files decide (what [`RuleSet::from_file`] does). A file's `[[disable]]` tables apply to
+/// the whole set.
 ///
 /// Setters never fail; [`build`](RuleSetBuilder::build) reports every problem.
 ///
@@ -69,7 +80,7 @@ enum Source {
 /// let rules = RuleSet::builder()
 ///     .default_rules()
 ///     .toml_str(extra)
-///     .disable("domain")
+///     .disable("domain", "internal host names are not personal data here")
 ///     .build()?;
 /// assert!(rules.rule("ticket").is_some());
 /// assert!(rules.rule("domain").is_none());
@@ -80,7 +91,8 @@ enum Source {
 pub struct RuleSetBuilder {
     sources: Vec<Source>,
     validators: Vec<NamedValidator>,
-    disabled: Vec<String>,
+    disabled: Vec<Disabled>,
+    defaults_unless_replaced: bool,
 }
 
 impl fmt::Debug for RuleSetBuilder {
@@ -118,10 +130,25 @@ impl RuleSetBuilder {
         self
     }
 
-    /// Leaves out the rule (or field rule) with this id. Naming an id no source defines is an
-    /// error at build, so a typo cannot silently keep a rule on.
-    pub fn disable(mut self, id: &str) -> Self {
-        self.disabled.push(id.to_string());
+    /// Adds the default rules unless a file or string source says `defaults = "replace"`
+    /// (and none says `"extend"` or nothing): a reviewer's file adds to the floor unless it
+    /// replaces it in so many words.
+    pub fn defaults_unless_replaced(mut self) -> Self {
+        self.defaults_unless_replaced = true;
+        self
+    }
+
+    /// Leaves out the rule (or field rule) with this id, for `reason` (listed by
+    /// [`RuleSet::disabled`], the inventory and the audit trail). Naming an id no source
+    /// defines is an error at build, so a typo cannot silently keep a rule on; an empty
+    /// reason is an error too.
+    pub fn disable(mut self, id: &str, reason: &str) -> Self {
+        self.disabled.push(Disabled {
+            id: id.to_string(),
+            reason: reason.trim().to_string(),
+            location: None,
+            at: None,
+        });
         self
     }
 
@@ -135,7 +162,44 @@ impl RuleSetBuilder {
         let mut rules = Vec::new();
         let mut fields = Vec::new();
         let mut names = Vec::new();
-        for source in &self.sources {
+        let mut disabled = self.disabled;
+        if let Some(d) = disabled.iter().find(|d| d.reason.is_empty()) {
+            return Err(Error::rules("turning a rule off needs a reason").with_rule(&d.id));
+        }
+        let mut sources = self.sources;
+        let has_defaults = sources.iter().any(|s| matches!(s, Source::Default));
+        // Which files ask for the default rules is known once they are read: read them first.
+        let mut parsed_files = Vec::new();
+        for source in &sources {
+            parsed_files.push(match source {
+                Source::Default => None,
+                Source::Str(s) => Some((load::parse(s, None, &self.validators)?, "<rules>".into())),
+                Source::File(p) => {
+                    let src = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                    Some((
+                        load::parse(&src, Some(p), &self.validators)?,
+                        p.display().to_string(),
+                    ))
+                }
+            });
+        }
+        let files_want_defaults = parsed_files
+            .iter()
+            .flatten()
+            .any(|(p, _)| !p.replaces_defaults)
+            || parsed_files.iter().flatten().next().is_none();
+        if self.defaults_unless_replaced && files_want_defaults && !has_defaults {
+            sources.insert(0, Source::Default);
+            parsed_files.insert(0, None);
+        }
+        for (source, parsed) in sources.iter().zip(parsed_files) {
+            if let Some((parsed, name)) = parsed {
+                rules.extend(parsed.rules);
+                fields.extend(parsed.fields);
+                disabled.extend(parsed.disabled);
+                names.push(name);
+                continue;
+            }
             let (parsed, name) = match source {
                 Source::Default => (
                     load::parse(
@@ -145,17 +209,12 @@ impl RuleSetBuilder {
                     )?,
                     DEFAULT_RULES_PATH.to_string(),
                 ),
-                Source::Str(s) => (load::parse(s, None, &self.validators)?, "<rules>".into()),
-                Source::File(p) => {
-                    let src = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-                    (
-                        load::parse(&src, Some(p), &self.validators)?,
-                        p.display().to_string(),
-                    )
-                }
+                // Read above.
+                Source::Str(_) | Source::File(_) => continue,
             };
             rules.extend(parsed.rules);
             fields.extend(parsed.fields);
+            disabled.extend(parsed.disabled);
             names.push(name);
         }
         let mut seen: HashMap<String, Option<Location>> = HashMap::new();
@@ -169,7 +228,11 @@ impl RuleSetBuilder {
             );
         for (id, loc) in all_ids {
             if seen.contains_key(&id) {
-                let mut e = Error::rules("rule id defined in more than one source").with_rule(&id);
+                let mut e = Error::rules(
+                    "rule id defined in more than one source (to change a default rule, turn \
+                     it off with a [[disable]] table and its reason, and give yours another id)",
+                )
+                .with_rule(&id);
                 if let Some(l) = loc {
                     e = e.with_location(l);
                 }
@@ -177,14 +240,19 @@ impl RuleSetBuilder {
             }
             seen.insert(id, loc);
         }
-        for id in &self.disabled {
-            if !seen.contains_key(id) {
-                return Err(Error::rules("cannot disable a rule no source defines").with_rule(id));
+        for d in &disabled {
+            if !seen.contains_key(&d.id) {
+                let mut e =
+                    Error::rules("cannot disable a rule no source defines").with_rule(&d.id);
+                if let Some(l) = &d.at {
+                    e = e.with_location(l.clone());
+                }
+                return Err(e);
             }
         }
-        let disabled: HashSet<&str> = self.disabled.iter().map(String::as_str).collect();
-        rules.retain(|(r, _)| !disabled.contains(r.id.as_str()));
-        fields.retain(|f| !disabled.contains(f.id().as_str()));
+        let off: HashSet<&str> = disabled.iter().map(|d| d.id.as_str()).collect();
+        rules.retain(|(r, _)| !off.contains(r.id.as_str()));
+        fields.retain(|f| !off.contains(f.id().as_str()));
 
         let mut hirs = Vec::new();
         let mut patterns = Vec::new();
@@ -220,6 +288,7 @@ impl RuleSetBuilder {
                 matcher,
                 context,
                 sources: names,
+                disabled,
             }),
         })
     }

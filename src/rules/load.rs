@@ -25,10 +25,23 @@ pub const FORMAT_VERSION: i64 = 1;
 #[serde(deny_unknown_fields)]
 struct RawFile {
     version: Spanned<i64>,
+    /// `"extend"` (the default: the file's rules are added to the default rules where the
+    /// file is loaded as a reviewer's file) or `"replace"`.
+    defaults: Option<Spanned<String>>,
+    /// Rules of other sources turned off, each with its reason.
+    #[serde(default)]
+    disable: Vec<Spanned<RawDisable>>,
     #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
     #[serde(default)]
     field: Vec<Spanned<RawField>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisable {
+    id: Spanned<String>,
+    reason: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +131,28 @@ pub const MAX_WINDOW: usize = 32;
 pub(crate) struct Parsed {
     pub(crate) rules: Vec<(Rule, Vec<(Hir, CompiledPattern)>)>,
     pub(crate) fields: Vec<FieldRule>,
+    /// The file says `defaults = "replace"`.
+    pub(crate) replaces_defaults: bool,
+    pub(crate) disabled: Vec<Disabled>,
+}
+
+/// A rule turned off by a rule file's `[[disable]]` table (or by
+/// [`RuleSetBuilder::disable`](super::RuleSetBuilder::disable)): its id, the reason given, and
+/// where it was turned off. Listed by [`RuleSet::disabled`](super::RuleSet::disabled), by
+/// `promptveil rules inventory`, and in the audit trail's `redacted` events.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Disabled {
+    /// The id of the rule turned off.
+    pub id: String,
+    /// Why, in the reviewer's words.
+    pub reason: String,
+    /// Where (`file:line:column`); `None` when turned off in code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The same place, for errors that point at it.
+    #[serde(skip)]
+    pub(crate) at: Option<Location>,
 }
 
 struct Ctx<'a> {
@@ -206,6 +241,41 @@ pub(crate) fn parse(
                 raw.version.get_ref()
             ),
         ));
+    }
+    let replaces_defaults = match &raw.defaults {
+        None => false,
+        Some(d) => match d.get_ref().as_str() {
+            "extend" => false,
+            "replace" => true,
+            other => {
+                return Err(ctx.err(
+                    d.span(),
+                    None,
+                    format!("`defaults` is \"extend\" or \"replace\", not {other:?}"),
+                ));
+            }
+        },
+    };
+    let mut disabled = Vec::with_capacity(raw.disable.len());
+    for d in &raw.disable {
+        let d = d.get_ref();
+        let id = d.id.get_ref().as_str();
+        let reason = d.reason.as_ref().map_or("", |r| r.get_ref().trim());
+        if reason.is_empty() {
+            let span = d.reason.as_ref().map_or(d.id.span(), Spanned::span);
+            return Err(ctx.err(
+                span,
+                Some(id),
+                "turning a rule off needs a `reason` (it is shown in the inventory and the audit trail)",
+            ));
+        }
+        let at = ctx.loc(d.id.span());
+        disabled.push(Disabled {
+            id: id.to_string(),
+            reason: reason.to_string(),
+            location: Some(at.to_string()),
+            at: Some(at),
+        });
     }
     let mut seen = HashSet::new();
     let mut rules = Vec::with_capacity(raw.rule.len());
@@ -457,7 +527,12 @@ pub(crate) fn parse(
                 .with_location(ctx.loc(span)),
         );
     }
-    Ok(Parsed { rules, fields })
+    Ok(Parsed {
+        rules,
+        fields,
+        replaces_defaults,
+        disabled,
+    })
 }
 
 #[cfg(test)]

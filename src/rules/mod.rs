@@ -71,8 +71,8 @@ pub use compile::{MAX_PATTERN_BYTES, MAX_PATTERNS, NEST_LIMIT, NFA_SIZE_LIMIT};
 pub use evidence::{EvidenceFailure, EvidenceFailureKind, EvidenceReport};
 pub use inventory::InventoryEntry;
 pub use load::{
-    DEFAULT_CONTEXT_DELTA, DEFAULT_SCORE, DEFAULT_THRESHOLD, DEFAULT_WINDOW, FORMAT_VERSION,
-    MAX_WINDOW,
+    DEFAULT_CONTEXT_DELTA, DEFAULT_SCORE, DEFAULT_THRESHOLD, DEFAULT_WINDOW, Disabled,
+    FORMAT_VERSION, MAX_WINDOW,
 };
 pub use rule::{Example, Rule, RuleContext};
 use rule::{Verdict, union};
@@ -98,7 +98,9 @@ struct Found {
 
 /// The documented default rule set, compiled into the crate.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../../fixtures/rules/default.toml");
-const DEFAULT_RULES_PATH: &str = "fixtures/rules/default.toml";
+/// Where the default rules are written in the repository, and how rule sets name them among
+/// their sources ([`RuleSet::sources`]).
+pub const DEFAULT_RULES_PATH: &str = "fixtures/rules/default.toml";
 
 /// A compiled set of rules: a [`Detector`] for text, and the field rules for JSON.
 ///
@@ -129,6 +131,8 @@ struct Inner {
     matcher: Matcher,
     context: ContextIndex,
     sources: Vec<String>,
+    /// Rules turned off, with their reasons.
+    disabled: Vec<Disabled>,
 }
 
 impl fmt::Debug for RuleSet {
@@ -138,6 +142,7 @@ impl fmt::Debug for RuleSet {
             .field("fields", &self.inner.fields.len())
             .field("patterns", &self.inner.matcher.patterns.len())
             .field("sources", &self.inner.sources)
+            .field("disabled", &self.inner.disabled)
             .finish()
     }
 }
@@ -166,14 +171,43 @@ impl RuleSet {
             .map_err(Error::rules)
     }
 
-    /// Reads one rule file.
+    /// Reads a reviewer's rule file: its rules **in addition to the default rules**, unless the
+    /// file says `defaults = "replace"`, minus the rules its `[[disable]]` tables turn off
+    /// (each with a reason). What the command-line tool's `--rules` and the pipeline
+    /// configuration's `[redaction] rules` do, so that a file of extra rules never turns the
+    /// default rules off by being there.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the file cannot be read; [`ErrorKind::Rules`](crate::ErrorKind::Rules) when it is
     /// malformed, with the file, line, column and rule id.
     pub fn from_file(path: impl AsRef<Path>) -> Result<RuleSet> {
-        RuleSet::builder().toml_file(path).build()
+        RuleSet::from_files([path])
+    }
+
+    /// Reads several reviewer's rule files as one rule set, like
+    /// [`from_file`](RuleSet::from_file): the default rules are in unless every file says
+    /// `defaults = "replace"`.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_file`](RuleSet::from_file); a rule id defined in two files is an error.
+    pub fn from_files<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<RuleSet> {
+        paths
+            .into_iter()
+            .fold(RuleSet::builder(), |b, p| b.toml_file(p))
+            .defaults_unless_replaced()
+            .build()
+    }
+
+    /// The rules turned off, with the reason given for each.
+    pub fn disabled(&self) -> &[Disabled] {
+        &self.inner.disabled
+    }
+
+    /// Where the rules came from: the default rules' path and each file read.
+    pub fn sources(&self) -> &[String] {
+        &self.inner.sources
     }
 
     /// The text rules, in file order.

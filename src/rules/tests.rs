@@ -84,7 +84,7 @@ fn duplicate_ids_across_sources_are_rejected() {
 fn disabling_an_unknown_rule_is_an_error() {
     let err = RuleSet::builder()
         .toml_str(MINIMAL)
-        .disable("tickets")
+        .disable("tickets", "the ticket numbers are public")
         .build()
         .unwrap_err();
     assert_eq!(err.rule_id(), Some("tickets"));

@@ -190,19 +190,17 @@ impl ChunkArgs {
 
 #[derive(Subcommand)]
 enum RulesCommand {
-    /// Validate rule files: schema, patterns, validators. Exit status 1 on any error.
-    Check {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
-    /// Run every rule's examples (match and no_match). Exit status 1 on any failure.
-    Test {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
-    /// List rules: entity type, sensitivity, action, validator.
+    /// Validate rule files: schema, patterns, validators, each with the default rules it adds
+    /// to (unless it says `defaults = "replace"`). Without a file, the default rules. Exit
+    /// status 1 on any error.
+    Check { files: Vec<PathBuf> },
+    /// Run every rule's examples (match and no_match), each file with the default rules it
+    /// adds to. Without a file, the default rules. Exit status 1 on any failure.
+    Test { files: Vec<PathBuf> },
+    /// List rules: entity type, sensitivity, action, validator; then the rules turned off,
+    /// with their reasons. Without a file, the default rules.
     Inventory {
-        file: PathBuf,
+        file: Option<PathBuf>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -211,7 +209,8 @@ enum RulesCommand {
 
 #[derive(Args)]
 struct RulesArg {
-    /// Rule file to use instead of the default rules (repeatable).
+    /// Rule file to add to the default rules (repeatable); a file that says
+    /// `defaults = "replace"` is used instead of them.
     #[arg(long = "rules")]
     rules: Vec<PathBuf>,
     /// Also run the NER detector (names, places, organisations, addresses); needs the `ner`
@@ -245,13 +244,8 @@ impl NerArgs {
 
 impl RulesArg {
     fn redactor(&self) -> Result<Redactor> {
-        let mut b = Redactor::builder();
-        for path in &self.rules {
-            b = b.rules(RuleSet::from_file(path)?);
-        }
-        if self.rules.is_empty() {
-            b = b.default_rules();
-        }
+        // The files add to the default rules unless they say `defaults = "replace"`.
+        let mut b = Redactor::builder().rules(RuleSet::from_files(&self.rules)?);
         if self.ner || self.settings.any() {
             b = b.detector(ner::load(&self.settings)?);
         }
@@ -333,7 +327,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Rules(RulesCommand::Check { files }) => rules::check(&files),
         Command::Rules(RulesCommand::Test { files }) => rules::test(&files),
-        Command::Rules(RulesCommand::Inventory { file, json }) => rules::inventory(&file, json),
+        Command::Rules(RulesCommand::Inventory { file, json }) => {
+            rules::inventory(file.as_deref(), json)
+        }
         Command::Redact(args) => redact::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Eval(EvalCommand::Pii(args)) => {
             eval::detection(&args, eval::Mode::Pii).map(|()| ExitCode::SUCCESS)

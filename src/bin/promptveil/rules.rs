@@ -7,15 +7,49 @@ use promptveil::rules::RuleSet;
 
 use crate::Result;
 
+/// The rule sets to check: each file as a reviewer's file (with the default rules it adds
+/// to), or the default rules alone when no file is named.
+fn sets(files: &[PathBuf]) -> Vec<(String, promptveil::Result<RuleSet>)> {
+    if files.is_empty() {
+        return vec![(
+            "the default rules (built in)".to_string(),
+            RuleSet::default_rules(),
+        )];
+    }
+    files
+        .iter()
+        .map(|f| (f.display().to_string(), RuleSet::from_file(f)))
+        .collect()
+}
+
+/// How a checked set relates to the default rules, for the summary line.
+fn scope(set: &RuleSet, files: &[PathBuf]) -> String {
+    let with_defaults = set
+        .sources()
+        .iter()
+        .any(|s| s == promptveil::rules::DEFAULT_RULES_PATH);
+    let mut out = if files.is_empty() {
+        String::new()
+    } else if with_defaults {
+        " (with the default rules)".to_string()
+    } else {
+        " (replacing the default rules)".to_string()
+    };
+    if !set.disabled().is_empty() {
+        out.push_str(&format!(", {} turned off", set.disabled().len()));
+    }
+    out
+}
+
 pub(crate) fn check(files: &[PathBuf]) -> Result<ExitCode> {
     let mut failed = false;
-    for f in files {
-        match RuleSet::from_file(f) {
+    for (name, set) in sets(files) {
+        match set {
             Ok(set) => println!(
-                "ok {}: {} rules, {} field rules",
-                f.display(),
+                "ok {name}: {} rules, {} field rules{}",
                 set.rules().len(),
-                set.fields().len()
+                set.fields().len(),
+                scope(&set, files)
             ),
             Err(e) => {
                 failed = true;
@@ -32,8 +66,8 @@ pub(crate) fn check(files: &[PathBuf]) -> Result<ExitCode> {
 
 pub(crate) fn test(files: &[PathBuf]) -> Result<ExitCode> {
     let mut failed = false;
-    for f in files {
-        let set = match RuleSet::from_file(f) {
+    for (name, set) in sets(files) {
+        let set = match set {
             Ok(s) => s,
             Err(e) => {
                 failed = true;
@@ -46,12 +80,12 @@ pub(crate) fn test(files: &[PathBuf]) -> Result<ExitCode> {
             println!("FAIL {failure}");
         }
         println!(
-            "{} {}: {} examples, {} failed, {} rules",
+            "{} {name}: {} examples, {} failed, {} rules{}",
             if report.passed() { "ok" } else { "FAILED" },
-            f.display(),
             report.checked,
             report.failures.len(),
-            set.rules().len()
+            set.rules().len(),
+            scope(&set, files)
         );
         failed |= !report.passed();
     }
@@ -62,11 +96,18 @@ pub(crate) fn test(files: &[PathBuf]) -> Result<ExitCode> {
     })
 }
 
-pub(crate) fn inventory(file: &Path, json: bool) -> Result<ExitCode> {
-    let set = RuleSet::from_file(file)?;
+pub(crate) fn inventory(file: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let set = match file {
+        Some(f) => RuleSet::from_file(f)?,
+        None => RuleSet::default_rules()?,
+    };
     let inv = set.inventory();
     if json {
-        let s = serde_json::to_string_pretty(&inv)?;
+        let s = serde_json::to_string_pretty(&serde_json::json!({
+            "sources": set.sources(),
+            "rules": inv,
+            "disabled": set.disabled(),
+        }))?;
         println!("{s}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -113,6 +154,17 @@ pub(crate) fn inventory(file: &Path, json: bool) -> Result<ExitCode> {
     for r in &rows {
         println!("{}", line(r.iter().map(String::as_str).collect()));
     }
-    println!("{} rules", rows.len());
+    println!("{} rules, from {}", rows.len(), set.sources().join(", "));
+    for d in set.disabled() {
+        println!(
+            "turned off: {} ({}){}",
+            d.id,
+            d.reason,
+            d.location
+                .as_deref()
+                .map(|l| format!(" at {l}"))
+                .unwrap_or_default()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
