@@ -155,3 +155,75 @@ examples.match = ["see TCK-123456"]
     assert_eq!(refusal.found[0].0, "EMAIL");
     assert!(!format!("{refusal} {refusal:?}").contains(MAIL_CANARY));
 }
+
+/// The guard reads every payload with the restricted-level default rules too: a rule set that
+/// turned the card rule off, or one that replaced the defaults, still cannot send a card
+/// number or a secret in clear. What the pipeline's own rules find is still reported as theirs.
+#[test]
+fn a_weakened_rule_set_is_caught_by_the_guards_floor() {
+    use promptveil::rules::RuleSet;
+    let request = payload(&format!(
+        "Refund card 4111 1111 1111 1111 and rotate {KEY_CANARY}; ask {MAIL_CANARY}."
+    ));
+    let external = BackendProfile::new("cloud-llm", Locality::External, Size::Large, 100_000);
+    let without_cards = RuleSet::builder()
+        .default_rules()
+        .disable("credit-card", "a reviewer's mistake")
+        .disable("credit-card-context", "the same mistake")
+        .build()
+        .expect("rules");
+    let only_tickets = RuleSet::builder()
+        .toml_str(
+            r#"version = 1
+defaults = "replace"
+[[rule]]
+id = "ticket"
+entity = "TICKET"
+sensitivity = "internal"
+patterns = ['\bTCK-[0-9]{5}\b']
+examples.match = ["see TCK-12345"]
+"#,
+        )
+        .build()
+        .expect("rules");
+    for (name, rules) in [
+        ("without cards", without_cards),
+        ("tickets only", only_tickets),
+    ] {
+        let redactor = Redactor::builder().rules(rules).build().expect("redactor");
+        let refusal = check_egress(&redactor, &request, &external).expect_err(name);
+        let rules: Vec<&str> = refusal.found.iter().map(|(_, _, r)| r.as_str()).collect();
+        // Found by the floor: the rule sets have no card rule of their own.
+        assert!(rules.contains(&"credit-card"), "{name}: {rules:?}");
+        assert!(
+            refusal
+                .found
+                .iter()
+                .any(|(e, s, _)| e.as_str() == "SECRET" && *s == Sensitivity::Restricted),
+            "{name}: {rules:?}"
+        );
+        assert!(!refusal.to_string().contains("4111"), "{refusal}");
+    }
+    // The floor adds restricted values only: an e-mail is the pipeline rules' business.
+    let mail_only = payload(&format!("Ask {MAIL_CANARY} about it."));
+    let redactor = Redactor::builder()
+        .rules(
+            RuleSet::builder()
+                .default_rules()
+                .disable("email", "a test of the floor's reach")
+                .build()
+                .expect("rules"),
+        )
+        .build()
+        .expect("redactor");
+    let refused_for = check_egress(&redactor, &mail_only, &external)
+        .err()
+        .map(|r| r.found)
+        .unwrap_or_default();
+    assert!(
+        refused_for
+            .iter()
+            .all(|(e, s, _)| e.as_str() != "EMAIL" && *s < Sensitivity::Restricted),
+        "{refused_for:?}"
+    );
+}

@@ -697,6 +697,60 @@ never_receives = "none"
     assert_eq!(question["max_sensitivity"], "restricted");
 }
 
+/// The same flow with the card rules turned off in the reviewer's file: the question goes
+/// out with the card number in it as far as the pipeline's rules know, and the egress guard,
+/// which reads every payload with the restricted-level default rules too, refuses it.
+#[tokio::test]
+async fn turning_the_card_rules_off_does_not_let_a_card_out() {
+    let llm = loopback::start(echo_anthropic).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("my-rules.toml"),
+        r#"version = 1
+[[disable]]
+id = "credit-card"
+reason = "a mistake the guard must catch"
+[[disable]]
+id = "credit-card-context"
+reason = "the same mistake"
+"#,
+    )
+    .expect("rules written");
+    let config = format!(
+        r#"
+[redaction]
+rules = "my-rules.toml"
+
+[[backends]]
+name = "cloud-llm"
+api = "anthropic"
+base_url = "{}"
+model = "claude-test"
+api_key_env = "CARGO_PKG_NAME"
+locality = "external"
+size = "large"
+context_window = 200000
+never_receives = "none"
+"#,
+        llm.base
+    );
+    let path = dir.path().join("promptveil.toml");
+    std::fs::write(&path, &config).expect("write");
+    let pipeline = Pipeline::builder()
+        .from_toml_file(&path)
+        .build()
+        .expect("pipeline");
+    let err = pipeline
+        .run(PromptRequest::new(
+            "Why was card 4111 1111 1111 1111 charged twice?",
+        ))
+        .await
+        .expect_err("refused by the guard");
+    assert!(err.to_string().contains("egress guard refused"), "{err}");
+    assert!(!err.to_string().contains("4111"), "{err}");
+    assert!(llm.requests().is_empty(), "nothing reached the model");
+}
+
 #[tokio::test]
 async fn concurrent_requests_keep_their_own_placeholders() {
     let slm = loopback::start(echo_openai).await;

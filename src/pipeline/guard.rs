@@ -14,17 +14,23 @@
 //!   is declared public (its passages then go out in clear): it lists the passages the egress
 //!   guard would refuse.
 //!
-//! Both name entity types, levels, rule ids and places — never a value.
+//! Both read with the pipeline's redactor **and** with the restricted-level default rules
+//! ([`RuleSet::restricted_floor`]: cards, bank accounts, national ids, secrets), unless the
+//! pipeline's rules already hold all of those as shipped: a rule set weakened by a reviewer's
+//! file, or one that never had them, cannot let a card number out. Both name entity types,
+//! levels, rule ids and places — never a value.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
 use crate::backend::BackendRequest;
 use crate::error::Result;
 use crate::index::{KnowledgeIndex, Passage, PassageId};
-use crate::redact::{EntityType, Redactor, RuleId};
+use crate::redact::{EntityType, RedactionReport, Redactor, RuleId};
 use crate::route::{BackendId, BackendProfile};
+use crate::rules::RuleSet;
 use crate::sensitivity::Sensitivity;
 
 /// A request the guard refused to send.
@@ -142,7 +148,7 @@ pub(crate) fn check_egress_with<'a>(
     let mut unscanned = 0;
     let mut models_only = true;
     for text in request.texts() {
-        let report = redactor.scan(text);
+        let report = scan(redactor, text);
         unscanned += report.unscanned.len();
         models_only &= report.is_complete_but_for_models();
         records.extend(report.records);
@@ -169,6 +175,49 @@ pub(crate) fn check_egress_with<'a>(
         }
     }
     Ok(())
+}
+
+/// The redactor holding the restricted-level default rules alone; `None` only if the
+/// compiled-in rules were broken (then every payload counts as unread: fail closed).
+fn floor() -> Option<&'static Redactor> {
+    static FLOOR: OnceLock<Option<Redactor>> = OnceLock::new();
+    FLOOR
+        .get_or_init(|| {
+            let rules = RuleSet::restricted_floor().ok()?;
+            Redactor::builder().rules(rules).build().ok()
+        })
+        .as_ref()
+}
+
+/// What the guard finds in `text`: the pipeline redactor's findings, and the floor's where
+/// the pipeline's rules do not hold it (those of its findings that overlap none of the
+/// redactor's).
+fn scan(redactor: &Redactor, text: &str) -> RedactionReport {
+    let mut report = redactor.scan(text);
+    if redactor.keeps_floor() {
+        return report;
+    }
+    let Some(floor) = floor() else {
+        report
+            .unscanned
+            .push(crate::redact::Span::new(0, text.len()));
+        report.models_only_unscanned = false;
+        return report;
+    };
+    let extra = floor.scan(text);
+    // A gap in the floor's reading is no model's: the payload was not read whole.
+    report.models_only_unscanned &= extra.unscanned.is_empty();
+    report.unscanned.extend(extra.unscanned);
+    for r in extra.records {
+        let overlaps = report
+            .records
+            .iter()
+            .any(|k| k.span.start < r.span.end && r.span.start < k.span.end);
+        if !overlaps {
+            report.push(r);
+        }
+    }
+    report
 }
 
 /// A value found in a passage: what it is and where, never what it says.
@@ -287,7 +336,7 @@ impl PublicCheck {
             ("title", passage.title.as_str(), 0),
             ("text", passage.text.as_str(), passage.range.start),
         ] {
-            let report = redactor.scan(text);
+            let report = scan(redactor, text);
             unscanned += report.unscanned.len();
             found.extend(
                 report

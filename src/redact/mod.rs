@@ -221,6 +221,7 @@ struct Inner {
     fields: Vec<FieldRule>,
     hash_key: HashKey,
     turned_off: Vec<(String, String)>,
+    keeps_floor: bool,
 }
 
 impl fmt::Debug for Redactor {
@@ -245,6 +246,7 @@ pub struct RedactorBuilder {
     hash_key: Option<HashKey>,
     errors: Vec<Error>,
     turned_off: Vec<(String, String)>,
+    keeps_floor: bool,
 }
 
 impl fmt::Debug for RedactorBuilder {
@@ -262,6 +264,13 @@ impl RedactorBuilder {
     /// it for each rule its files turned off).
     pub(crate) fn note_turned_off(mut self, id: &str, reason: &str) -> Self {
         self.turned_off.push((id.to_string(), reason.to_string()));
+        self
+    }
+
+    /// Notes that a rule set holds every restricted-level default rule as shipped, so the
+    /// egress guard need not read a payload with them a second time.
+    pub(crate) fn note_keeps_floor(mut self) -> Self {
+        self.keeps_floor = true;
         self
     }
 
@@ -329,6 +338,7 @@ impl RedactorBuilder {
                 fields: self.fields,
                 hash_key,
                 turned_off: self.turned_off,
+                keeps_floor: self.keeps_floor,
             }),
         })
     }
@@ -343,6 +353,11 @@ impl Redactor {
     /// The rules its rule sets turned off, with the reason given for each: `(id, reason)`.
     pub fn turned_off(&self) -> &[(String, String)] {
         &self.inner.turned_off
+    }
+
+    /// Whether one of its rule sets holds every restricted-level default rule as shipped.
+    pub(crate) fn keeps_floor(&self) -> bool {
+        self.inner.keeps_floor
     }
 
     /// The resolved findings in `text`: what [`redact`](Redactor::redact) would replace,

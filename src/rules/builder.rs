@@ -39,10 +39,13 @@ impl RedactorBuilder {
     /// replaces them in so many words (`defaults = "replace"`).
     pub fn rules(self, rules: RuleSet) -> Self {
         let fields = rules.fields().to_vec();
-        let noted = rules
+        let mut noted = rules
             .disabled()
             .iter()
             .fold(self, |b, d| b.note_turned_off(&d.id, &d.reason));
+        if rules.keeps_restricted_defaults() {
+            noted = noted.note_keeps_floor();
+        }
         noted.field_rules(fields).detector(rules)
     }
 }

@@ -79,6 +79,7 @@ use rule::{Verdict, union};
 
 use crate::error::{Error, Result};
 use crate::redact::{Detector, FieldRule, Finding, FindingSink, Span};
+use crate::sensitivity::Sensitivity;
 use compile::{CompiledPattern, Matcher};
 use context::{ContextHits, ContextIndex};
 
@@ -203,6 +204,45 @@ impl RuleSet {
     /// The rules turned off, with the reason given for each.
     pub fn disabled(&self) -> &[Disabled] {
         &self.inner.disabled
+    }
+
+    /// The restricted-level default rules alone (cards, bank accounts, national ids,
+    /// secrets): the floor the egress guard reads every payload with, whatever rules the
+    /// pipeline runs. Compiled once per process.
+    ///
+    /// # Errors
+    ///
+    /// Only if the compiled-in rules were invalid, which the test suite rules out.
+    pub fn restricted_floor() -> Result<RuleSet> {
+        static FLOOR: OnceLock<std::result::Result<RuleSet, String>> = OnceLock::new();
+        FLOOR
+            .get_or_init(|| {
+                let defaults = RuleSet::default_rules().map_err(|e| e.to_string())?;
+                defaults
+                    .rules()
+                    .iter()
+                    .filter(|r| r.sensitivity() < Sensitivity::Restricted)
+                    .fold(RuleSet::builder().default_rules(), |b, r| {
+                        b.disable(r.id().as_str(), "below the restricted level")
+                    })
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(Error::rules)
+    }
+
+    /// Whether this set holds every restricted-level default rule as shipped (the default
+    /// rules are among its sources and none of those rules is turned off).
+    pub(crate) fn keeps_restricted_defaults(&self) -> bool {
+        let Ok(floor) = RuleSet::restricted_floor() else {
+            return false;
+        };
+        self.inner.sources.iter().any(|s| s == DEFAULT_RULES_PATH)
+            && floor
+                .rules()
+                .iter()
+                .all(|r| self.rule(r.id().as_str()).is_some())
     }
 
     /// Where the rules came from: the default rules' path and each file read.
