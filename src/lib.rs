@@ -87,9 +87,10 @@
 //!   team implements to plug in its own search service.
 //! - [`enrich::enrich`] packs a redacted question and redacted (or public) passages into an
 //!   [`enrich::EnrichedPrompt`] within a token budget, with numbered citations.
-//! - [`route::RoutingPolicy`] chooses the backends a request may go to, from a
-//!   [`route::RouteSummary`] (levels and counts, never text); [`route::DefaultPolicy`] keeps
-//!   restricted data on premises and sends hard prompts to large models, with reasons.
+//! - [`route::RoutingPolicy`] ranks and chooses among the backends a request was admitted to
+//!   ([`route::admit`]: sensitivity, cooldown, context window), from a
+//!   [`route::RouteSummary`] (levels and counts, never text); [`route::DefaultPolicy`] sends
+//!   hard prompts to large models and keeps to budgets, with reasons.
 //! - [`backend::ModelBackend`] is the async trait a model service implements (`complete`, and
 //!   `stream` of [`backend::StreamEvent`]s); its requests ([`backend::BackendRequest`]) are
 //!   made only from enriched prompts, its failures are typed ([`backend::BackendError`]).
@@ -113,12 +114,19 @@
 //!   reserved, never reused).
 //! - **No value in errors, logs or reports.** `Debug` of every type that holds text shows
 //!   lengths and counts only; reports hold keyed hashes (HMAC-SHA256) of values, not values.
-//! - **Restricted data stays in the building.** With the default policy a prompt that touched
-//!   `Restricted` data (in the question *or* a retrieved passage) never goes to an external
-//!   backend, even redacted, and a failing on-premises backend never escalates to an external
-//!   one unless the policy says so.
+//! - **Restricted data stays in the building, whatever the policy.** A prompt that touched
+//!   `Restricted` data (in the question *or* a retrieved passage) never goes to a backend
+//!   that must never receive it (external backends by default), even redacted: the pipeline
+//!   admits backends before it asks the routing policy ([`route::admit`]), shows the policy
+//!   only those, and refuses a chain naming any other — for [`route::DefaultPolicy`] and any
+//!   custom [`route::RoutingPolicy`] alike. A failing on-premises backend never escalates to an
+//!   external one unless the policy says so (and then only within the admitted backends).
 //! - **What leaves is checked as it leaves.** The exact payload is scanned again before it is
-//!   sent; anything above what the backend may receive in clear refuses the request.
+//!   sent, with the pipeline's rules and the restricted-level default rules whatever rules the
+//!   pipeline runs; anything above what the backend may receive in clear refuses the request.
+//! - **Reviewers' files add to the floor.** A rule file adds to the default rules unless it
+//!   says `defaults = "replace"`; a default rule is turned off only with its id and a reason,
+//!   both in the inventory and the audit trail.
 //! - **Fail closed.** A redaction a detector could not finish (its model failed on part of the
 //!   text), a payload the guard could not scan whole, a route naming a backend that does not
 //!   exist: each refuses the request, audited, rather than send text that was not checked.

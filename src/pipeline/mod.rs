@@ -256,9 +256,14 @@ impl Pipeline {
         );
         let max_tokens = req.max_tokens.unwrap_or(inner.max_tokens);
         let summary = steps::summarize(self, req, &prompt, &redaction, &complexity, max_tokens);
-        let decision = inner.policy.route(&summary, &inner.profiles);
+        // Admission before policy: the policy ranks and chooses among the backends the
+        // request may go to at all, and a chain naming any other is refused below.
+        let (admitted, mut reasons) = crate::route::admit(&summary, &inner.profiles);
+        let mut decision = inner.policy.route(&summary, &admitted);
+        reasons.append(&mut decision.reasons);
+        decision.reasons = reasons;
         self.audit(&id, AuditEvent::routed(&decision));
-        let chain = steps::chain_profiles(self, &id, &decision)?;
+        let chain = steps::chain_profiles(self, &id, &decision, &admitted)?;
         let request = BackendRequest::new(
             prompt,
             max_tokens,

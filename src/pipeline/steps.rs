@@ -125,28 +125,41 @@ pub(super) fn summarize(
 }
 
 /// The profiles of the chain, in its order. Fail closed: a chain naming a backend the
-/// pipeline does not have is refused (the guard could not check it).
+/// pipeline does not have is refused (the guard could not check it), and so is one naming a
+/// backend the request was not admitted to ([`crate::route::admit`]): whatever the policy,
+/// a request never goes where its sensitivity, a cooldown or a context window rules out.
 pub(super) fn chain_profiles<'a>(
     p: &'a Pipeline,
     id: &RequestId,
     decision: &RouteDecision,
+    admitted: &[BackendProfile],
 ) -> Result<Vec<&'a BackendProfile>> {
     if decision.is_refused() {
         return Err(p.refuse(id, "the routing policy approved no backend".into()));
     }
     let mut chain = Vec::with_capacity(decision.chain.len());
     for name in &decision.chain {
-        match p.inner.dispatcher.profile(name) {
-            Some(profile) => chain.push(profile),
-            None => {
-                return Err(p.refuse(
-                    id,
-                    format!(
-                        "the routing policy named `{name}`, which is no backend of the pipeline"
-                    ),
-                ));
-            }
+        let Some(profile) = p.inner.dispatcher.profile(name) else {
+            return Err(p.refuse(
+                id,
+                format!("the routing policy named `{name}`, which is no backend of the pipeline"),
+            ));
+        };
+        if !admitted.iter().any(|a| a.name == *name) {
+            let why = decision
+                .reasons
+                .iter()
+                .find(|r| r.backend() == Some(name))
+                .and_then(|r| serde_json::to_string(r).ok())
+                .unwrap_or_else(|| "it was not admitted".to_string());
+            return Err(p.refuse(
+                id,
+                format!(
+                    "the routing policy chose `{name}`, which this request may not go to: {why}"
+                ),
+            ));
         }
+        chain.push(profile);
     }
     Ok(chain)
 }

@@ -6,6 +6,11 @@
 //! never the prompt text, and returns a [`RouteDecision`]: an ordered chain of backends to try,
 //! or a refusal, with machine-readable [`Reason`]s either way.
 //!
+//! The pipeline does not trust a policy with what may see a prompt: it first [`admit`]s the
+//! backends the request may go to at all (its sensitivity against each backend's
+//! `never_receives`, cooldowns, context windows), shows the policy only those, and refuses a
+//! chain that names any other. A policy ranks and chooses.
+//!
 //! [`DefaultPolicy`] decides in this order:
 //!
 //! 1. **What may see the prompt at all.** A backend whose profile says it must never receive
@@ -303,6 +308,21 @@ pub enum Reason {
     NoBackend,
 }
 
+impl Reason {
+    /// The backend this consideration is about, if it is about one.
+    pub fn backend(&self) -> Option<&BackendId> {
+        match self {
+            Reason::SensitivityExcludes { backend, .. }
+            | Reason::CoolingDown { backend }
+            | Reason::ContextTooSmall { backend, .. }
+            | Reason::OverBudget { backend, .. }
+            | Reason::TooSlow { backend, .. }
+            | Reason::NoEscalation { backend } => Some(backend),
+            Reason::Complexity { .. } | Reason::NoBackend => None,
+        }
+    }
+}
+
 /// A policy's answer: the backends to try in order, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -366,36 +386,68 @@ impl DefaultPolicy {
     }
 }
 
+/// The backends a request may go to at all, whatever a policy prefers: not one that must
+/// never receive a level the request touched (even redacted), not one in cooldown, not one
+/// whose context window cannot hold the prompt and the answer. Each left out gets its
+/// [`Reason`].
+///
+/// The pipeline admits before it asks its policy: the policy is shown the admitted backends
+/// only, and a chain naming any other is refused. So "a prompt that touched restricted data
+/// never goes to an external model" holds for every [`RoutingPolicy`], not only for
+/// [`DefaultPolicy`].
+///
+/// ```
+/// use promptveil::Sensitivity;
+/// use promptveil::route::{BackendProfile, Locality, RouteSummary, Size, admit};
+///
+/// let slm = BackendProfile::new("local-slm", Locality::OnPremises, Size::Small, 8192);
+/// let llm = BackendProfile::new("cloud-llm", Locality::External, Size::Large, 200_000);
+/// let (admitted, reasons) = admit(&RouteSummary::new(Sensitivity::Restricted, 400, 0.9), &[slm, llm]);
+/// assert_eq!(admitted.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(), ["local-slm"]);
+/// assert_eq!(reasons.len(), 1);
+/// ```
+pub fn admit(
+    summary: &RouteSummary,
+    backends: &[BackendProfile],
+) -> (Vec<BackendProfile>, Vec<Reason>) {
+    let mut reasons = Vec::new();
+    let mut admitted = Vec::new();
+    for b in backends {
+        if let Some(limit) = b.never_receives
+            && summary.max_sensitivity >= limit
+        {
+            reasons.push(Reason::SensitivityExcludes {
+                backend: b.name.clone(),
+                touched: summary.max_sensitivity,
+                never_receives: limit,
+            });
+            continue;
+        }
+        if summary.cooling_down.contains(&b.name) {
+            reasons.push(Reason::CoolingDown {
+                backend: b.name.clone(),
+            });
+            continue;
+        }
+        let needed = summary.tokens_in + summary.tokens_out;
+        if needed > b.context_window {
+            reasons.push(Reason::ContextTooSmall {
+                backend: b.name.clone(),
+                needed,
+                window: b.context_window,
+            });
+            continue;
+        }
+        admitted.push(b.clone());
+    }
+    (admitted, reasons)
+}
+
 impl RoutingPolicy for DefaultPolicy {
     fn route(&self, summary: &RouteSummary, backends: &[BackendProfile]) -> RouteDecision {
-        let mut reasons = Vec::new();
+        let (admitted, mut reasons) = admit(summary, backends);
         let mut eligible: Vec<&BackendProfile> = Vec::new();
-        for b in backends {
-            if let Some(limit) = b.never_receives
-                && summary.max_sensitivity >= limit
-            {
-                reasons.push(Reason::SensitivityExcludes {
-                    backend: b.name.clone(),
-                    touched: summary.max_sensitivity,
-                    never_receives: limit,
-                });
-                continue;
-            }
-            if summary.cooling_down.contains(&b.name) {
-                reasons.push(Reason::CoolingDown {
-                    backend: b.name.clone(),
-                });
-                continue;
-            }
-            let needed = summary.tokens_in + summary.tokens_out;
-            if needed > b.context_window {
-                reasons.push(Reason::ContextTooSmall {
-                    backend: b.name.clone(),
-                    needed,
-                    window: b.context_window,
-                });
-                continue;
-            }
+        for b in &admitted {
             let cost = b.estimated_cost(summary.tokens_in, summary.tokens_out);
             if let Some(budget) = summary.max_cost
                 && cost > budget
