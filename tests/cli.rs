@@ -681,7 +681,7 @@ fn audit_summarize_tells_what_left_the_building_without_values() {
     );
     let text = stdout(&out);
     assert!(
-        text.contains("3 requests — 3 answered, 0 refused or failed"),
+        text.contains("3 requests — 3 answered, 0 refused, 0 failed"),
         "{text}"
     );
     assert!(

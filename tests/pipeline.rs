@@ -751,6 +751,124 @@ never_receives = "none"
     assert!(llm.requests().is_empty(), "nothing reached the model");
 }
 
+/// Every request ends in the audit trail with exactly one terminal event — answered
+/// (`restored`), refused (with its cause, over budget included), failed, cancelled — and
+/// `audit summarize` accounts for every request.
+#[tokio::test]
+async fn every_request_ends_in_the_audit_trail_exactly_once() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl");
+    let sink = Arc::new(JsonLinesSink::open(&audit).expect("audit"));
+    let good = loopback::start(echo_openai).await;
+    let stops = loopback::start(|_| openai_events(&["Half an ans"], None, true)).await;
+    let down = loopback::start(|_| openai_error(500, "server_error", None)).await;
+    let llm = loopback::start(echo_anthropic).await;
+    let with = |server: &Server| {
+        Pipeline::builder()
+            .backend(local(server))
+            .dispatch(fast_retries())
+            .audit(sink.clone())
+            .build()
+            .expect("pipeline")
+    };
+    // Answered, whole and streamed.
+    with(&good)
+        .run(PromptRequest::new("When do you open?"))
+        .await
+        .expect("answered");
+    let mut stream = with(&good)
+        .run_stream(PromptRequest::new("When do you open on Sunday?"))
+        .await
+        .expect("stream");
+    while let Some(piece) = stream.next().await {
+        piece.expect("piece");
+    }
+    drop(stream);
+    // Cancelled: the caller drops the stream after the first piece.
+    let mut stream = with(&good)
+        .run_stream(PromptRequest::new(
+            "Tell me about the payment plans in detail.",
+        ))
+        .await
+        .expect("stream");
+    stream.next().await.expect("a piece").expect("text");
+    drop(stream);
+    // Failed: the answer stops part way.
+    let mut stream = with(&stops)
+        .run_stream(PromptRequest::new("When do you open?"))
+        .await
+        .expect("stream");
+    let mut stopped = false;
+    while let Some(piece) = stream.next().await {
+        stopped |= piece.is_err();
+    }
+    assert!(stopped);
+    drop(stream);
+    // Refused: every backend failed; over the budget; no backend may take it.
+    with(&down)
+        .run(PromptRequest::new("When do you open?"))
+        .await
+        .expect_err("no answer");
+    Pipeline::builder()
+        .backend(local(&good))
+        .budget(40)
+        .audit(sink.clone())
+        .build()
+        .expect("pipeline")
+        .run(PromptRequest::new("word ".repeat(200)))
+        .await
+        .expect_err("over budget");
+    Pipeline::builder()
+        .backend(cloud(&llm))
+        .audit(sink.clone())
+        .build()
+        .expect("pipeline")
+        .run(PromptRequest::new(
+            "Why was card 4111 1111 1111 1111 charged twice?",
+        ))
+        .await
+        .expect_err("no backend approved");
+
+    let mut ends: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for e in audit_lines(&audit) {
+        let request = e["request"].as_str().expect("request id").to_string();
+        let event = e["event"].as_str().expect("event").to_string();
+        let list = ends.entry(request).or_default();
+        if ["restored", "refused", "failed", "cancelled"].contains(&event.as_str()) {
+            list.push(event);
+        }
+    }
+    assert_eq!(ends.len(), 7, "{ends:?}");
+    assert!(ends.values().all(|t| t.len() == 1), "{ends:?}");
+    let mut kinds: Vec<&str> = ends.values().map(|t| t[0].as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        [
+            "cancelled",
+            "failed",
+            "refused",
+            "refused",
+            "refused",
+            "restored",
+            "restored"
+        ]
+    );
+    let summary = promptveil::audit::summarize_file(&audit).expect("summary");
+    assert_eq!(summary.requests, 7);
+    assert_eq!(summary.unfinished, 0);
+    assert_eq!((summary.failed, summary.cancelled), (1, 1));
+    assert_eq!(
+        summary.refused.get("over budget"),
+        Some(&1),
+        "{:?}",
+        summary.refused
+    );
+    assert_eq!(summary.refused.get("every backend failed"), Some(&1));
+    assert_eq!(summary.refused.get("no backend approved"), Some(&1));
+}
+
 #[tokio::test]
 async fn concurrent_requests_keep_their_own_placeholders() {
     let slm = loopback::start(echo_openai).await;

@@ -138,17 +138,26 @@ pub enum AuditEvent {
         /// How it failed.
         error: String,
     },
-    /// The request was refused (no backend approved, egress guard, every backend failed).
+    /// The request was refused (no backend approved, a chain outside the admitted backends,
+    /// egress guard, incomplete redaction, over the token budget, every backend failed). A
+    /// terminal event: see [`AuditEvent::is_terminal`].
     Refused {
         /// Why, without values.
         reason: String,
     },
+    /// The request ended in an error that is no refusal: a retriever that failed, an answer
+    /// that stopped part way. A terminal event.
+    Failed {
+        /// What failed, without values.
+        reason: String,
+    },
     /// The caller dropped a streamed answer before it ended; the backend call was cancelled.
+    /// A terminal event.
     Cancelled {
         /// The backend that was answering.
         backend: BackendId,
     },
-    /// The answer's placeholders were restored.
+    /// The answer's placeholders were restored: the request was answered. A terminal event.
     Restored {
         /// Placeholders restored exactly.
         exact: usize,
@@ -167,6 +176,18 @@ impl AuditEvent {
             tolerant: report.tolerant,
             unknown: report.unknown.len(),
         }
+    }
+
+    /// Whether the event ends its request. Every request the pipeline takes ends with exactly
+    /// one: `restored` (answered), `refused`, `failed` or `cancelled`.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            AuditEvent::Restored { .. }
+                | AuditEvent::Refused { .. }
+                | AuditEvent::Failed { .. }
+                | AuditEvent::Cancelled { .. }
+        )
     }
 
     /// The event for a redaction report.

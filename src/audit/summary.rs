@@ -44,11 +44,18 @@ pub struct AuditSummary {
     pub requests: usize,
     /// Requests a backend answered.
     pub answered: usize,
-    /// Requests refused or failed, by cause (`egress guard`, `no backend approved`, `every
-    /// backend failed`, `other`).
+    /// Requests refused, by cause (`egress guard`, `no backend approved`, `chain outside the
+    /// admitted backends`, `over budget`, `every backend failed`, `other`).
     pub refused: BTreeMap<String, usize>,
     /// Streamed requests the caller dropped before the end.
     pub cancelled: usize,
+    /// Requests that ended in an error that is no refusal (a retriever failed, an answer
+    /// stopped part way).
+    pub failed: usize,
+    /// Requests whose trail has no terminal event (`restored`, `refused`, `failed`,
+    /// `cancelled`): still running when the trail was read, or cut off (a process that
+    /// died). Zero for a complete trail.
+    pub unfinished: usize,
     /// Per backend.
     pub backends: BTreeMap<String, BackendTally>,
     /// Requests answered by an external backend (the redacted prompt left the building).
@@ -61,6 +68,7 @@ pub struct AuditSummary {
 struct Request {
     max: Option<Sensitivity>,
     entities: BTreeMap<String, usize>,
+    ended: bool,
 }
 
 fn level_name(level: Option<Sensitivity>) -> String {
@@ -117,6 +125,7 @@ pub fn summarize(reader: impl BufRead, name: &str) -> Result<AuditSummary> {
         let event = v.get("event").and_then(Value::as_str).ok_or_else(bad)?;
         let request = requests.entry(id.to_string()).or_default();
         let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
+        request.ended |= matches!(event, "restored" | "refused" | "failed" | "cancelled");
         match event {
             "redacted" => {
                 let level = v
@@ -180,16 +189,22 @@ pub fn summarize(reader: impl BufRead, name: &str) -> Result<AuditSummary> {
                     "no backend approved"
                 } else if reason.starts_with("no backend answered") {
                     "every backend failed"
+                } else if reason.starts_with("over the token budget") {
+                    "over budget"
+                } else if reason.contains("may not go to") {
+                    "chain outside the admitted backends"
                 } else {
                     "other"
                 };
                 *summary.refused.entry(cause.to_string()).or_insert(0) += 1;
             }
             "cancelled" => summary.cancelled += 1,
+            "failed" => summary.failed += 1,
             _ => {}
         }
     }
     summary.requests = requests.len();
+    summary.unfinished = requests.values().filter(|r| !r.ended).count();
     Ok(summary)
 }
 

@@ -230,10 +230,26 @@ impl Pipeline {
         }
     }
 
-    /// Steps 1 to 5: redact, retrieve, enrich, route, guard.
+    /// Steps 1 to 5: redact, retrieve, enrich, route, guard. An error on the way ends the
+    /// request in the audit trail: refusals are audited where they are made, anything else
+    /// here as `failed`.
     async fn prepare(&self, req: &PromptRequest) -> Result<Prepared> {
-        let inner = &*self.inner;
         let id = RequestId::new();
+        self.prepare_as(&id, req).await.inspect_err(|e| {
+            if e.kind() != ErrorKind::Refused {
+                self.audit(
+                    &id,
+                    AuditEvent::Failed {
+                        reason: e.to_string(),
+                    },
+                );
+            }
+        })
+    }
+
+    async fn prepare_as(&self, id: &RequestId, req: &PromptRequest) -> Result<Prepared> {
+        let inner = &*self.inner;
+        let id = id.clone();
         let vault = Arc::new(Vault::new());
         let (question, history, mut redaction) =
             steps::redact_conversation(self, &id, req, &vault)?;
@@ -246,7 +262,12 @@ impl Pipeline {
             &context,
             inner.budget,
             &*inner.counter,
-        )?
+        )
+        .map_err(|e| {
+            let reason = format!("over the token budget: {e}");
+            self.refuse_as(&id, reason, "the question does not fit the token budget")
+                .with_source(e)
+        })?
         .with_history(history, inner.budget, &*inner.counter);
         let complexity = Complexity::score(
             question.as_str(),

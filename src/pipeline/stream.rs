@@ -53,14 +53,17 @@ impl PipelineStream {
         self.summary.as_ref()
     }
 
-    /// Ends the restoration: the text held back, and the report.
+    /// Ends the restoration: the text held back, and the report. Audited as `restored`, the
+    /// request's terminal event, unless the answer stopped part way (then `failed` is).
     fn flush(&mut self) -> String {
         let Some(restorer) = self.restorer.take() else {
             return String::new();
         };
         let (rest, report) = restorer.finish();
-        self.pipeline
-            .audit(&self.trace.request_id, AuditEvent::restored(&report));
+        if self.pending.is_none() {
+            self.pipeline
+                .audit(&self.trace.request_id, AuditEvent::restored(&report));
+        }
         if let Some(s) = &mut self.summary {
             s.restore = report;
         }
@@ -72,6 +75,12 @@ impl PipelineStream {
         self.pipeline.audit(
             &self.trace.request_id,
             AuditEvent::fell_back(self.trace.backend.clone(), &e),
+        );
+        self.pipeline.audit(
+            &self.trace.request_id,
+            AuditEvent::Failed {
+                reason: format!("the answer of `{}` stopped: {e}", self.trace.backend),
+            },
         );
         self.pending = Some(
             Error::new(

@@ -12,12 +12,21 @@ pub(crate) fn summarize(log: &Path, json: bool) -> Result<()> {
     }
     let refused: usize = s.refused.values().sum();
     println!(
-        "{}: {} requests — {} answered, {} refused or failed, {} cancelled",
+        "{}: {} requests — {} answered, {} refused, {} failed, {} cancelled{}",
         log.display(),
         s.requests,
         s.answered,
         refused,
-        s.cancelled
+        s.failed,
+        s.cancelled,
+        if s.unfinished > 0 {
+            format!(
+                ", {} without an end (still running, or the trail was cut)",
+                s.unfinished
+            )
+        } else {
+            String::new()
+        }
     );
     println!(
         "\n{:<16} {:<12} {:>8} {:>7} {:>9} {:>13} {:>11} {:>5} {:>10} {:>9}",
@@ -75,7 +84,7 @@ pub(crate) fn summarize(log: &Path, json: bool) -> Result<()> {
     }
     if !s.refused.is_empty() {
         let causes: Vec<String> = s.refused.iter().map(|(c, n)| format!("{c} {n}")).collect();
-        println!("refused or failed: {}", causes.join(", "));
+        println!("refused: {}", causes.join(", "));
     }
     Ok(())
 }
