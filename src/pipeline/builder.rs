@@ -9,7 +9,7 @@ use crate::backend::dispatch::{DispatchConfig, Dispatcher};
 use crate::enrich::{HeuristicCounter, Template, TokenCounter};
 use crate::error::{Error, Result};
 use crate::index::Retriever;
-use crate::redact::Redactor;
+use crate::redact::{Redactor, UrlValues};
 use crate::route::{ComplexityWeights, DefaultPolicy, RoutingPolicy};
 
 /// The settings a builder collects and a pipeline keeps.
@@ -30,6 +30,7 @@ pub(super) struct Config {
     pub(super) max_tokens: usize,
     pub(super) temperature: f32,
     pub(super) on_model_failure: OnModelFailure,
+    pub(super) url_values: UrlValues,
 }
 
 impl Default for Config {
@@ -51,6 +52,7 @@ impl Default for Config {
             max_tokens: 512,
             temperature: 0.2,
             on_model_failure: OnModelFailure::Refuse,
+            url_values: UrlValues::Withhold,
         }
     }
 }
@@ -181,6 +183,15 @@ impl PipelineBuilder {
         self
     }
 
+    /// Whether the answer's placeholders inside URLs (Markdown links and images, autolinks,
+    /// bare URLs, HTML attributes) get their values: by default they stay placeholders, so an
+    /// injected passage or a compromised model cannot make the client fetch a URL holding a
+    /// value ([`UrlValues`]). Withheld ones are counted in the `restored` audit event.
+    pub fn values_in_urls(mut self, urls: UrlValues) -> Self {
+        self.config.url_values = urls;
+        self
+    }
+
     /// Keeps an error for [`build`](PipelineBuilder::build) to return.
     pub(super) fn defer(mut self, error: Error) -> Self {
         self.errors.push(error);
@@ -241,6 +252,7 @@ impl PipelineBuilder {
                 max_tokens: c.max_tokens,
                 temperature: c.temperature,
                 on_model_failure: c.on_model_failure,
+                url_values: c.url_values,
             }),
         })
     }

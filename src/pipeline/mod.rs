@@ -131,6 +131,7 @@ struct Inner {
     max_tokens: usize,
     temperature: f32,
     on_model_failure: OnModelFailure,
+    url_values: crate::redact::UrlValues,
 }
 
 /// The configured pipeline. Cheap to clone; share one per process.
@@ -371,7 +372,9 @@ impl Pipeline {
         let response = dispatched.response;
         let (trace, vault) = p.trace(dispatched.backend, dispatched.attempts);
         self.audit(&trace.request_id, self.dispatched(&trace, response.usage));
-        let (answer, restore) = vault.restore(&response.text).into_parts();
+        let (answer, restore) = vault
+            .restore_with(&response.text, self.inner.url_values)
+            .into_parts();
         self.audit(&trace.request_id, AuditEvent::restored(&restore));
         Ok(PipelineOutput {
             answer,
@@ -439,7 +442,7 @@ impl Pipeline {
             pipeline: self.clone(),
             trace,
             events: opened.stream,
-            restorer: Some(StreamRestorer::new(vault)),
+            restorer: Some(StreamRestorer::new(vault).with_urls(self.inner.url_values)),
             pending: None,
             summary: None,
             done: false,

@@ -43,6 +43,10 @@
 //! sink = "jsonl"              # jsonl | tracing | none
 //! path = "audit.jsonl"
 //!
+//! [restore]
+//! urls = "withhold"           # default: a placeholder inside a URL of the answer stays a
+//!                             # placeholder; "restore" fills those too
+//!
 //! [[backends]]
 //! name = "local-slm"
 //! api = "openai"              # openai | anthropic (feature `http`)
@@ -91,7 +95,15 @@ struct File {
     #[serde(default)]
     audit: Audit,
     #[serde(default)]
+    restore: Restore,
+    #[serde(default)]
     backends: Vec<Backend>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Restore {
+    urls: Option<crate::redact::UrlValues>,
 }
 
 #[derive(Deserialize, Default)]
@@ -235,6 +247,7 @@ struct Parts {
     weights: Option<ComplexityWeights>,
     dispatch: DispatchConfig,
     generation: Generation,
+    restore: Restore,
     audit: Arc<dyn AuditSink>,
     backends: Vec<Arc<dyn ModelBackend>>,
 }
@@ -270,6 +283,9 @@ impl Parts {
         }
         if let Some(t) = self.generation.temperature {
             b = b.temperature(t);
+        }
+        if let Some(urls) = self.restore.urls {
+            b = b.values_in_urls(urls);
         }
         b = b.audit(self.audit);
         for backend in self.backends {
@@ -336,6 +352,7 @@ impl Source<'_> {
             weights: file.routing.weights,
             dispatch: dispatch(&file.dispatch),
             generation: file.generation,
+            restore: file.restore,
             audit: self.audit(&file.audit)?,
             backends,
         })

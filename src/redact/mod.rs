@@ -81,6 +81,7 @@ pub(crate) mod placeholder;
 mod report;
 mod spelled;
 mod structured;
+mod urls;
 mod vault;
 
 use std::fmt;
@@ -89,6 +90,7 @@ use std::sync::Arc;
 pub use finding::{Action, Detector, EntityType, Finding, FindingSink, RuleId, Span};
 pub use report::{HashKey, RedactionRecord, RedactionReport};
 pub use structured::{FieldRule, JsonRecord, JsonRedaction, MAX_DEPTH as MAX_JSON_DEPTH};
+pub use urls::UrlValues;
 pub use vault::{RestoreReport, Restored, StreamRestorer, Vault};
 
 use crate::error::{Error, Result};

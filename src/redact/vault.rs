@@ -11,6 +11,7 @@ use zeroize::Zeroize;
 
 use super::finding::EntityType;
 use super::placeholder::{self, Numbers, Scan, Token};
+use super::urls::{self, Carry, UrlValues};
 
 /// A value held by the vault: wiped from memory when dropped, never printed.
 #[derive(PartialEq, Eq, Hash)]
@@ -217,18 +218,46 @@ impl Vault {
         ph
     }
 
-    /// Replaces every placeholder form in `text` by its original value.
+    /// Replaces every placeholder form in `text` by its original value — except inside a URL
+    /// (a Markdown link or image target, an autolink, a bare URL, an HTML `src`/`href`-like
+    /// attribute), where it stays a placeholder and is counted in
+    /// [`RestoreReport::withheld_in_urls`]: a model's answer cannot turn a value into a
+    /// request to another server ([`restore_with`](Vault::restore_with) and
+    /// [`UrlValues::Restore`] fill those too).
     ///
     /// Exact placeholders are restored first-class; tolerant forms (other case, spaces for
     /// underscores, missing brackets — see [the grammar](crate::redact#placeholders)) are
     /// restored and counted apart. Exact-shaped placeholders this vault never handed out are
     /// left as they are and listed in the report.
+    ///
+    /// ```
+    /// use promptveil::redact::{Redactor, UrlValues, Vault};
+    ///
+    /// let vault = Vault::new();
+    /// Redactor::builder().default_rules().build()?.redact("mail ana@example.com", &vault);
+    /// let answer = "Write to [EMAIL_1]. ![chart](https://x.example/c.png?u=[EMAIL_1])";
+    /// let restored = vault.restore(answer);
+    /// assert_eq!(restored.text(), "Write to ana@example.com. ![chart](https://x.example/c.png?u=[EMAIL_1])");
+    /// assert_eq!(restored.report().withheld_in_urls, 1);
+    /// assert!(vault.restore_with(answer, UrlValues::Restore).text().ends_with("?u=ana@example.com)"));
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
     pub fn restore(&self, text: &str) -> Restored {
+        self.restore_with(text, UrlValues::Withhold)
+    }
+
+    /// [`restore`](Vault::restore), saying whether placeholders inside URLs are filled.
+    pub fn restore_with(&self, text: &str, urls: UrlValues) -> Restored {
         let s = self.lock();
         let view = View::new(&s);
         let mut out = String::with_capacity(text.len());
         let mut report = RestoreReport::default();
-        restore_into(&view, text, 0, true, &mut out, &mut report);
+        let mut reader = Reader {
+            view: &view,
+            urls,
+            carry: &Carry::default(),
+        };
+        reader.restore_into(text, 0, true, &mut out, &mut report);
         Restored { text: out, report }
     }
 
@@ -247,6 +276,9 @@ pub struct RestoreReport {
     pub tolerant: usize,
     /// Exact-shaped placeholders the vault never handed out, left in the text.
     pub unknown: Vec<String>,
+    /// Placeholders left as placeholders because they were inside a URL
+    /// ([`UrlValues::Withhold`]).
+    pub withheld_in_urls: usize,
 }
 
 impl RestoreReport {
@@ -254,6 +286,7 @@ impl RestoreReport {
         self.exact += other.exact;
         self.tolerant += other.tolerant;
         self.unknown.extend(other.unknown);
+        self.withheld_in_urls += other.withheld_in_urls;
     }
 }
 
@@ -359,67 +392,86 @@ impl Numbers for View<'_> {
 /// Restores `text[from..]` into `out`; `text[..from]` is context only (the character before,
 /// which decides whether a bare `email_1` starts a word). Returns where a possible placeholder
 /// starts that needs more text, or the text's length.
-fn restore_into(
-    view: &View<'_>,
-    text: &str,
-    from: usize,
-    eof: bool,
-    out: &mut String,
-    report: &mut RestoreReport,
-) -> usize {
-    let b = text.as_bytes();
-    let mut copied = from;
-    let mut i = from;
-    while i < b.len() {
-        let byte = b.get(i).copied().unwrap_or(0);
-        let candidate = match byte {
-            b'[' => true,
-            c if c.is_ascii_alphabetic() => view.first.get(usize::from(c)) == Some(&true),
-            _ => false,
-        };
-        if candidate {
-            match placeholder::scan_at(b, i, &view.names, view, eof) {
-                Scan::Form {
-                    name,
-                    n,
-                    len,
-                    exact,
-                } => {
-                    if let Some(value) = view.value(name, n) {
-                        out.push_str(text.get(copied..i).unwrap_or_default());
-                        out.push_str(value);
-                        if exact {
-                            report.exact += 1;
-                        } else {
-                            report.tolerant += 1;
+/// How an answer is read back: the vault's view, whether URLs get values, and the run of
+/// text before the part being read.
+struct Reader<'a, 'v> {
+    view: &'a View<'v>,
+    urls: UrlValues,
+    carry: &'a Carry,
+}
+
+impl Reader<'_, '_> {
+    fn restore_into(
+        &mut self,
+        text: &str,
+        from: usize,
+        eof: bool,
+        out: &mut String,
+        report: &mut RestoreReport,
+    ) -> usize {
+        let view = self.view;
+        let b = text.as_bytes();
+        let mut copied = from;
+        let mut i = from;
+        while i < b.len() {
+            let byte = b.get(i).copied().unwrap_or(0);
+            let candidate = match byte {
+                b'[' => true,
+                c if c.is_ascii_alphabetic() => view.first.get(usize::from(c)) == Some(&true),
+                _ => false,
+            };
+            if candidate {
+                match placeholder::scan_at(b, i, &view.names, view, eof) {
+                    Scan::Form {
+                        name,
+                        n,
+                        len,
+                        exact,
+                    } => {
+                        if let Some(value) = view.value(name, n) {
+                            if self.urls == UrlValues::Withhold
+                                && urls::placeholder_in_url(self.carry, text, i)
+                            {
+                                // Left as the model wrote it: copied with the text around.
+                                report.withheld_in_urls += 1;
+                                i += len;
+                                continue;
+                            }
+                            out.push_str(text.get(copied..i).unwrap_or_default());
+                            out.push_str(value);
+                            if exact {
+                                report.exact += 1;
+                            } else {
+                                report.tolerant += 1;
+                            }
+                            i += len;
+                            copied = i;
+                            continue;
                         }
-                        i += len;
-                        copied = i;
-                        continue;
                     }
-                }
-                Scan::Partial => {
-                    out.push_str(text.get(copied..i).unwrap_or_default());
-                    return i;
-                }
-                Scan::None => {
-                    if byte == b'['
-                        && let Some((end, Token::Placeholder)) =
-                            placeholder::exact_token_at(text, i)
-                    {
-                        report
-                            .unknown
-                            .push(text.get(i..end).unwrap_or_default().to_string());
-                        i = end;
-                        continue;
+                    Scan::Partial => {
+                        out.push_str(text.get(copied..i).unwrap_or_default());
+                        return i;
+                    }
+                    Scan::None => {
+                        if byte == b'['
+                            && let Some((end, Token::Placeholder)) =
+                                placeholder::exact_token_at(text, i)
+                        {
+                            report
+                                .unknown
+                                .push(text.get(i..end).unwrap_or_default().to_string());
+                            i = end;
+                            continue;
+                        }
                     }
                 }
             }
+            i += 1;
         }
-        i += 1;
+        out.push_str(text.get(copied..).unwrap_or_default());
+        b.len()
     }
-    out.push_str(text.get(copied..).unwrap_or_default());
-    b.len()
 }
 
 /// Restores placeholders in an answer that arrives in chunks, holding back only what could
@@ -457,6 +509,9 @@ pub struct StreamRestorer<V: Deref<Target = Vault>> {
     /// Bytes of `held` that are context, not held back.
     context: usize,
     report: RestoreReport,
+    urls: UrlValues,
+    /// The run of non-white text passed on before `held`.
+    carry: Carry,
 }
 
 impl<V: Deref<Target = Vault>> fmt::Debug for StreamRestorer<V> {
@@ -476,7 +531,16 @@ impl<V: Deref<Target = Vault>> StreamRestorer<V> {
             held: String::new(),
             context: 0,
             report: RestoreReport::default(),
+            urls: UrlValues::Withhold,
+            carry: Carry::default(),
         }
+    }
+
+    /// Says whether placeholders inside URLs are filled (default: withheld, as
+    /// [`Vault::restore`] does).
+    pub fn with_urls(mut self, urls: UrlValues) -> StreamRestorer<V> {
+        self.urls = urls;
+        self
     }
 
     /// Feeds the next chunk; returns the restored text that can be shown now.
@@ -486,14 +550,12 @@ impl<V: Deref<Target = Vault>> StreamRestorer<V> {
         let view = View::new(&s);
         let mut out = String::with_capacity(self.held.len());
         let mut report = RestoreReport::default();
-        let stop = restore_into(
-            &view,
-            &self.held,
-            self.context,
-            false,
-            &mut out,
-            &mut report,
-        );
+        let mut reader = Reader {
+            view: &view,
+            urls: self.urls,
+            carry: &self.carry,
+        };
+        let stop = reader.restore_into(&self.held, self.context, false, &mut out, &mut report);
         drop(s);
         self.report.merge(report);
         // Keep the last character shown as context for the next push.
@@ -503,6 +565,8 @@ impl<V: Deref<Target = Vault>> StreamRestorer<V> {
             .get(..stop)
             .and_then(|shown| shown.char_indices().next_back())
             .map_or(stop, |(at, _)| at);
+        self.carry
+            .extend(self.held.get(..keep_from).unwrap_or_default());
         self.held.drain(..keep_from);
         self.context = stop - keep_from;
         out
@@ -521,7 +585,12 @@ impl<V: Deref<Target = Vault>> StreamRestorer<V> {
         let view = View::new(&s);
         let mut out = String::with_capacity(held.len());
         let mut report = RestoreReport::default();
-        restore_into(&view, &held, self.context, true, &mut out, &mut report);
+        let mut reader = Reader {
+            view: &view,
+            urls: self.urls,
+            carry: &self.carry,
+        };
+        reader.restore_into(&held, self.context, true, &mut out, &mut report);
         drop(s);
         self.report.merge(report);
         (out, std::mem::take(&mut self.report))
