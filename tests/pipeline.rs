@@ -955,6 +955,70 @@ async fn values_are_not_written_into_urls_of_the_answer() {
     );
 }
 
+/// The key of the value hashes can come from a file (or the environment), so that two
+/// processes — two replicas, or yesterday's run and today's — hash a value alike; without
+/// one each pipeline draws its own. A bad key is an error that never shows it.
+#[test]
+fn the_hash_key_can_be_configured_and_is_never_shown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = r#"
+[[backends]]
+name = "local-slm"
+api = "openai"
+base_url = "http://127.0.0.1:9/v1"
+model = "m"
+locality = "on_premises"
+size = "small"
+context_window = 4096
+"#;
+    std::fs::write(
+        dir.path().join("hash.key"),
+        "a deployment secret of 32 bytes!\n",
+    )
+    .expect("key written");
+    let with_key = format!("[redaction]\nhash_key_file = \"hash.key\"\n{backend}");
+    let build = |src: &str| {
+        PipelineBuilder::default()
+            .from_toml_str(src, None, dir.path())
+            .build()
+    };
+    let hash = |p: &Pipeline| {
+        p.redactor()
+            .redact(
+                "mail ana.lima@example.org",
+                &promptveil::redact::Vault::new(),
+            )
+            .report()
+            .records[0]
+            .value_hash
+            .clone()
+    };
+    let (a, b) = (
+        build(&with_key).expect("pipeline"),
+        build(&with_key).expect("pipeline"),
+    );
+    assert_eq!(hash(&a), hash(&b));
+    let (c, d) = (
+        build(backend).expect("pipeline"),
+        build(backend).expect("pipeline"),
+    );
+    assert_ne!(hash(&c), hash(&d));
+    // Too short, or both sources: errors that name the setting, never the key.
+    std::fs::write(dir.path().join("short.key"), "tiny-secret").expect("written");
+    let err = build(&format!(
+        "[redaction]\nhash_key_file = \"short.key\"\n{backend}"
+    ))
+    .expect_err("short key");
+    assert!(err.to_string().contains("at least 16"), "{err}");
+    assert!(!err.to_string().contains("tiny-secret"), "{err}");
+    assert!(err.location().is_some(), "{err}");
+    let err = build(&format!(
+        "[redaction]\nhash_key_file = \"hash.key\"\nhash_key_env = \"CARGO_PKG_NAME\"\n{backend}"
+    ))
+    .expect_err("both");
+    assert!(err.to_string().contains("not both"), "{err}");
+}
+
 #[tokio::test]
 async fn concurrent_requests_keep_their_own_placeholders() {
     let slm = loopback::start(echo_openai).await;

@@ -11,6 +11,10 @@
 //! ner = false                 # the local NER detector (feature `ner`)
 //! on_model_failure = "refuse" # or "continue_with_rules": when the NER fails on a text, go
 //!                             # on with the rules' findings, handled as restricted
+//! hash_key_env = "PROMPTVEIL_HASH_KEY"  # or hash_key_file = "secrets/hash.key": the key of
+//!                             # the reports' value hashes (16 bytes or more), so that hashes
+//!                             # match across runs and replicas; default: a random key per
+//!                             # process. Never logged.
 //!
 //! [retrieval]
 //! index = "var/index"         # a folder `promptveil index build` made
@@ -110,6 +114,10 @@ struct Restore {
 #[serde(deny_unknown_fields)]
 struct Redaction {
     rules: Option<PathBuf>,
+    /// The environment variable holding the key of the audit trail's value hashes.
+    hash_key_env: Option<String>,
+    /// A file holding that key.
+    hash_key_file: Option<PathBuf>,
     #[serde(default)]
     ner: bool,
     #[serde(default)]
@@ -362,6 +370,9 @@ impl Source<'_> {
     /// many words; without one, the default rules) and the NER detector.
     fn redactor(&self, r: &Redaction) -> Result<Redactor> {
         let mut redactor = Redactor::builder();
+        if let Some(key) = self.hash_key(r)? {
+            redactor = redactor.hash_key(key);
+        }
         redactor = match &r.rules {
             Some(rules) => redactor.rules(crate::rules::RuleSet::from_file(self.resolve(rules))?),
             None => redactor.default_rules(),
@@ -382,6 +393,39 @@ impl Source<'_> {
             ));
         }
         redactor.build()
+    }
+
+    /// The key of the value hashes, from the environment or a file; `None`: a random one.
+    /// Errors name the variable or file and the key's length, never the key.
+    fn hash_key(&self, r: &Redaction) -> Result<Option<crate::redact::HashKey>> {
+        use zeroize::Zeroizing;
+        let bytes = match (&r.hash_key_env, &r.hash_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(self.at(
+                    "hash_key_file",
+                    "set `hash_key_env` or `hash_key_file`, not both".into(),
+                ));
+            }
+            (Some(var), None) => match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => Zeroizing::new(v.trim().as_bytes().to_vec()),
+                _ => {
+                    return Err(self.at(
+                        "hash_key_env",
+                        format!("the environment variable {var} holds no hash key"),
+                    ));
+                }
+            },
+            (None, Some(file)) => {
+                let path = self.resolve(file);
+                let raw = Zeroizing::new(std::fs::read(&path).map_err(|e| Error::io(&path, e))?);
+                let trimmed = raw.trim_ascii();
+                Zeroizing::new(trimmed.to_vec())
+            }
+            (None, None) => return Ok(None),
+        };
+        crate::redact::HashKey::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|e| self.at("hash_key", e.message().to_string()))
     }
 
     /// `[retrieval]`: the index, the search mode, whether it is public, passages per request.
