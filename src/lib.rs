@@ -187,6 +187,7 @@
 pub mod assets;
 pub mod audit;
 pub mod backend;
+mod digest;
 pub mod enrich;
 mod error;
 mod id;

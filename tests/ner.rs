@@ -533,3 +533,39 @@ fn innocent_values_survive_the_ner_too() {
     }
     assert!(found.is_empty(), "{found:#?}");
 }
+
+/// The detector names what it runs with, for the audit trail: digests of the model file, the
+/// word lists and the settings; switching a pass off changes the settings' digest only.
+#[test]
+fn the_detector_names_its_model_lists_and_settings_by_digest() {
+    let names = |d: &NerDetector| {
+        d.provenance()
+            .into_iter()
+            .collect::<std::collections::BTreeMap<String, String>>()
+    };
+    let full = names(detector());
+    assert_eq!(
+        full.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["ner_config", "ner_lexicon", "ner_model"]
+    );
+    assert!(
+        full.values()
+            .all(|d| d.len() == 16 && d.chars().all(|c| c.is_ascii_hexdigit()))
+    );
+    let fewer = names(
+        &detector()
+            .without_passes(["lone-numbers"])
+            .expect("a known pass"),
+    );
+    assert_eq!(fewer["ner_model"], full["ner_model"]);
+    assert_eq!(fewer["ner_lexicon"], full["ner_lexicon"]);
+    assert_ne!(fewer["ner_config"], full["ner_config"]);
+    let redactor = Redactor::builder()
+        .default_rules()
+        .detector(detector().clone())
+        .build()
+        .expect("redactor");
+    let shield = redactor.provenance();
+    assert_eq!(shield["ner_model"], full["ner_model"]);
+    assert!(shield.contains_key("rules"));
+}

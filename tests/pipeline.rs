@@ -695,6 +695,42 @@ never_receives = "none"
         "internal host names are not personal data here"
     );
     assert_eq!(question["max_sensitivity"], "restricted");
+
+    // The trail names the shield: the rule set's digest, the configuration's.
+    let rules =
+        promptveil::rules::RuleSet::from_file(dir.path().join("my-rules.toml")).expect("rules");
+    assert_eq!(question["shield"]["rules"], rules.digest());
+    assert_eq!(
+        question["shield"]["config"].as_str().map(str::len),
+        Some(16)
+    );
+    // Another reason is another rule set: the summary tells the two requests apart.
+    let edited = std::fs::read_to_string(dir.path().join("my-rules.toml"))
+        .expect("read")
+        .replace(
+            "not personal data here",
+            "not personal data here (reviewed again)",
+        );
+    std::fs::write(dir.path().join("my-rules.toml"), edited).expect("write");
+    Pipeline::builder()
+        .from_toml_file(&path)
+        .build()
+        .expect("pipeline")
+        .run(PromptRequest::new("When do you open?"))
+        .await
+        .expect("answer");
+    let summary =
+        promptveil::audit::summarize_file(&dir.path().join("audit.jsonl")).expect("summary");
+    assert_eq!(summary.shields.len(), 2, "{:?}", summary.shields);
+    assert!(summary.shields.values().all(|&n| n == 1));
+    assert!(
+        summary
+            .shields
+            .keys()
+            .any(|k| k.contains(&format!("rules={}", rules.digest()))),
+        "{:?}",
+        summary.shields
+    );
 }
 
 /// The same flow with the card rules turned off in the reviewer's file: the question goes

@@ -96,6 +96,11 @@ pub enum AuditEvent {
         /// given: what this redaction did *not* look for.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         turned_off: BTreeMap<String, String>,
+        /// Which shield processed the request: digests of the rule set (`rules`), the NER
+        /// model file, word lists and settings (`ner_model`, `ner_lexicon`, `ner_config`)
+        /// and the pipeline's configuration (`config`). No value.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        shield: BTreeMap<String, String>,
     },
     /// A model detector (the NER) could not read part of a text and the pipeline went on with
     /// the rules (`on_model_failure = "continue_with_rules"`): the request is handled as
@@ -211,6 +216,7 @@ impl AuditEvent {
             max_sensitivity: report.max_sensitivity,
             unscanned: report.unscanned.len(),
             turned_off: BTreeMap::new(),
+            shield: BTreeMap::new(),
         }
     }
 
@@ -220,6 +226,16 @@ impl AuditEvent {
     pub fn with_turned_off(mut self, rules: &[(String, String)]) -> AuditEvent {
         if let AuditEvent::Redacted { turned_off, .. } = &mut self {
             turned_off.extend(rules.iter().cloned());
+        }
+        self
+    }
+
+    /// The same event, naming the shield that processed the request (digests, see
+    /// [`Redactor::provenance`](crate::redact::Redactor::provenance)); other events unchanged.
+    #[must_use]
+    pub fn with_shield(mut self, digests: &BTreeMap<String, String>) -> AuditEvent {
+        if let AuditEvent::Redacted { shield, .. } = &mut self {
+            shield.extend(digests.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         self
     }

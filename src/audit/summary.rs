@@ -52,6 +52,9 @@ pub struct AuditSummary {
     /// Requests that ended in an error that is no refusal (a retriever failed, an answer
     /// stopped part way).
     pub failed: usize,
+    /// Requests by the shield that processed them: the digests their `redacted` events carry
+    /// (`config=…, ner_model=…, rules=…`), `unknown` for requests whose trail names none.
+    pub shields: BTreeMap<String, usize>,
     /// Requests whose trail has no terminal event (`restored`, `refused`, `failed`,
     /// `cancelled`): still running when the trail was read, or cut off (a process that
     /// died). Zero for a complete trail.
@@ -69,6 +72,7 @@ struct Request {
     max: Option<Sensitivity>,
     entities: BTreeMap<String, usize>,
     ended: bool,
+    shield: Option<String>,
 }
 
 fn level_name(level: Option<Sensitivity>) -> String {
@@ -133,6 +137,15 @@ pub fn summarize(reader: impl BufRead, name: &str) -> Result<AuditSummary> {
                     .and_then(Value::as_str)
                     .and_then(|s| s.parse::<Sensitivity>().ok());
                 request.max = request.max.max(level);
+                if let Some(shield) = v.get("shield").and_then(Value::as_object)
+                    && request.shield.is_none()
+                {
+                    let parts: Vec<String> = shield
+                        .iter()
+                        .map(|(k, d)| format!("{k}={}", d.as_str().unwrap_or_default()))
+                        .collect();
+                    request.shield = Some(parts.join(", "));
+                }
                 if let Some(entities) = v.get("entities").and_then(Value::as_object) {
                     for (entity, count) in entities {
                         *request.entities.entry(entity.clone()).or_insert(0) +=
@@ -205,6 +218,10 @@ pub fn summarize(reader: impl BufRead, name: &str) -> Result<AuditSummary> {
     }
     summary.requests = requests.len();
     summary.unfinished = requests.values().filter(|r| !r.ended).count();
+    for r in requests.values() {
+        let shield = r.shield.clone().unwrap_or_else(|| "unknown".to_string());
+        *summary.shields.entry(shield).or_insert(0) += 1;
+    }
     Ok(summary)
 }
 

@@ -320,6 +320,19 @@ impl fmt::Display for LexiconFailure {
 }
 
 impl Lexicon {
+    /// A digest of every list's words, in order, and whether it ignores case: the same lists
+    /// give the same digest (for the audit trail).
+    pub(crate) fn digest(&self) -> String {
+        let flags: Vec<[u8; 1]> = self
+            .lists
+            .iter()
+            .map(|l| [u8::from(l.ignore_case)])
+            .collect();
+        crate::digest::of(self.lists.iter().zip(&flags).flat_map(|(l, f)| {
+            std::iter::once(f.as_slice()).chain(l.words.iter().map(String::as_bytes))
+        }))
+    }
+
     /// The shipped lists, or the error that keeps them from loading.
     pub(crate) fn shipped() -> Result<Lexicon> {
         parse(DEFAULT, Some(Path::new("fixtures/ner/lexicon.toml")), None)

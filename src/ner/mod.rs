@@ -164,6 +164,8 @@ struct Inner {
     orgs: OrgFinder,
     config: config::Compiled,
     settings: NerConfig,
+    /// Digests of the model file, the word lists and the settings, for the audit trail.
+    provenance: Vec<(String, String)>,
 }
 
 impl fmt::Debug for NerDetector {
@@ -214,6 +216,14 @@ impl NerDetector {
         let tagger = Tagger::load(assets, sessions)?;
         let gazetteers =
             Gazetteers::load(&assets.gazetteers, compiled.min_city_population, &lexicon)?;
+        let provenance = vec![
+            ("ner_model".to_string(), model_digest(&assets.model)?),
+            ("ner_lexicon".to_string(), lexicon.digest()),
+            (
+                "ner_config".to_string(),
+                crate::digest::of([format!("{config:?}").as_bytes()]),
+            ),
+        ];
         Ok(NerDetector {
             inner: Arc::new(Inner {
                 loaded: Arc::new(Loaded {
@@ -225,6 +235,7 @@ impl NerDetector {
                 orgs,
                 config: compiled,
                 settings: config,
+                provenance,
             }),
         })
     }
@@ -244,6 +255,12 @@ impl NerDetector {
             .disabled_passes
             .extend(names.into_iter().map(|n| n.as_ref().to_string()));
         let config = settings.compile()?;
+        let mut provenance = self.inner.provenance.clone();
+        for (name, digest) in &mut provenance {
+            if name == "ner_config" {
+                *digest = crate::digest::of([format!("{settings:?}").as_bytes()]);
+            }
+        }
         Ok(NerDetector {
             inner: Arc::new(Inner {
                 loaded: Arc::clone(&self.inner.loaded),
@@ -251,6 +268,7 @@ impl NerDetector {
                 orgs: OrgFinder::new(&self.inner.lexicon)?,
                 config,
                 settings,
+                provenance,
             }),
         })
     }
@@ -353,7 +371,30 @@ impl NerDetector {
     }
 }
 
+/// The digest of the model file, read once per file and process.
+fn model_digest(path: &std::path::Path) -> Result<String> {
+    static SEEN: std::sync::Mutex<Vec<(std::path::PathBuf, u64, String)>> =
+        std::sync::Mutex::new(Vec::new());
+    let len = std::fs::metadata(path)
+        .map_err(|e| crate::error::Error::io(path, e))?
+        .len();
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, _, d)) = seen.iter().find(|(p, l, _)| p == path && *l == len) {
+        return Ok(d.clone());
+    }
+    let bytes = std::fs::read(path).map_err(|e| crate::error::Error::io(path, e))?;
+    let d = crate::digest::of([bytes.as_slice()]);
+    seen.push((path.to_path_buf(), len, d.clone()));
+    Ok(d)
+}
+
 impl Detector for NerDetector {
+    fn provenance(&self) -> Vec<(String, String)> {
+        self.inner.provenance.clone()
+    }
+
     fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
         let config = &self.inner.config;
         for c in self.candidates(text, sink) {

@@ -31,6 +31,8 @@ pub(super) struct Config {
     pub(super) temperature: f32,
     pub(super) on_model_failure: OnModelFailure,
     pub(super) url_values: UrlValues,
+    /// The configuration file's text, when the pipeline was read from one.
+    pub(super) source: Option<String>,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             temperature: 0.2,
             on_model_failure: OnModelFailure::Refuse,
             url_values: UrlValues::Withhold,
+            source: None,
         }
     }
 }
@@ -192,6 +195,13 @@ impl PipelineBuilder {
         self
     }
 
+    /// The configuration file's text, whose digest then names the configuration in the
+    /// audit trail.
+    pub(super) fn configuration_text(mut self, text: &str) -> Self {
+        self.config.source = Some(text.to_string());
+        self
+    }
+
     /// Keeps an error for [`build`](PipelineBuilder::build) to return.
     pub(super) fn defer(mut self, error: Error) -> Self {
         self.errors.push(error);
@@ -234,6 +244,34 @@ impl PipelineBuilder {
         };
         let dispatcher = Dispatcher::new(c.backends, c.dispatch)?;
         let profiles = dispatcher.profiles();
+        // Which shield processes the requests: the detectors' digests, and one of the
+        // configuration — the file's text when it was read from one, else the settings (no
+        // key: an API key is no part of them).
+        let config = match &c.source {
+            Some(text) => crate::digest::of([text.as_bytes()]),
+            None => {
+                let settings = format!(
+                    "{:?}|{:?}|{}|{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{}|{}|{:?}|{:?}",
+                    c.template,
+                    c.instructions,
+                    c.budget,
+                    c.top_k,
+                    c.public_index,
+                    c.retriever.is_some(),
+                    c.weights,
+                    c.policy,
+                    profiles,
+                    c.dispatch,
+                    c.max_tokens,
+                    c.temperature,
+                    c.on_model_failure,
+                    c.url_values,
+                );
+                crate::digest::of([settings.as_bytes()])
+            }
+        };
+        let mut shield = redactor.provenance();
+        shield.insert("config".to_string(), config);
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 redactor,
@@ -253,6 +291,7 @@ impl PipelineBuilder {
                 temperature: c.temperature,
                 on_model_failure: c.on_model_failure,
                 url_values: c.url_values,
+                shield,
             }),
         })
     }

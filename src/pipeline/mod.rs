@@ -132,6 +132,8 @@ struct Inner {
     temperature: f32,
     on_model_failure: OnModelFailure,
     url_values: crate::redact::UrlValues,
+    /// Digests of the rules, the NER and the configuration in force, for the audit trail.
+    shield: std::collections::BTreeMap<String, String>,
 }
 
 /// The configured pipeline. Cheap to clone; share one per process.

@@ -31,14 +31,18 @@ pub(super) fn redact_conversation(
     if !req.history.is_empty() {
         p.audit(
             id,
-            AuditEvent::redacted("history", &earlier).with_turned_off(redactor.turned_off()),
+            AuditEvent::redacted("history", &earlier)
+                .with_turned_off(redactor.turned_off())
+                .with_shield(&p.inner.shield),
         );
         complete(p, id, "history", "an earlier turn", &earlier)?;
     }
     let (question, mut redaction) = redactor.redact(&req.prompt, vault).into_parts();
     p.audit(
         id,
-        AuditEvent::redacted("question", &redaction).with_turned_off(redactor.turned_off()),
+        AuditEvent::redacted("question", &redaction)
+            .with_turned_off(redactor.turned_off())
+            .with_shield(&p.inner.shield),
     );
     complete(p, id, "question", "the question", &redaction)?;
     redaction.merge(earlier);
@@ -82,7 +86,8 @@ pub(super) async fn gather_context(
             p.audit(
                 id,
                 AuditEvent::redacted(hit.passage.id.as_str(), &report)
-                    .with_turned_off(inner.redactor.turned_off()),
+                    .with_turned_off(inner.redactor.turned_off())
+                    .with_shield(&inner.shield),
             );
         }
         complete(

@@ -230,7 +230,7 @@ impl PipelineBuilder {
     pub fn from_toml_str(self, src: &str, path: Option<&Path>, base: &Path) -> PipelineBuilder {
         let file = Source { src, path, base };
         match file.read() {
-            Ok(parts) => parts.onto(self),
+            Ok(parts) => parts.onto(self).configuration_text(src),
             Err(e) => self.defer(e),
         }
     }

@@ -364,6 +364,12 @@ pub trait Detector: Send + Sync {
     fn is_model(&self) -> bool {
         false
     }
+
+    /// What identifies this detector's configuration, for the audit trail: names and digests
+    /// (`rules` → a digest of the rule sources), never a value. Empty by default.
+    fn provenance(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 impl<D: Detector + ?Sized> Detector for &D {
@@ -377,6 +383,10 @@ impl<D: Detector + ?Sized> Detector for &D {
 
     fn is_model(&self) -> bool {
         (**self).is_model()
+    }
+
+    fn provenance(&self) -> Vec<(String, String)> {
+        (**self).provenance()
     }
 }
 
@@ -392,6 +402,10 @@ impl<D: Detector + ?Sized> Detector for Box<D> {
     fn is_model(&self) -> bool {
         (**self).is_model()
     }
+
+    fn provenance(&self) -> Vec<(String, String)> {
+        (**self).provenance()
+    }
 }
 
 impl<D: Detector + ?Sized> Detector for Arc<D> {
@@ -405,6 +419,10 @@ impl<D: Detector + ?Sized> Detector for Arc<D> {
 
     fn is_model(&self) -> bool {
         (**self).is_model()
+    }
+
+    fn provenance(&self) -> Vec<(String, String)> {
+        (**self).provenance()
     }
 }
 

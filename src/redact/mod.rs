@@ -357,6 +357,22 @@ impl Redactor {
         &self.inner.turned_off
     }
 
+    /// What identifies its detectors' configuration ([`Detector::provenance`]): names and
+    /// digests, never a value; a name given by two detectors keeps both digests, joined by
+    /// `+`.
+    pub fn provenance(&self) -> std::collections::BTreeMap<String, String> {
+        let mut out: std::collections::BTreeMap<String, String> = Default::default();
+        for (name, digest) in self.inner.detectors.iter().flat_map(|d| d.provenance()) {
+            out.entry(name)
+                .and_modify(|d| {
+                    d.push('+');
+                    d.push_str(&digest);
+                })
+                .or_insert(digest);
+        }
+        out
+    }
+
     /// Whether one of its rule sets holds every restricted-level default rule as shipped.
     pub(crate) fn keeps_floor(&self) -> bool {
         self.inner.keeps_floor

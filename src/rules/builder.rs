@@ -173,16 +173,20 @@ impl RuleSetBuilder {
         let has_defaults = sources.iter().any(|s| matches!(s, Source::Default));
         // Which files ask for the default rules is known once they are read: read them first.
         let mut parsed_files = Vec::new();
+        // What the digest of the set is made of: every source's text, in order.
+        let mut texts: Vec<String> = Vec::new();
         for source in &sources {
             parsed_files.push(match source {
                 Source::Default => None,
-                Source::Str(s) => Some((load::parse(s, None, &self.validators)?, "<rules>".into())),
+                Source::Str(s) => {
+                    texts.push(s.clone());
+                    Some((load::parse(s, None, &self.validators)?, "<rules>".into()))
+                }
                 Source::File(p) => {
                     let src = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-                    Some((
-                        load::parse(&src, Some(p), &self.validators)?,
-                        p.display().to_string(),
-                    ))
+                    let parsed = load::parse(&src, Some(p), &self.validators)?;
+                    texts.push(src);
+                    Some((parsed, p.display().to_string()))
                 }
             });
         }
@@ -194,6 +198,9 @@ impl RuleSetBuilder {
         if self.defaults_unless_replaced && files_want_defaults && !has_defaults {
             sources.insert(0, Source::Default);
             parsed_files.insert(0, None);
+        }
+        if sources.iter().any(|s| matches!(s, Source::Default)) {
+            texts.insert(0, DEFAULT_RULES_TOML.to_string());
         }
         for (source, parsed) in sources.iter().zip(parsed_files) {
             if let Some((parsed, name)) = parsed {
@@ -291,6 +298,17 @@ impl RuleSetBuilder {
                 matcher,
                 context,
                 sources: names,
+                digest: crate::digest::of(
+                    texts
+                        .iter()
+                        .map(String::as_bytes)
+                        .chain(
+                            disabled
+                                .iter()
+                                .flat_map(|d| [d.id.as_bytes(), d.reason.as_bytes()]),
+                        )
+                        .chain(self.validators.iter().map(|v| v.name().as_bytes())),
+                ),
                 disabled,
             }),
         })

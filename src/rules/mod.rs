@@ -134,6 +134,8 @@ struct Inner {
     sources: Vec<String>,
     /// Rules turned off, with their reasons.
     disabled: Vec<Disabled>,
+    /// Of the sources' texts, the rules turned off and the custom validators' names.
+    digest: String,
 }
 
 impl fmt::Debug for RuleSet {
@@ -199,6 +201,14 @@ impl RuleSet {
             .fold(RuleSet::builder(), |b, p| b.toml_file(p))
             .defaults_unless_replaced()
             .build()
+    }
+
+    /// A digest (16 hex digits of SHA-256) of the rule sources' texts, the rules turned off
+    /// with their reasons, and the custom validators' names: the same files give the same
+    /// digest, any change another. Carried in the audit trail, so a reviewer can tell which
+    /// rules processed a request.
+    pub fn digest(&self) -> &str {
+        &self.inner.digest
     }
 
     /// The rules turned off, with the reason given for each.
@@ -487,6 +497,10 @@ impl RuleSet {
 }
 
 impl Detector for RuleSet {
+    fn provenance(&self) -> Vec<(String, String)> {
+        vec![("rules".to_string(), self.inner.digest.clone())]
+    }
+
     fn detect(&self, text: &str, sink: &mut dyn FindingSink) {
         let scan = self.inner.matcher.scan(text);
         let hits = self.inner.context.hits(text, &scan.words);

@@ -82,6 +82,9 @@ pub(crate) fn summarize(log: &Path, json: bool) -> Result<()> {
                 .map_or("none (nothing redacted)".to_string(), |l| l.to_string())
         ),
     }
+    for (shield, n) in &s.shields {
+        println!("shield {shield}: {n} requests");
+    }
     if !s.refused.is_empty() {
         let causes: Vec<String> = s.refused.iter().map(|(c, n)| format!("{c} {n}")).collect();
         println!("refused: {}", causes.join(", "));
