@@ -209,7 +209,7 @@ pub use error::{Error, ErrorKind, Location, Result};
 pub use sensitivity::Sensitivity;
 
 /// The README's Rust examples, compiled and run as doc tests so that they stay true (they use
-/// the HTTP backends).
-#[cfg(all(doctest, feature = "http"))]
+/// the HTTP backends and the NER detector).
+#[cfg(all(doctest, feature = "http", feature = "ner"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
