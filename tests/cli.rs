@@ -142,21 +142,11 @@ fn rules_inventory_prints_a_table_or_json() {
     assert_eq!(count.parse::<usize>().ok(), Some(rows.len()));
 }
 
-/// A reviewer's file of extra rules, as `docs/reviewers.md` shows one.
-const EXTRA_RULES: &str = r#"version = 1
-[[rule]]
-id = "ticket"
-entity = "TICKET"
-sensitivity = "internal"
-patterns = ['\bTCK-[0-9]{5}\b']
-examples.match = ["see TCK-12345"]
-"#;
-
 #[test]
 fn a_reviewers_rule_file_adds_to_the_default_rules() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("my-rules.toml");
-    std::fs::write(&file, EXTRA_RULES).expect("written");
+    std::fs::write(&file, support::TICKET_RULES).expect("written");
     let o = promptveil(
         &["redact", "--rules", path(&file)],
         Some("refunded card 4111 1111 1111 1111 for SSN 512-34-6789 on TCK-12345"),
@@ -189,11 +179,7 @@ fn a_reviewers_rule_file_adds_to_the_default_rules() {
 fn replacing_or_turning_off_default_rules_is_explicit_and_listed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let replace = dir.path().join("only-mine.toml");
-    std::fs::write(
-        &replace,
-        EXTRA_RULES.replace("version = 1\n", "version = 1\ndefaults = \"replace\"\n"),
-    )
-    .expect("written");
+    std::fs::write(&replace, support::ticket_rules_only()).expect("written");
     let o = promptveil(
         &["redact", "--rules", path(&replace)],
         Some("card 4111 1111 1111 1111, TCK-12345"),
@@ -206,7 +192,8 @@ fn replacing_or_turning_off_default_rules_is_explicit_and_listed() {
     std::fs::write(
         &off,
         format!(
-            "{EXTRA_RULES}[[disable]]\nid = \"domain\"\nreason = \"host names in our logs are not personal\"\n"
+            "{}[[disable]]\nid = \"domain\"\nreason = \"host names in our logs are not personal\"\n",
+            support::TICKET_RULES
         ),
     )
     .expect("written");

@@ -1,6 +1,8 @@
 //! The egress guard: a canary planted in a passage of an index wrongly declared public is
 //! caught in the exact payload before it is sent, and the refusal never shows it.
 
+mod support;
+
 use promptveil::Sensitivity;
 use promptveil::backend::BackendRequest;
 use promptveil::enrich::{ContextPassage, HeuristicCounter, Template, enrich};
@@ -173,17 +175,7 @@ fn a_weakened_rule_set_is_caught_by_the_guards_floor() {
         .build()
         .expect("rules");
     let only_tickets = RuleSet::builder()
-        .toml_str(
-            r#"version = 1
-defaults = "replace"
-[[rule]]
-id = "ticket"
-entity = "TICKET"
-sensitivity = "internal"
-patterns = ['\bTCK-[0-9]{5}\b']
-examples.match = ["see TCK-12345"]
-"#,
-        )
+        .toml_str(support::ticket_rules_only())
         .build()
         .expect("rules");
     for (name, rules) in [

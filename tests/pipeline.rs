@@ -612,40 +612,16 @@ price_out = 15.0
     assert_eq!(err.kind(), ErrorKind::Config);
 }
 
-/// The reviewer's flow of `docs/reviewers.md`: one custom rule file in the configuration. It
-/// adds to the default rules, so cards and SSNs are still redacted, and the rule it turns off
-/// is named with its reason in the audit trail.
-#[tokio::test]
-async fn a_rule_file_in_the_configuration_adds_to_the_default_rules() {
-    let llm = loopback::start(echo_anthropic).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("my-rules.toml"),
-        r#"version = 1
-[[rule]]
-id = "ticket"
-entity = "TICKET"
-sensitivity = "internal"
-patterns = ['\bTCK-[0-9]{5}\b']
-examples.match = ["see TCK-12345"]
-
-[[disable]]
-id = "domain"
-reason = "internal host names are not personal data here"
-"#,
-    )
-    .expect("rules written");
-    // An external backend allowed to receive restricted requests (redacted), so that what it
-    // receives shows what the rules caught.
+/// A pipeline read from `promptveil.toml` in `dir`: `sections`, then one external backend on
+/// `server` allowed to receive restricted requests (redacted), so that what it receives shows
+/// what the rules caught. Returns it with the file's path.
+fn with_external_backend(
+    dir: &Path,
+    sections: &str,
+    server: &Server,
+) -> (Pipeline, std::path::PathBuf) {
     let config = format!(
-        r#"
-[redaction]
-rules = "my-rules.toml"
-
-[audit]
-sink = "jsonl"
-path = "audit.jsonl"
-
+        r#"{sections}
 [[backends]]
 name = "cloud-llm"
 api = "anthropic"
@@ -657,14 +633,37 @@ size = "large"
 context_window = 200000
 never_receives = "none"
 "#,
-        llm.base
+        server.base
     );
-    let path = dir.path().join("promptveil.toml");
+    let path = dir.join("promptveil.toml");
     std::fs::write(&path, &config).expect("write");
     let pipeline = Pipeline::builder()
         .from_toml_file(&path)
         .build()
         .expect("pipeline");
+    (pipeline, path)
+}
+
+/// The reviewer's flow of `docs/reviewers.md`: one custom rule file in the configuration. It
+/// adds to the default rules, so cards and SSNs are still redacted, and the rule it turns off
+/// is named with its reason in the audit trail.
+#[tokio::test]
+async fn a_rule_file_in_the_configuration_adds_to_the_default_rules() {
+    let llm = loopback::start(echo_anthropic).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("my-rules.toml"),
+        format!(
+            "{}\n[[disable]]\nid = \"domain\"\nreason = \"internal host names are not personal data here\"\n",
+            support::TICKET_RULES
+        ),
+    )
+    .expect("rules written");
+    let (pipeline, path) = with_external_backend(
+        dir.path(),
+        "[redaction]\nrules = \"my-rules.toml\"\n\n[audit]\nsink = \"jsonl\"\npath = \"audit.jsonl\"\n",
+        &llm,
+    );
     pipeline
         .run(PromptRequest::new(
             "We refunded card 4111 1111 1111 1111 for SSN 512-34-6789 on TCK-12345 (host db7.corp.example).",
@@ -752,30 +751,8 @@ reason = "the same mistake"
 "#,
     )
     .expect("rules written");
-    let config = format!(
-        r#"
-[redaction]
-rules = "my-rules.toml"
-
-[[backends]]
-name = "cloud-llm"
-api = "anthropic"
-base_url = "{}"
-model = "claude-test"
-api_key_env = "CARGO_PKG_NAME"
-locality = "external"
-size = "large"
-context_window = 200000
-never_receives = "none"
-"#,
-        llm.base
-    );
-    let path = dir.path().join("promptveil.toml");
-    std::fs::write(&path, &config).expect("write");
-    let pipeline = Pipeline::builder()
-        .from_toml_file(&path)
-        .build()
-        .expect("pipeline");
+    let (pipeline, _) =
+        with_external_backend(dir.path(), "[redaction]\nrules = \"my-rules.toml\"\n", &llm);
     let err = pipeline
         .run(PromptRequest::new(
             "Why was card 4111 1111 1111 1111 charged twice?",

@@ -5,6 +5,21 @@
 
 pub mod loopback;
 
+/// A reviewer's file of one extra rule (ticket numbers), as `docs/reviewers.md` shows one.
+pub(crate) const TICKET_RULES: &str = r#"version = 1
+[[rule]]
+id = "ticket"
+entity = "TICKET"
+sensitivity = "internal"
+patterns = ['\bTCK-[0-9]{5}\b']
+examples.match = ["see TCK-12345"]
+"#;
+
+/// [`TICKET_RULES`] in place of the default rules.
+pub(crate) fn ticket_rules_only() -> String {
+    TICKET_RULES.replacen("version = 1\n", "version = 1\ndefaults = \"replace\"\n", 1)
+}
+
 use std::path::{Path, PathBuf};
 
 /// The `.toml` files of a fixture directory (relative to the crate root), sorted.
