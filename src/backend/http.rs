@@ -33,6 +33,29 @@ pub(crate) struct Http {
     slots: Arc<tokio::sync::Semaphore>,
 }
 
+/// Which proxy a backend's client goes through.
+pub(crate) enum ProxyUse {
+    /// None: connect directly, whatever the environment says.
+    None,
+    /// The one the proxy environment variables name, if any (reqwest's default).
+    FromEnvironment,
+    /// This one.
+    Given(Box<reqwest::Proxy>),
+}
+
+/// A backend's HTTP client.
+pub(crate) fn client(proxy: ProxyUse) -> Result<reqwest::Client> {
+    let builder = reqwest::Client::builder();
+    let builder = match proxy {
+        ProxyUse::None => builder.no_proxy(),
+        ProxyUse::FromEnvironment => builder,
+        ProxyUse::Given(p) => builder.proxy(*p),
+    };
+    builder
+        .build()
+        .map_err(|e| Error::config("cannot build the HTTP client").with_source(e))
+}
+
 /// Calls one backend takes at once by default: more wait their turn (a server has a few
 /// parallel slots; a thousand connections at once only overflow its listen queue).
 pub(crate) const DEFAULT_MAX_CONCURRENCY: usize = 64;
@@ -65,13 +88,10 @@ impl Http {
                 "backend `{name}`: the base URL must start with http:// or https://"
             )));
         }
-        let mut client = reqwest::Client::builder();
-        if profile.locality == Locality::OnPremises {
-            client = client.no_proxy();
-        }
-        let client = client
-            .build()
-            .map_err(|e| Error::config("cannot build the HTTP client").with_source(e))?;
+        let client = client(match profile.locality {
+            Locality::OnPremises => ProxyUse::None,
+            Locality::External => ProxyUse::FromEnvironment,
+        })?;
         Ok((
             Http {
                 client,
@@ -444,13 +464,7 @@ macro_rules! http_backend_settings {
                     ))
                 })?;
                 self.http.client =
-                    reqwest::Client::builder()
-                        .proxy(proxy)
-                        .build()
-                        .map_err(|e| {
-                            crate::error::Error::config("cannot build the HTTP client")
-                                .with_source(e)
-                        })?;
+                    super::http::client(super::http::ProxyUse::Given(Box::new(proxy)))?;
                 Ok(self)
             }
 

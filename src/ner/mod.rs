@@ -219,10 +219,7 @@ impl NerDetector {
         let provenance = vec![
             ("ner_model".to_string(), model_digest(&assets.model)?),
             ("ner_lexicon".to_string(), lexicon.digest()),
-            (
-                "ner_config".to_string(),
-                crate::digest::of([format!("{config:?}").as_bytes()]),
-            ),
+            ("ner_config".to_string(), settings_digest(&config)),
         ];
         Ok(NerDetector {
             inner: Arc::new(Inner {
@@ -258,7 +255,7 @@ impl NerDetector {
         let mut provenance = self.inner.provenance.clone();
         for (name, digest) in &mut provenance {
             if name == "ner_config" {
-                *digest = crate::digest::of([format!("{settings:?}").as_bytes()]);
+                *digest = settings_digest(&settings);
             }
         }
         Ok(NerDetector {
@@ -369,6 +366,11 @@ impl NerDetector {
         passes::run(&ctx, &mut work, &config.enabled);
         work.out
     }
+}
+
+/// The digest of the settings (their `Debug` form: lists and ordered maps, no hash map).
+fn settings_digest(settings: &NerConfig) -> String {
+    crate::digest::of([format!("{settings:?}").as_bytes()])
 }
 
 /// The digest of the model file, read once per file and process.

@@ -29,21 +29,11 @@ pub(super) fn redact_conversation(
         earlier.merge(report);
     }
     if !req.history.is_empty() {
-        p.audit(
-            id,
-            AuditEvent::redacted("history", &earlier)
-                .with_turned_off(redactor.turned_off())
-                .with_shield(&p.inner.shield),
-        );
+        p.audit(id, redacted(p, "history", &earlier));
         complete(p, id, "history", "an earlier turn", &earlier)?;
     }
     let (question, mut redaction) = redactor.redact(&req.prompt, vault).into_parts();
-    p.audit(
-        id,
-        AuditEvent::redacted("question", &redaction)
-            .with_turned_off(redactor.turned_off())
-            .with_shield(&p.inner.shield),
-    );
+    p.audit(id, redacted(p, "question", &redaction));
     complete(p, id, "question", "the question", &redaction)?;
     redaction.merge(earlier);
     Ok((question, history, redaction))
@@ -83,12 +73,7 @@ pub(super) async fn gather_context(
         }
         let (text, report) = inner.redactor.redact(&hit.passage.text, vault).into_parts();
         if !report.is_empty() || !report.is_complete() {
-            p.audit(
-                id,
-                AuditEvent::redacted(hit.passage.id.as_str(), &report)
-                    .with_turned_off(inner.redactor.turned_off())
-                    .with_shield(&inner.shield),
-            );
+            p.audit(id, redacted(p, hit.passage.id.as_str(), &report));
         }
         complete(
             p,
@@ -101,6 +86,14 @@ pub(super) async fn gather_context(
         context.push(ContextPassage::redacted(&hit.passage, text));
     }
     Ok(context)
+}
+
+/// The `redacted` event of `what`, naming the rules the redactor runs without and the shield
+/// that processed the request.
+fn redacted(p: &Pipeline, what: &str, report: &RedactionReport) -> AuditEvent {
+    AuditEvent::redacted(what, report)
+        .with_turned_off(p.inner.redactor.turned_off())
+        .with_shield(&p.inner.shield)
 }
 
 /// What the routing policy reads: levels, entity types, tokens (one unit: the pipeline's
