@@ -169,48 +169,10 @@ impl RuleSetBuilder {
         if let Some(d) = disabled.iter().find(|d| d.reason.is_empty()) {
             return Err(Error::rules("turning a rule off needs a reason").with_rule(&d.id));
         }
-        let mut sources = self.sources;
-        let has_defaults = sources.iter().any(|s| matches!(s, Source::Default));
-        // Which files ask for the default rules is known once they are read: read them first.
-        let mut parsed_files = Vec::new();
-        // What the digest of the set is made of: every source's text, in order.
-        let mut texts: Vec<String> = Vec::new();
-        for source in &sources {
-            parsed_files.push(match source {
-                Source::Default => None,
-                Source::Str(s) => {
-                    texts.push(s.clone());
-                    Some((load::parse(s, None, &self.validators)?, "<rules>".into()))
-                }
-                Source::File(p) => {
-                    let src = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-                    let parsed = load::parse(&src, Some(p), &self.validators)?;
-                    texts.push(src);
-                    Some((parsed, p.display().to_string()))
-                }
-            });
-        }
-        let files_want_defaults = parsed_files
-            .iter()
-            .flatten()
-            .any(|(p, _)| !p.replaces_defaults)
-            || parsed_files.iter().flatten().next().is_none();
-        if self.defaults_unless_replaced && files_want_defaults && !has_defaults {
-            sources.insert(0, Source::Default);
-            parsed_files.insert(0, None);
-        }
-        if sources.iter().any(|s| matches!(s, Source::Default)) {
-            texts.insert(0, DEFAULT_RULES_TOML.to_string());
-        }
-        for (source, parsed) in sources.iter().zip(parsed_files) {
-            if let Some((parsed, name)) = parsed {
-                rules.extend(parsed.rules);
-                fields.extend(parsed.fields);
-                disabled.extend(parsed.disabled);
-                names.push(name);
-                continue;
-            }
-            let (parsed, name) = match source {
+        // Every source read, with its name and text (what the set's digest is made of), in
+        // order. Which files ask for the default rules is known once they are read.
+        let read = |source: &Source| -> Result<(load::Parsed, String, String)> {
+            Ok(match source {
                 Source::Default => (
                     load::parse(
                         DEFAULT_RULES_TOML,
@@ -218,14 +180,39 @@ impl RuleSetBuilder {
                         &self.validators,
                     )?,
                     DEFAULT_RULES_PATH.to_string(),
+                    DEFAULT_RULES_TOML.to_string(),
                 ),
-                // Read above.
-                Source::Str(_) | Source::File(_) => continue,
-            };
+                Source::Str(s) => (
+                    load::parse(s, None, &self.validators)?,
+                    "<rules>".into(),
+                    s.clone(),
+                ),
+                Source::File(p) => {
+                    let src = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                    let parsed = load::parse(&src, Some(p), &self.validators)?;
+                    (parsed, p.display().to_string(), src)
+                }
+            })
+        };
+        let mut sources = self
+            .sources
+            .iter()
+            .map(|s| Ok((matches!(s, Source::Default), read(s)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let has_defaults = sources.iter().any(|(default, _)| *default);
+        let files = sources.iter().filter(|(default, _)| !default);
+        let files_want_defaults = files.clone().next().is_none()
+            || files.clone().any(|(_, (p, _, _))| !p.replaces_defaults);
+        if self.defaults_unless_replaced && files_want_defaults && !has_defaults {
+            sources.insert(0, (true, read(&Source::Default)?));
+        }
+        let mut texts = Vec::with_capacity(sources.len());
+        for (_, (parsed, name, text)) in sources {
             rules.extend(parsed.rules);
             fields.extend(parsed.fields);
             disabled.extend(parsed.disabled);
             names.push(name);
+            texts.push(text);
         }
         let mut seen: HashMap<String, Option<Location>> = HashMap::new();
         let all_ids = rules
