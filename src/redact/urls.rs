@@ -95,13 +95,11 @@ pub(super) struct Carry {
 impl Carry {
     /// Extends the run with `text` passed on.
     pub(super) fn extend(&mut self, text: &str) {
-        match text.rfind(char::is_whitespace) {
-            Some(ws) => {
-                let after = text.get(ws..).unwrap_or_default();
-                let skip = after.chars().next().map_or(0, char::len_utf8);
+        match after_last_space(text) {
+            Some(after) => {
                 self.tail.clear();
                 self.url = false;
-                self.tail.push_str(after.get(skip..).unwrap_or_default());
+                self.tail.push_str(after);
             }
             None => self.tail.push_str(text),
         }
@@ -131,14 +129,18 @@ impl Carry {
 /// came before `text` (empty for a whole answer).
 pub(super) fn placeholder_in_url(carry: &Carry, text: &str, at: usize) -> bool {
     let before = text.get(..at).unwrap_or_default();
-    match before.rfind(char::is_whitespace) {
-        Some(ws) => {
-            let run = before.get(ws..).unwrap_or_default();
-            let skip = run.chars().next().map_or(0, char::len_utf8);
-            is_url(run.get(skip..).unwrap_or_default())
-        }
+    match after_last_space(before) {
+        Some(run) => is_url(run),
         None => carry.is_url_with(before),
     }
+}
+
+/// What follows the last white-space character of `text`; `None` when it has none.
+fn after_last_space(text: &str) -> Option<&str> {
+    let ws = text.rfind(char::is_whitespace)?;
+    let rest = text.get(ws..).unwrap_or_default();
+    let skip = rest.chars().next().map_or(0, char::len_utf8);
+    rest.get(skip..)
 }
 
 #[cfg(test)]
