@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use loopback::{Received, openai_json};
 use promptveil::backend::openai::OpenAiBackend;
 use promptveil::pipeline::{Pipeline, PromptRequest};
+use promptveil::redact::Redactor;
 use promptveil::route::{BackendProfile, Locality, Size};
 
 /// `VmRSS` and `VmHWM` of this process, in MiB.
@@ -52,7 +53,10 @@ fn main() {
             BackendProfile::new("local", Locality::OnPremises, Size::Small, 8192),
         )
         .expect("backend");
+        // The rules alone, whatever features are built: the load on the pipeline, not the NER.
+        let rules = Redactor::builder().default_rules().build().expect("rules");
         let pipeline = Pipeline::builder()
+            .redactor(rules)
             .backend(Arc::new(backend))
             .build()
             .expect("pipeline");

@@ -32,6 +32,7 @@ use promptveil::index::{
     ChunkConfig, Hit, KnowledgeIndex, LocalRetriever, Retriever, SearchMode, ingest_path,
 };
 use promptveil::pipeline::{Pipeline, PromptRequest};
+use promptveil::redact::Redactor;
 use promptveil::route::{BackendProfile, Locality, Size};
 
 /// Answers at once with the question line of the prompt.
@@ -126,7 +127,11 @@ fn pipeline() -> (Pipeline, tempfile::TempDir) {
     let backend = Arc::new(Instant0 {
         profile: BackendProfile::new("instant", Locality::OnPremises, Size::Small, 32_768),
     });
+    // The rules alone, whatever features are built (with `ner` the default redactor runs the
+    // model too; its cost is `--bench ner`'s).
+    let rules = Redactor::builder().default_rules().build().expect("rules");
     let pipeline = Pipeline::builder()
+        .redactor(rules)
         .backend(backend)
         .retriever(
             Arc::new(Inline(LocalRetriever::new(index, SearchMode::Bm25))),

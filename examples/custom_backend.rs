@@ -84,6 +84,7 @@ impl ModelBackend for InHouse {
                 code: status,
                 kind: None,
                 retry_after: None,
+                should_retry: None,
             });
         }
         let body: Generated = response.json().await.map_err(|_| BackendError::Malformed {

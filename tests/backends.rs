@@ -294,6 +294,7 @@ async fn error_statuses_keep_their_kind_and_retry_after() {
             code: 429,
             kind: Some("rate_limit_error".into()),
             retry_after: Some(Duration::from_secs(7)),
+            should_retry: None,
         }
     );
     assert!(e.is_retryable());
@@ -466,6 +467,54 @@ mod dispatching {
                 .is_some_and(BackendError::is_retryable)
         );
         assert_eq!(received.lock().expect("log").len(), 2);
+    }
+
+    /// `x-should-retry` overrides the status code both ways: a 429 the backend calls final
+    /// (a spent quota) is not tried again, a 409 it calls worth retrying is.
+    #[tokio::test]
+    async fn the_backends_word_on_retrying_wins_over_the_status_code() {
+        let (url, received) = serve(vec![
+            Some(Canned {
+                status: "429 Too Many Requests",
+                content_type: "application/json",
+                extra: "x-should-retry: false\r\n",
+                body: r#"{"error":{"type":"insufficient_quota"}}"#.into(),
+            }),
+            Some(Canned {
+                status: "409 Conflict",
+                content_type: "application/json",
+                extra: "x-should-retry: true\r\n",
+                body: "{}".into(),
+            }),
+            Some(ok_json(ANSWER)),
+        ])
+        .await;
+        let d = Dispatcher::new(vec![backend(&url, "slm", Locality::OnPremises)], fast())
+            .expect("dispatcher");
+        let decision = DefaultPolicy::default().route(
+            &RouteSummary::new(Sensitivity::Internal, 50, 0.1),
+            &d.profiles(),
+        );
+        let err = d
+            .dispatch(&decision, &request("hello"))
+            .await
+            .expect_err("a spent quota");
+        assert_eq!(err.attempts.len(), 1);
+        assert!(matches!(
+            err.attempts[0].error,
+            Some(BackendError::Status {
+                code: 429,
+                should_retry: Some(false),
+                ..
+            })
+        ));
+        assert_eq!(received.lock().expect("log").len(), 1);
+        let out = d
+            .dispatch(&decision, &request("hello"))
+            .await
+            .expect("answer after the conflict");
+        assert_eq!(out.attempts.len(), 2);
+        assert_eq!(received.lock().expect("log").len(), 3);
     }
 
     #[tokio::test]
@@ -731,7 +780,8 @@ mod anthropic {
             BackendError::Status {
                 code: 429,
                 kind: Some("rate_limit_error".into()),
-                retry_after: Some(Duration::from_secs(7))
+                retry_after: Some(Duration::from_secs(7)),
+                should_retry: None,
             }
         );
         let e = with("overloaded")

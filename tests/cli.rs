@@ -180,8 +180,9 @@ fn replacing_or_turning_off_default_rules_is_explicit_and_listed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let replace = dir.path().join("only-mine.toml");
     std::fs::write(&replace, support::ticket_rules_only()).expect("written");
+    // The rules alone: the NER model, on by default, would tag the card's digits too.
     let o = promptveil(
-        &["redact", "--rules", path(&replace)],
+        &["redact", "--no-ner", "--rules", path(&replace)],
         Some("card 4111 1111 1111 1111, TCK-12345"),
     );
     assert_eq!(
@@ -745,4 +746,34 @@ fn ner_inventory_lists_passes_and_word_lists_and_ner_test_runs_their_examples() 
     let o = promptveil(&["ner", "inventory", "--without-pass", "lone-number"], None);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown pass `lone-number`"));
+}
+
+/// `redact` runs the NER model as a pipeline does, where the feature is built: a name is
+/// redacted without `--ner`, `--no-ner` shows the rules alone, and without the model files
+/// the command fails naming the fetch command and writes no text.
+#[cfg(feature = "ner")]
+#[test]
+fn redact_runs_the_ner_by_default_and_fails_without_its_files() {
+    const TEXT: &str = "Ask Maria Keller at maria@example.com.";
+    let o = promptveil(&["redact"], Some(TEXT));
+    assert_eq!(stdout(&o).trim_end(), "Ask [PERSON_1] at [EMAIL_1].");
+    let o = promptveil(&["redact", "--no-ner"], Some(TEXT));
+    assert_eq!(stdout(&o).trim_end(), "Ask Maria Keller at [EMAIL_1].");
+    let o = promptveil(
+        &["redact", "--no-ner", "--without-pass", "places"],
+        Some(TEXT),
+    );
+    assert!(!o.status.success() && stdout(&o).is_empty());
+
+    let empty = tempfile::tempdir().expect("tempdir");
+    let o = Command::new(env!("CARGO_BIN_EXE_promptveil"))
+        .args(["redact", "--input", "README.md"])
+        .current_dir(root())
+        .env("PROMPTVEIL_ASSETS", empty.path())
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    assert!(stderr.contains("scripts/fetch-assets"), "{stderr}");
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
 }

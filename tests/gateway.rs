@@ -182,7 +182,10 @@ context_window = 200000
     assert_eq!(messages.len(), 3, "{messages:?}");
     assert_eq!(
         messages[0],
-        ("user".into(), "My e-mail is [EMAIL_1], call me Ann.".into())
+        (
+            "user".into(),
+            "My e-mail is [EMAIL_1], call me [PERSON_1].".into()
+        )
     );
     assert_eq!(
         messages[1],

@@ -1133,7 +1133,7 @@ async fn a_conversation_keeps_its_placeholders_its_sensitivity_and_its_budget() 
         messages[0],
         (
             "user".into(),
-            "I am Ann, [EMAIL_1], on the monthly plan.".into()
+            "I am [PERSON_1], [EMAIL_1], on the monthly plan.".into()
         )
     );
     assert_eq!(
@@ -1201,4 +1201,135 @@ async fn a_conversation_keeps_its_placeholders_its_sensitivity_and_its_budget() 
     );
     let total: usize = messages.iter().map(|(_, t)| t.len().div_ceil(4) + 4).sum();
     assert!(total <= 260 + 8, "{total}");
+}
+
+/// Where the feature `ner` is built, names are redacted without anyone asking: by a pipeline
+/// given no redactor and by a configuration file that does not mention the NER. Turning it off
+/// takes `ner = false`, and the audit trail then shows a shield without a model.
+#[cfg(feature = "ner")]
+#[tokio::test]
+async fn names_are_redacted_by_default_where_the_ner_is_built() {
+    const QUESTION: &str = "Can Anna Keller (anna@example.com) pay in instalments?";
+    let llm = loopback::start(echo_anthropic).await;
+    let builder = Pipeline::builder()
+        .backend(cloud(&llm))
+        .build()
+        .expect("pipeline");
+    builder
+        .run(PromptRequest::new(QUESTION))
+        .await
+        .expect("answer");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = "[audit]\nsink = \"jsonl\"\npath = \"audit.jsonl\"\n";
+    let (from_file, _) = with_external_backend(dir.path(), audit, &llm);
+    from_file
+        .run(PromptRequest::new(QUESTION))
+        .await
+        .expect("answer");
+    let shield = |dir: &Path| {
+        audit_lines(&dir.join("audit.jsonl"))
+            .into_iter()
+            .find(|e| e["event"] == "redacted")
+            .expect("redacted event")["shield"]
+            .clone()
+    };
+    assert!(shield(dir.path())["ner_model"].is_string());
+
+    let off = tempfile::tempdir().expect("tempdir");
+    let (rules_only, _) = with_external_backend(
+        off.path(),
+        &format!("[redaction]\nner = false\n\n{audit}"),
+        &llm,
+    );
+    rules_only
+        .run(PromptRequest::new(QUESTION))
+        .await
+        .expect("answer");
+    assert!(shield(off.path())["ner_model"].is_null());
+
+    let sent: Vec<String> = llm.requests().iter().map(|r| r.prompt()).collect();
+    assert_eq!(sent.len(), 3);
+    for prompt in &sent[..2] {
+        assert!(prompt.contains("Can [PERSON_1] ([EMAIL_1])"), "{prompt}");
+        assert!(
+            !prompt.contains("Anna") && !prompt.contains("Keller"),
+            "{prompt}"
+        );
+    }
+    assert!(
+        sent[2].contains("Can Anna Keller ([EMAIL_1])"),
+        "{}",
+        sent[2]
+    );
+}
+
+/// Without the model files, a pipeline that would run the NER by default does not build:
+/// the error names the fetch command, and nothing falls back to the rules alone unasked. The
+/// assets folder comes from the environment, so the check runs in a child process of this
+/// test binary with `PROMPTVEIL_ASSETS` pointing at an empty folder.
+#[cfg(feature = "ner")]
+#[test]
+fn missing_model_files_are_an_error_not_a_fallback() {
+    const CHILD: &str = "PROMPTVEIL_TEST_CHILD";
+    const DONE: &str = "child checks done";
+    if std::env::var_os(CHILD).is_some() {
+        let dir = std::env::var_os("PROMPTVEIL_ASSETS").expect("set by the parent");
+        assert!(std::fs::read_dir(&dir).expect("folder").next().is_none());
+        let backend = || {
+            Arc::new(
+                OpenAiBackend::new(
+                    "http://127.0.0.1:9/v1",
+                    "m",
+                    BackendProfile::new("local-slm", Locality::OnPremises, Size::Small, 8192),
+                )
+                .expect("backend"),
+            ) as Arc<dyn ModelBackend>
+        };
+        let err = Pipeline::builder()
+            .backend(backend())
+            .build()
+            .expect_err("no model, no pipeline");
+        assert_eq!(err.kind(), ErrorKind::Asset);
+        assert!(err.to_string().contains("scripts/fetch-assets"), "{err}");
+        let toml = |redaction: &str| {
+            format!(
+                "{redaction}[[backends]]\nname = \"local\"\napi = \"openai\"\n\
+                 base_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\nlocality = \"on_premises\"\n\
+                 size = \"small\"\ncontext_window = 8192\n"
+            )
+        };
+        let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let err = Pipeline::builder()
+            .from_toml_str(&toml(""), None, base)
+            .build()
+            .expect_err("no model, no pipeline");
+        assert_eq!(err.kind(), ErrorKind::Asset);
+        assert!(err.to_string().contains("scripts/fetch-assets"), "{err}");
+        // Asked for in so many words, the rules alone build.
+        Pipeline::builder()
+            .from_toml_str(&toml("[redaction]\nner = false\n\n"), None, base)
+            .build()
+            .expect("rules alone");
+        println!("{DONE}");
+        return;
+    }
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "missing_model_files_are_an_error_not_a_fallback",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env("PROMPTVEIL_ASSETS", empty.path())
+        .output()
+        .expect("child runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(DONE),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

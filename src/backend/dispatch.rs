@@ -200,7 +200,7 @@ impl Dispatcher {
     /// #     fn profile(&self) -> &BackendProfile { &self.0 }
     /// #     async fn complete(&self, _: &BackendRequest) -> Result<BackendResponse, BackendError> {
     /// #         match self.1 {
-    /// #             Some(code) => Err(BackendError::Status { code, kind: None, retry_after: None }),
+    /// #             Some(code) => Err(BackendError::Status { code, kind: None, retry_after: None, should_retry: None }),
     /// #             None => Ok(BackendResponse::new("ok", "m")),
     /// #         }
     /// #     }

@@ -144,6 +144,7 @@ impl Http {
         let status = response.status();
         if !status.is_success() {
             let wait = retry_after(response.headers());
+            let should_retry = should_retry(response.headers());
             let code = status.as_u16();
             // The error body is best effort: its kind only.
             let body = self.body(response).await.unwrap_or_default();
@@ -151,6 +152,7 @@ impl Http {
                 code,
                 kind: error_kind(&body),
                 retry_after: wait,
+                should_retry,
             });
         }
         let content_type = response
@@ -270,6 +272,19 @@ fn retry_after_at(
         }
     };
     Some(wait.min(MAX_RETRY_AFTER))
+}
+
+/// The backend's own word on retrying, `x-should-retry: true|false` (as OpenAI and Anthropic
+/// send it); any other value is no word.
+pub(crate) fn should_retry(headers: &reqwest::header::HeaderMap) -> Option<bool> {
+    let v = headers.get("x-should-retry")?.to_str().ok()?.trim();
+    if v.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if v.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// The service's error type from an error body, OpenAI's `{"error": {"type" | "code": ...}}`

@@ -263,6 +263,10 @@ pub enum BackendError {
         kind: Option<String>,
         /// How long a 429 or 503 asked to wait.
         retry_after: Option<Duration>,
+        /// The backend's own word on trying again (`x-should-retry: true|false`, as the
+        /// OpenAI and Anthropic APIs send it), which overrides the status code's: `false` on a
+        /// 429 is a spent quota, not a burst; `true` on a 409 is a lock worth waiting for.
+        should_retry: Option<bool>,
     },
     /// The answer did not follow the wire format (bad JSON, no choices, wrong content type).
     Malformed {
@@ -283,20 +287,25 @@ pub enum BackendError {
 
 impl BackendError {
     /// Might the same request succeed if tried again: connection failures, timeouts, 429 and
-    /// 5xx. A 4xx other than 429 or a malformed answer will not get better.
+    /// 5xx, unless the backend said otherwise (`should_retry`). A 4xx other than 429 or a
+    /// malformed answer will not get better.
     ///
     /// ```
     /// use promptveil::backend::BackendError;
     ///
-    /// let busy = BackendError::Status { code: 529, kind: Some("overloaded_error".into()), retry_after: None };
+    /// let busy = BackendError::Status { code: 529, kind: Some("overloaded_error".into()), retry_after: None, should_retry: None };
     /// assert!(busy.is_retryable());
-    /// let denied = BackendError::Status { code: 401, kind: None, retry_after: None };
+    /// let denied = BackendError::Status { code: 401, kind: None, retry_after: None, should_retry: None };
     /// assert!(!denied.is_retryable());
+    /// let spent = BackendError::Status { code: 429, kind: None, retry_after: None, should_retry: Some(false) };
+    /// assert!(!spent.is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             BackendError::Connect { .. } | BackendError::Timeout => true,
-            BackendError::Status { code, .. } => *code == 429 || (500..600).contains(code),
+            BackendError::Status {
+                code, should_retry, ..
+            } => should_retry.unwrap_or(*code == 429 || (500..600).contains(code)),
             BackendError::Remote { kind } => kind
                 .as_deref()
                 .is_some_and(|k| k.contains("overloaded") || k.contains("rate_limit")),
@@ -314,6 +323,7 @@ impl std::fmt::Display for BackendError {
                 code,
                 kind,
                 retry_after,
+                ..
             } => {
                 write!(f, "the backend answered HTTP {code}")?;
                 if let Some(k) = kind {
@@ -423,7 +433,8 @@ mod tests {
             BackendError::Status {
                 code: 429,
                 kind: None,
-                retry_after: Some(Duration::from_secs(2))
+                retry_after: Some(Duration::from_secs(2)),
+                should_retry: None,
             }
             .is_retryable()
         );
@@ -431,7 +442,8 @@ mod tests {
             BackendError::Status {
                 code: 503,
                 kind: None,
-                retry_after: None
+                retry_after: None,
+                should_retry: None,
             }
             .is_retryable()
         );
@@ -439,15 +451,28 @@ mod tests {
             !BackendError::Status {
                 code: 401,
                 kind: Some("invalid_api_key".into()),
-                retry_after: None
+                retry_after: None,
+                should_retry: None,
             }
             .is_retryable()
         );
         assert!(!BackendError::Malformed { detail: "x".into() }.is_retryable());
+        // The backend's own word wins over the status code's, both ways.
+        let said = |code, should_retry| BackendError::Status {
+            code,
+            kind: None,
+            retry_after: None,
+            should_retry,
+        };
+        assert!(!said(429, Some(false)).is_retryable());
+        assert!(!said(503, Some(false)).is_retryable());
+        assert!(said(409, Some(true)).is_retryable());
+        assert!(!said(409, None).is_retryable());
         let shown = BackendError::Status {
             code: 429,
             kind: Some("rate_limit_error".into()),
             retry_after: Some(Duration::from_secs(3)),
+            should_retry: None,
         }
         .to_string();
         assert_eq!(

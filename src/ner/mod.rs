@@ -96,8 +96,8 @@ mod window;
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 pub use config::{EntitySettings, NerConfig};
 pub use lexicon::{Lexicon, LexiconFailure, LexiconList};
@@ -105,7 +105,7 @@ pub use model::NerAssets;
 pub use passes::PassFamily;
 
 use crate::error::Result;
-use crate::redact::{Detector, Finding, FindingSink, Span};
+use crate::redact::{Detector, Finding, FindingSink, RedactorBuilder, Span};
 
 use candidate::{Candidate, Source, Target};
 use gazetteer::Gazetteers;
@@ -142,6 +142,18 @@ pub fn passes() -> impl Iterator<Item = PassInfo> {
         family: p.family,
         summary: p.summary,
     })
+}
+
+impl RedactorBuilder {
+    /// Adds the NER detector with its shipped settings from the assets folder
+    /// ([`NerDetector::shared`](crate::ner::NerDetector::shared): loaded once per process).
+    /// A missing file is the error [`build`](RedactorBuilder::build) returns.
+    pub fn default_ner(self) -> Self {
+        match NerDetector::shared(&NerAssets::discover()) {
+            Ok(ner) => self.detector(ner),
+            Err(e) => self.defer(e),
+        }
+    }
 }
 
 /// The NER detector: model, gazetteers, organisation patterns and passes. Cheap to clone,
@@ -198,6 +210,26 @@ impl NerDetector {
             None => Lexicon::shipped()?,
         };
         NerDetector::load_with_lexicon(assets, config, lexicon)
+    }
+
+    /// The detector with the shipped settings ([`NerConfig::default`]) from `assets`, loaded
+    /// once per process and per assets folder and cloned after that: what a pipeline and a
+    /// configuration file use unless told otherwise. A failed load is not kept, so a later
+    /// call after `scripts/fetch-assets` loads the model.
+    ///
+    /// # Errors
+    ///
+    /// As [`NerDetector::load`].
+    pub fn shared(assets: &NerAssets) -> Result<NerDetector> {
+        static LOADED: Mutex<Vec<(NerAssets, NerDetector)>> = Mutex::new(Vec::new());
+        // Held while loading, so that two threads asking at once load the model once.
+        let mut loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, ner)) = loaded.iter().find(|(a, _)| a == assets) {
+            return Ok(ner.clone());
+        }
+        let ner = NerDetector::load(assets, NerConfig::default())?;
+        loaded.push((assets.clone(), ner.clone()));
+        Ok(ner)
     }
 
     /// As [`NerDetector::load`], with `lexicon` instead of the one `config` names.

@@ -9,7 +9,7 @@ use crate::backend::dispatch::{DispatchConfig, Dispatcher};
 use crate::enrich::{HeuristicCounter, Template, TokenCounter};
 use crate::error::{Error, Result};
 use crate::index::Retriever;
-use crate::redact::{Redactor, UrlValues};
+use crate::redact::{Redactor, RedactorBuilder, UrlValues};
 use crate::route::{ComplexityWeights, DefaultPolicy, RoutingPolicy};
 
 /// The settings a builder collects and a pipeline keeps.
@@ -60,6 +60,22 @@ impl Default for Config {
     }
 }
 
+// Defined here, with the pipeline that uses it: the layer that sees both the rules and the
+// NER detector.
+impl RedactorBuilder {
+    /// The default detectors: the default rules and, in a build with the feature `ner`, the
+    /// NER detector with its shipped settings (`default_ner`, loaded once per process).
+    /// What a [`Pipeline`](crate::pipeline::Pipeline) redacts with when given no redactor.
+    /// Where the feature is built, missing model files are an error naming
+    /// `scripts/fetch-assets`, never a silent fallback to the rules alone.
+    pub fn default_detectors(self) -> Self {
+        let builder = self.default_rules();
+        #[cfg(feature = "ner")]
+        let builder = builder.default_ner();
+        builder
+    }
+}
+
 /// Builds a [`Pipeline`]. Setters never fail: errors (a rule file that does not load, a
 /// template that does not parse, two backends with one name) are kept and returned by
 /// [`build`](PipelineBuilder::build), the first one found.
@@ -81,7 +97,9 @@ impl std::fmt::Debug for PipelineBuilder {
 }
 
 impl PipelineBuilder {
-    /// The redactor (default: the default rules, [`RedactorBuilder::default_rules`](crate::redact::RedactorBuilder::default_rules)).
+    /// The redactor. Default: the default rules and, in a build with the feature `ner`, the
+    /// NER detector ([`RedactorBuilder::default_detectors`](crate::redact::RedactorBuilder::default_detectors));
+    /// missing model files are then an error of [`build`](PipelineBuilder::build).
     pub fn redactor(mut self, redactor: Redactor) -> Self {
         self.config.redactor = Some(redactor);
         self
@@ -226,7 +244,9 @@ impl PipelineBuilder {
     ///
     /// The first error a setter or the configuration file deferred;
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when no backend was added, two share a
-    /// name, the budget is 0, or the default rule set fails to build.
+    /// name, the budget is 0, or the default rule set fails to build;
+    /// [`ErrorKind::Asset`](crate::ErrorKind::Asset) when no redactor was given, the crate is
+    /// built with the feature `ner` and the model files are missing.
     pub fn build(mut self) -> Result<Pipeline> {
         if !self.errors.is_empty() {
             return Err(self.errors.swap_remove(0));
@@ -240,7 +260,7 @@ impl PipelineBuilder {
         }
         let redactor = match c.redactor {
             Some(r) => r,
-            None => Redactor::builder().default_rules().build()?,
+            None => Redactor::builder().default_detectors().build()?,
         };
         let dispatcher = Dispatcher::new(c.backends, c.dispatch)?;
         let profiles = dispatcher.profiles();

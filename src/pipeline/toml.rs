@@ -8,7 +8,9 @@
 //! [redaction]
 //! rules = "rules.toml"        # added to the built-in rules, unless the file says
 //!                             # `defaults = "replace"`; default: the built-in rules alone
-//! ner = false                 # the local NER detector (feature `ner`)
+//! ner = true                  # the local NER detector: on by default in a build with the
+//!                             # feature `ner` (missing model files are then an error), off
+//!                             # without it; `false` runs the rules alone
 //! on_model_failure = "refuse" # or "continue_with_rules": when the NER fails on a text, go
 //!                             # on with the rules' findings, handled as restricted
 //! hash_key_env = "PROMPTVEIL_HASH_KEY"  # or hash_key_file = "secrets/hash.key": the key of
@@ -118,8 +120,8 @@ struct Redaction {
     hash_key_env: Option<String>,
     /// A file holding that key.
     hash_key_file: Option<PathBuf>,
-    #[serde(default)]
-    ner: bool,
+    /// Default: on in a build with the feature `ner`.
+    ner: Option<bool>,
     #[serde(default)]
     on_model_failure: super::OnModelFailure,
 }
@@ -377,14 +379,10 @@ impl Source<'_> {
             Some(rules) => redactor.rules(crate::rules::RuleSet::from_file(self.resolve(rules))?),
             None => redactor.default_rules(),
         };
-        if r.ner {
+        if r.ner.unwrap_or(cfg!(feature = "ner")) {
             #[cfg(feature = "ner")]
             {
-                use crate::ner::{NerAssets, NerConfig, NerDetector};
-                redactor = redactor.detector(NerDetector::load(
-                    &NerAssets::discover(),
-                    NerConfig::default(),
-                )?);
+                redactor = redactor.default_ner();
             }
             #[cfg(not(feature = "ner"))]
             return Err(self.at(

@@ -18,8 +18,8 @@
 //! ```
 //!
 //! Every command that redacts (`redact`, `eval pii|secrets`, `index check`) takes the same
-//! detector options: `--rules FILE`, `--ner`, `--ner-config FILE`, `--ner-lexicon FILE`,
-//! `--without-pass NAME`.
+//! detector options: `--rules FILE`, `--no-ner` (the NER detector runs by default in a build
+//! with the feature `ner`), `--ner-config FILE`, `--ner-lexicon FILE`, `--without-pass NAME`.
 
 #![cfg_attr(
     not(test),
@@ -213,10 +213,14 @@ struct RulesArg {
     /// `defaults = "replace"` is used instead of them.
     #[arg(long = "rules")]
     rules: Vec<PathBuf>,
-    /// Also run the NER detector (names, places, organisations, addresses); needs the `ner`
-    /// feature and the assets from scripts/fetch-assets.
-    #[arg(long)]
+    /// Run the NER detector (names, places, organisations, addresses) beside the rules: the
+    /// default in a build with the `ner` feature (assets from scripts/fetch-assets); an error
+    /// without it.
+    #[arg(long, conflicts_with = "no_ner")]
     ner: bool,
+    /// The rules alone, without the NER detector (what does the model add?).
+    #[arg(long = "no-ner")]
+    no_ner: bool,
     #[command(flatten)]
     settings: NerArgs,
 }
@@ -246,7 +250,12 @@ impl RulesArg {
     fn redactor(&self) -> Result<Redactor> {
         // The files add to the default rules unless they say `defaults = "replace"`.
         let mut b = Redactor::builder().rules(RuleSet::from_files(&self.rules)?);
-        if self.ner || self.settings.any() {
+        if self.settings.any() && self.no_ner {
+            return Err(
+                "--no-ner with NER settings (--ner-config, --ner-lexicon, --without-pass)".into(),
+            );
+        }
+        if self.ner || self.settings.any() || (cfg!(feature = "ner") && !self.no_ner) {
             b = b.detector(ner::load(&self.settings)?);
         }
         Ok(b.build()?)
