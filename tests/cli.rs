@@ -777,3 +777,90 @@ fn redact_runs_the_ner_by_default_and_fails_without_its_files() {
     assert!(stderr.contains("scripts/fetch-assets"), "{stderr}");
     assert!(o.stdout.is_empty(), "{}", stdout(&o));
 }
+
+/// A team's own outcomes, logged in the evaluation files' shape, train a router that
+/// `eval routing` then scores prompts with; a broken record is named by file and line.
+#[test]
+fn a_router_is_trained_on_logged_outcomes_and_scores_prompts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("outcomes.jsonl");
+    let mut lines = String::new();
+    for i in 0..120 {
+        // The small model fails the long calculations, passes the short lookups.
+        let (prompt, small) = if i % 2 == 0 {
+            (
+                format!("Compute 3{i} * 17 + 2{i} / 4 - 9 and give the total for batch {i}"),
+                0,
+            )
+        } else {
+            (format!("Which team owns ticket queue {i}?"), 1)
+        };
+        lines.push_str(
+            &serde_json::json!({"id": i.to_string(), "prompt": prompt,
+                                "scores": {"small-slm": small, "large-llm": 1}})
+            .to_string(),
+        );
+        lines.push('\n');
+    }
+    std::fs::write(&data, &lines).expect("written");
+    let router = dir.path().join("router.json");
+    let o = promptveil(
+        &[
+            "route",
+            "train",
+            "--data",
+            path(&data),
+            "--out",
+            path(&router),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.contains("small-slm -> large-llm"), "{out}");
+    assert!(out.contains("5-fold cross-validated"), "{out}");
+    let predictions = dir.path().join("scores.jsonl");
+    let o = promptveil(
+        &[
+            "eval",
+            "routing",
+            "--gold",
+            path(&data),
+            "--predictions",
+            path(&predictions),
+            "--router",
+            path(&router),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let scores: Vec<f64> = std::fs::read_to_string(&predictions)
+        .expect("predictions")
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["score"]
+                .as_f64()
+                .expect("score")
+        })
+        .collect();
+    assert_eq!(scores.len(), 120);
+    assert!(scores[0] > scores[1] && scores[2] > scores[3], "{scores:?}");
+
+    std::fs::write(&data, format!("{lines}{{\"id\": \"x\", \"prompt\": 3}}\n")).expect("written");
+    let o = promptveil(
+        &[
+            "route",
+            "train",
+            "--data",
+            path(&data),
+            "--out",
+            path(&router),
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && stderr.contains("outcomes.jsonl:121"),
+        "{stderr}"
+    );
+}

@@ -50,10 +50,18 @@
 //! ```
 
 mod complexity;
+mod features;
+mod learned;
+mod metrics;
 
 use serde::{Deserialize, Serialize};
 
 pub use complexity::{Complexity, ComplexityWeights, Feature};
+pub use features::{FEATURE_COUNT, FEATURE_NAMES, features};
+pub use learned::{
+    LearnedRouter, Outcome, OutcomeSet, ROUTER_FORMAT, RouterScore, TrainOptions, TrainedOn, train,
+};
+pub use metrics::{RoutingMetrics, routing_metrics};
 
 use crate::sensitivity::Sensitivity;
 

@@ -9,6 +9,8 @@
 //! promptveil eval secrets --gold FILE --predictions OUT [--rules FILE]...
 //! promptveil eval retrieval --corpus corpus.jsonl --queries queries.jsonl --run OUT.trec
 //!                           --mode bm25|dense|hybrid [--index PATH]
+//! promptveil eval routing --gold FILE --predictions OUT [--router shipped|complexity|FILE]
+//! promptveil route train --data FILE... --out ROUTER [--weak M --strong M] [--folds 5 --seed 7]
 //! promptveil index build DIR --index PATH
 //! promptveil index search --index PATH QUERY [-k N] [--mode bm25|dense|hybrid]
 //! promptveil audit summarize LOG.jsonl [--json]   what left the building, per backend and level
@@ -45,6 +47,7 @@ mod eval;
 mod index;
 mod ner;
 mod redact;
+mod route;
 mod rules;
 
 /// Errors of the command line: the library's own, or a file the tool could not use.
@@ -85,6 +88,9 @@ enum Command {
     /// List and test the NER detector's passes and word lists (feature `ner`).
     #[command(subcommand)]
     Ner(NerCommand),
+    /// Fit a router to logged outcomes of a small and a large model.
+    #[command(subcommand)]
+    Route(route::RouteCommand),
 }
 
 #[derive(Subcommand)]
@@ -289,6 +295,9 @@ enum EvalCommand {
     /// Retrieval: indexes a BEIR corpus, runs every query, writes a TREC run and prints the
     /// index-build time and query latency percentiles.
     Retrieval(RetrievalArgs),
+    /// Routing: reads {"id","prompt"} lines, writes {"id","score"} (higher: needs the large
+    /// model more) for `score_routing.py`.
+    Routing(route::RoutingArgs),
 }
 
 #[derive(Args)]
@@ -349,6 +358,8 @@ fn main() -> ExitCode {
         Command::Eval(EvalCommand::Retrieval(args)) => {
             eval::retrieval(&args).map(|()| ExitCode::SUCCESS)
         }
+        Command::Eval(EvalCommand::Routing(args)) => route::eval(&args).map(|()| ExitCode::SUCCESS),
+        Command::Route(command) => route::run(&command).map(|()| ExitCode::SUCCESS),
         Command::Index(IndexCommand::Build {
             dir,
             index,
