@@ -287,6 +287,7 @@ fn reasons(route: &RouteDecision) -> String {
                 score,
                 threshold,
                 prefers,
+                ..
             } => format!(
                 "complexity {score:.2} {} {threshold:.2}: a {} model is preferred",
                 if score >= threshold { "≥" } else { "<" },

@@ -1333,3 +1333,129 @@ fn missing_model_files_are_an_error_not_a_fallback() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A learned router from the configuration: the score the policy reads is the prompt's
+/// percentile among the router's training prompts, `large_share` sets the threshold, the
+/// route names the features that moved the score, and the trail names the router. A
+/// restricted prompt stays on premises however hard the router finds it.
+#[tokio::test]
+async fn a_learned_router_routes_by_a_stated_share_and_sensitivity_still_wins() {
+    let slm = loopback::start(echo_openai).await;
+    let llm = loopback::start(echo_anthropic).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("promptveil.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[redaction]
+ner = false
+
+[routing]
+router = "shipped"
+large_share = 0.5
+
+[audit]
+sink = "jsonl"
+path = "audit.jsonl"
+
+[[backends]]
+name = "local-slm"
+api = "openai"
+base_url = "{}"
+model = "m"
+locality = "on_premises"
+size = "small"
+context_window = 8192
+
+[[backends]]
+name = "cloud-llm"
+api = "anthropic"
+base_url = "{}"
+model = "claude-test"
+api_key_env = "CARGO_PKG_NAME"
+locality = "external"
+size = "large"
+context_window = 200000
+"#,
+            slm.base, llm.base
+        ),
+    )
+    .expect("config");
+    let pipeline = Pipeline::builder()
+        .from_toml_file(&path)
+        .build()
+        .expect("pipeline");
+    let threshold = promptveil::route::LearnedRouter::threshold_for_large_share(0.5);
+    let complexity = |out: &promptveil::pipeline::PipelineOutput| {
+        out.trace()
+            .route()
+            .reasons
+            .iter()
+            .find_map(|r| match r {
+                Reason::Complexity {
+                    score,
+                    threshold: t,
+                    drivers,
+                    ..
+                } => Some((*score, *t, drivers.clone())),
+                _ => None,
+            })
+            .expect("a complexity reason")
+    };
+
+    const WORD_PROBLEM: &str = "A tank holds 1,250 litres and drains at 35 litres per minute \
+        while a pump adds 12 litres per minute for the first 18 minutes and 20 litres per \
+        minute after that. A second tank of 900 litres drains at 15 litres per minute. How \
+        many minutes pass until both tanks hold the same volume, and what is that volume?";
+    let hard = pipeline
+        .run(PromptRequest::new(WORD_PROBLEM))
+        .await
+        .expect("answer");
+    let (score, t, drivers) = complexity(&hard);
+    assert_eq!(t, threshold);
+    assert!(score >= threshold, "{score}");
+    assert_eq!(drivers.len(), 3);
+    assert_eq!(hard.trace().backend(), "cloud-llm");
+
+    let easy = pipeline
+        .run(PromptRequest::new("Who wrote Hamlet?"))
+        .await
+        .expect("answer");
+    assert!(complexity(&easy).0 < threshold, "{:?}", complexity(&easy));
+    assert_eq!(easy.trace().backend(), "local-slm");
+
+    // The same hard problem with a card number in it: the router wants the large model, the
+    // request stays on premises.
+    let restricted = pipeline
+        .run(PromptRequest::new(format!(
+            "{WORD_PROBLEM} Bill it to card 4111 1111 1111 1111."
+        )))
+        .await
+        .expect("answer");
+    assert!(complexity(&restricted).0 >= threshold);
+    assert_eq!(restricted.trace().backend(), "local-slm");
+    assert_eq!(llm.requests().len(), 1);
+
+    let router = promptveil::route::LearnedRouter::shipped().expect("router");
+    let trail = audit_lines(&dir.path().join("audit.jsonl"));
+    assert!(
+        trail
+            .iter()
+            .filter(|e| e["event"] == "redacted")
+            .all(|e| e["shield"]["router"] == router.digest().as_str())
+    );
+
+    // A share without a router has no calibration to convert it: an error naming the key.
+    let err = Pipeline::builder()
+        .from_toml_str(
+            "[routing]\nlarge_share = 0.3\n\n[[backends]]\nname = \"l\"\napi = \"openai\"\n\
+             base_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\nlocality = \"on_premises\"\n\
+             size = \"small\"\ncontext_window = 8192\n",
+            None,
+            dir.path(),
+        )
+        .build()
+        .expect_err("no router");
+    assert!(err.to_string().contains("large_share"), "{err}");
+}

@@ -10,7 +10,7 @@ use crate::enrich::{HeuristicCounter, Template, TokenCounter};
 use crate::error::{Error, Result};
 use crate::index::Retriever;
 use crate::redact::{Redactor, RedactorBuilder, UrlValues};
-use crate::route::{ComplexityWeights, DefaultPolicy, RoutingPolicy};
+use crate::route::{ComplexityWeights, DefaultPolicy, LearnedRouter, RoutingPolicy};
 
 /// The settings a builder collects and a pipeline keeps.
 pub(super) struct Config {
@@ -23,6 +23,7 @@ pub(super) struct Config {
     pub(super) budget: usize,
     pub(super) counter: Arc<dyn TokenCounter>,
     pub(super) weights: ComplexityWeights,
+    pub(super) router: Option<Arc<LearnedRouter>>,
     pub(super) policy: Arc<dyn RoutingPolicy>,
     pub(super) backends: Vec<Arc<dyn ModelBackend>>,
     pub(super) dispatch: DispatchConfig,
@@ -47,6 +48,7 @@ impl Default for Config {
             budget: 3000,
             counter: Arc::new(HeuristicCounter),
             weights: ComplexityWeights::default(),
+            router: None,
             policy: Arc::new(DefaultPolicy::default()),
             backends: Vec::new(),
             dispatch: DispatchConfig::default(),
@@ -158,6 +160,17 @@ impl PipelineBuilder {
     /// The complexity score's weights (default [`ComplexityWeights::default`]).
     pub fn complexity_weights(mut self, weights: ComplexityWeights) -> Self {
         self.config.weights = weights;
+        self
+    }
+
+    /// Scores complexity with a learned router instead of the hand-set features: the score
+    /// the policy reads is then the prompt's percentile among the router's training prompts,
+    /// so a threshold of 0.7 sends about 30% of such prompts to large models
+    /// ([`LearnedRouter::threshold_for_large_share`]), and the route's reasons name the
+    /// features that moved it. Sensitivity still comes first: admission and the policy keep
+    /// restricted prompts where they may go, whatever the score.
+    pub fn router(mut self, router: LearnedRouter) -> Self {
+        self.config.router = Some(Arc::new(router));
         self
     }
 
@@ -292,6 +305,9 @@ impl PipelineBuilder {
         };
         let mut shield = redactor.provenance();
         shield.insert("config".to_string(), config);
+        if let Some(router) = &c.router {
+            shield.insert("router".to_string(), router.digest());
+        }
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 redactor,
@@ -303,6 +319,7 @@ impl PipelineBuilder {
                 budget: c.budget,
                 counter: c.counter,
                 weights: c.weights,
+                router: c.router,
                 policy: c.policy,
                 dispatcher,
                 profiles,

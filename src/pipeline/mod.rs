@@ -124,6 +124,7 @@ struct Inner {
     budget: usize,
     counter: Arc<dyn TokenCounter>,
     weights: ComplexityWeights,
+    router: Option<Arc<crate::route::LearnedRouter>>,
     policy: Arc<dyn RoutingPolicy>,
     dispatcher: Dispatcher,
     profiles: Vec<BackendProfile>,
@@ -272,12 +273,15 @@ impl Pipeline {
                 .with_source(e)
         })?
         .with_history(history, inner.budget, &*inner.counter);
-        let complexity = Complexity::score(
-            question.as_str(),
-            prompt.question_tokens(),
-            prompt.context_tokens(),
-            &inner.weights,
-        );
+        let complexity = match &inner.router {
+            Some(router) => Complexity::learned(router, question.as_str()),
+            None => Complexity::score(
+                question.as_str(),
+                prompt.question_tokens(),
+                prompt.context_tokens(),
+                &inner.weights,
+            ),
+        };
         let max_tokens = req.max_tokens.unwrap_or(inner.max_tokens);
         let summary = steps::summarize(self, req, &prompt, &redaction, &complexity, max_tokens);
         // Admission before policy: the policy ranks and chooses among the backends the

@@ -118,6 +118,7 @@ pub(super) fn summarize(
         .with_budget(req.max_cost, req.max_latency_ms)
         .with_cooling_down(p.inner.dispatcher.cooling_down());
     summary.entity_types = redaction.entity_counts().into_keys().collect();
+    summary.complexity_drivers.clone_from(&complexity.drivers);
     summary.tags.clone_from(&req.tags);
     summary
 }

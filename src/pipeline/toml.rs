@@ -33,6 +33,10 @@
 //! [routing]
 //! complexity_threshold = 0.6
 //! escalate_to_external = false
+//! # router = "shipped"          # or a file of `promptveil route train`: a learned router scores
+//!                             # complexity (the prompt's percentile among its training prompts)
+//! # large_share = 0.3           # with a router, instead of complexity_threshold: about this
+//!                             # share of prompts prefer large models
 //!
 //! [dispatch]
 //! retries = 2
@@ -155,6 +159,10 @@ struct Routing {
     complexity_threshold: Option<f32>,
     escalate_to_external: Option<bool>,
     weights: Option<ComplexityWeights>,
+    /// `"shipped"` or a router file: a learned router scores complexity.
+    router: Option<String>,
+    /// The share of prompts to send to large models, with a router.
+    large_share: Option<f32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -255,6 +263,7 @@ struct Parts {
     template: Option<Template>,
     policy: DefaultPolicy,
     weights: Option<ComplexityWeights>,
+    router: Option<crate::route::LearnedRouter>,
     dispatch: DispatchConfig,
     generation: Generation,
     restore: Restore,
@@ -286,6 +295,9 @@ impl Parts {
         b = b.policy(Arc::new(self.policy));
         if let Some(w) = self.weights {
             b = b.complexity_weights(w);
+        }
+        if let Some(r) = self.router {
+            b = b.router(r);
         }
         b = b.dispatch(self.dispatch);
         if let Some(t) = self.generation.max_tokens {
@@ -341,6 +353,31 @@ impl Source<'_> {
         if let Some(e) = file.routing.escalate_to_external {
             policy.escalate_to_external = e;
         }
+        let router = self.router(&file.routing)?;
+        if let Some(share) = file.routing.large_share {
+            if router.is_none() {
+                return Err(self.at(
+                    "large_share",
+                    "`large_share` needs a learned router (`router = \"shipped\"` or a file): \
+                     the hand-set score has no calibration"
+                        .into(),
+                ));
+            }
+            if file.routing.complexity_threshold.is_some() {
+                return Err(self.at(
+                    "large_share",
+                    "set `large_share` or `complexity_threshold`, not both".into(),
+                ));
+            }
+            if !(0.0..=1.0).contains(&share) {
+                return Err(self.at(
+                    "large_share",
+                    "`large_share` is a share, from 0 to 1".into(),
+                ));
+            }
+            policy.complexity_threshold =
+                crate::route::LearnedRouter::threshold_for_large_share(share);
+        }
         if file.backends.is_empty() {
             return Err(self.at("", "the file declares no [[backends]]".into()));
         }
@@ -360,6 +397,7 @@ impl Source<'_> {
             enrich: file.enrich,
             policy,
             weights: file.routing.weights,
+            router,
             dispatch: dispatch(&file.dispatch),
             generation: file.generation,
             restore: file.restore,
@@ -391,6 +429,17 @@ impl Source<'_> {
             ));
         }
         redactor.build()
+    }
+
+    /// `[routing] router`: the shipped router, a router file, or none.
+    fn router(&self, r: &Routing) -> Result<Option<crate::route::LearnedRouter>> {
+        match r.router.as_deref() {
+            None => Ok(None),
+            Some("shipped") => crate::route::LearnedRouter::shipped().map(Some),
+            Some(file) => crate::route::LearnedRouter::from_file(&self.resolve(Path::new(file)))
+                .map(Some)
+                .map_err(|e| self.at("router", e.message().to_string())),
+        }
     }
 
     /// The key of the value hashes, from the environment or a file; `None`: a random one.

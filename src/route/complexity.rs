@@ -76,6 +76,9 @@ pub struct Complexity {
     pub score: f32,
     /// The features that contributed, with their contribution to the sum.
     pub features: Vec<(Feature, f32)>,
+    /// The names of the features that moved the score most, largest first: the hand-set
+    /// features above, or a learned router's ([`LearnedRouter`](super::LearnedRouter)).
+    pub drivers: Vec<String>,
 }
 
 const REASONING: &[&str] = &[
@@ -212,9 +215,43 @@ impl Complexity {
         ];
         let features: Vec<(Feature, f32)> = parts.into_iter().filter(|(_, c)| *c > 0.0).collect();
         let sum: f32 = features.iter().map(|(_, c)| c).sum();
+        let mut ranked = features.clone();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let drivers = ranked
+            .iter()
+            .take(3)
+            .map(|(f, _)| {
+                serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            })
+            .collect();
         Complexity {
             score: 1.0 - (-sum).exp(),
             features,
+            drivers,
+        }
+    }
+
+    /// The complexity of a learned router's score: its percentile among the router's
+    /// training prompts, and the features that moved it most (up or down).
+    ///
+    /// ```
+    /// use promptveil::route::{Complexity, LearnedRouter};
+    ///
+    /// let router = LearnedRouter::shipped()?;
+    /// let c = Complexity::learned(&router, "Solve 3x + 7 = 22 for x, then compute x^2 - 4x.");
+    /// assert!((0.0..=1.0).contains(&c.score));
+    /// assert_eq!(c.drivers.len(), 3);
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    pub fn learned(router: &super::LearnedRouter, question: &str) -> Complexity {
+        let s = router.score(question);
+        Complexity {
+            score: s.percentile,
+            features: Vec::new(),
+            drivers: s.drivers.iter().map(|(n, _)| (*n).to_string()).collect(),
         }
     }
 }

@@ -377,6 +377,8 @@ pub struct TrainOptions {
     pub folds: usize,
     /// Seed of the fold assignment (default 7).
     pub seed: u64,
+    /// Whether each set weighs the same in the fit whatever its size (default true).
+    pub balance_sets: bool,
 }
 
 impl Default for TrainOptions {
@@ -385,6 +387,7 @@ impl Default for TrainOptions {
             alpha: 10.0,
             folds: 5,
             seed: 7,
+            balance_sets: true,
         }
     }
 }
@@ -437,18 +440,18 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// Ridge regression of `y` on the standardised rows: the normal equations
 /// `(ZᵀZ + αI) w = Zᵀ(y − ȳ)`, solved by conjugate gradients.
-fn fit(rows: &[[f32; FEATURE_COUNT]], y: &[f64], alpha: f64) -> Fit {
-    let n = rows.len().max(1) as f64;
+fn fit(rows: &[[f32; FEATURE_COUNT]], y: &[f64], weight: &[f64], alpha: f64) -> Fit {
+    let n = weight.iter().sum::<f64>().max(1e-9);
     let mut mean = [0f64; FEATURE_COUNT];
-    for r in rows {
+    for (r, w) in rows.iter().zip(weight) {
         for (m, x) in mean.iter_mut().zip(r) {
-            *m += f64::from(*x) / n;
+            *m += w * f64::from(*x) / n;
         }
     }
     let mut var = [0f64; FEATURE_COUNT];
-    for r in rows {
+    for (r, w) in rows.iter().zip(weight) {
         for ((v, x), m) in var.iter_mut().zip(r).zip(&mean) {
-            *v += (f64::from(*x) - m).powi(2) / n;
+            *v += w * (f64::from(*x) - m).powi(2) / n;
         }
     }
     // A feature constant over the training set gets scale 1 and, being 0 after centring,
@@ -457,18 +460,18 @@ fn fit(rows: &[[f32; FEATURE_COUNT]], y: &[f64], alpha: f64) -> Fit {
         .iter()
         .map(|v| if *v > 1e-12 { v.sqrt() } else { 1.0 })
         .collect();
-    let y_mean = y.iter().sum::<f64>() / n;
+    let y_mean = y.iter().zip(weight).map(|(t, w)| t * w).sum::<f64>() / n;
     let mut gram = vec![[0f64; FEATURE_COUNT]; FEATURE_COUNT];
     let mut b = vec![0f64; FEATURE_COUNT];
     let mut z = [0f64; FEATURE_COUNT];
-    for (r, t) in rows.iter().zip(y) {
+    for ((r, t), w) in rows.iter().zip(y).zip(weight) {
         for (((z, x), m), s) in z.iter_mut().zip(r).zip(&mean).zip(&scale) {
             *z = (f64::from(*x) - m) / s;
         }
         for ((row, zi), bi) in gram.iter_mut().zip(&z).zip(b.iter_mut()) {
-            *bi += zi * (t - y_mean);
+            *bi += w * zi * (t - y_mean);
             for (a, zj) in row.iter_mut().zip(&z) {
-                *a += zi * zj;
+                *a += w * zi * zj;
             }
         }
     }
@@ -538,6 +541,19 @@ pub fn train(sets: &[OutcomeSet], options: TrainOptions) -> Result<LearnedRouter
     }
     let alpha = f64::from(options.alpha);
     let folds = options.folds;
+    // Each set weighs the same in the fit when balanced, whatever its size: a small set of
+    // one kind of prompt is not drowned by a large one of another. Weights average 1.
+    let total = total as f64;
+    let set_weight: Vec<f64> = sets
+        .iter()
+        .map(|s| {
+            if options.balance_sets {
+                total / (sets.len() as f64 * s.outcomes.len().max(1) as f64)
+            } else {
+                1.0
+            }
+        })
+        .collect();
     // Every outcome of every set, in order: (set, features, strong − weak, fold).
     let samples: Vec<(usize, [f32; FEATURE_COUNT], f64, usize)> = sets
         .iter()
@@ -557,7 +573,12 @@ pub fn train(sets: &[OutcomeSet], options: TrainOptions) -> Result<LearnedRouter
                 .filter(|s| s.3 != k)
                 .map(|s| (s.1, s.2))
                 .unzip();
-            let model = fit(&x, &y, alpha);
+            let w: Vec<f64> = samples
+                .iter()
+                .filter(|s| s.3 != k)
+                .map(|s| set_weight.get(s.0).copied().unwrap_or(1.0))
+                .collect();
+            let model = fit(&x, &y, &w, alpha);
             for (s, out) in samples.iter().zip(out_of_fold.iter_mut()) {
                 if s.3 == k {
                     *out = f64::from(model.raw(&s.1));
@@ -567,7 +588,11 @@ pub fn train(sets: &[OutcomeSet], options: TrainOptions) -> Result<LearnedRouter
     }
     let (all_x, all_y): (Vec<[f32; FEATURE_COUNT]>, Vec<f64>) =
         samples.iter().map(|s| (s.1, s.2)).unzip();
-    let model = fit(&all_x, &all_y, alpha);
+    let all_w: Vec<f64> = samples
+        .iter()
+        .map(|s| set_weight.get(s.0).copied().unwrap_or(1.0))
+        .collect();
+    let model = fit(&all_x, &all_y, &all_w, alpha);
     let mut raws: Vec<f32> = all_x.iter().map(|x| model.raw(x)).collect();
     raws.sort_by(f32::total_cmp);
     let last = raws.len().saturating_sub(1);
@@ -716,7 +741,7 @@ mod tests {
             y.push(2.0 * f64::from(x[0]) - f64::from(x[1]));
             rows.push(x);
         }
-        let f = fit(&rows, &y, 0.01);
+        let f = fit(&rows, &y, &vec![1.0; rows.len()], 0.01);
         assert!(f.weights[0] > 0.0 && f.weights[1] < 0.0);
         assert!(f.weights[2..].iter().all(|w| w.abs() < 1e-6));
         let err: f64 = rows

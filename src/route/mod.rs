@@ -202,6 +202,8 @@ pub struct RouteSummary {
     pub tokens_out: usize,
     /// Complexity score in `0.0..1.0`.
     pub complexity: f32,
+    /// The features that moved the complexity score most, by name.
+    pub complexity_drivers: Vec<String>,
     /// Most the request may cost (same unit as the profiles' prices); `None`: no limit.
     pub max_cost: Option<f64>,
     /// Longest typical latency acceptable, in milliseconds; `None`: no limit.
@@ -221,6 +223,7 @@ impl RouteSummary {
             tokens_in,
             tokens_out: 512,
             complexity,
+            complexity_drivers: Vec::new(),
             max_cost: None,
             max_latency_ms: None,
             cooling_down: Vec::new(),
@@ -306,6 +309,8 @@ pub enum Reason {
         threshold: f32,
         /// The size preferred.
         prefers: Size,
+        /// The features that moved the score most, by name (`numbers`, `reasoning`).
+        drivers: Vec<String>,
     },
     /// An external backend was left out of the fallback after an on-premises one.
     NoEscalation {
@@ -488,6 +493,7 @@ impl RoutingPolicy for DefaultPolicy {
             score: summary.complexity,
             threshold: self.complexity_threshold,
             prefers,
+            drivers: summary.complexity_drivers.clone(),
         });
         let key = |b: &BackendProfile| {
             (
