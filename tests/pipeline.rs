@@ -1446,6 +1446,30 @@ context_window = 200000
             .all(|e| e["shield"]["router"] == router.digest().as_str())
     );
 
+    // A budget instead of a share: 4.2 per 1,000 requests of 1,000 tokens in and 500 out,
+    // with the large model at 3 and 15 per million and the small one free, affords 40%.
+    let budget = std::fs::read_to_string(&path)
+        .expect("config")
+        .replace("large_share = 0.5", "cost_per_1000 = 4.2")
+        .replace(
+            "size = \"large\"",
+            "size = \"large\"\nprice_in = 3.0\nprice_out = 15.0",
+        );
+    std::fs::write(&path, budget).expect("config");
+    let priced = Pipeline::builder()
+        .from_toml_file(&path)
+        .build()
+        .expect("pipeline");
+    let out = priced
+        .run(PromptRequest::new("Who wrote Hamlet?"))
+        .await
+        .expect("answer");
+    assert!(
+        (complexity(&out).1 - 0.6).abs() < 1e-6,
+        "{:?}",
+        complexity(&out)
+    );
+
     // A share without a router has no calibration to convert it: an error naming the key.
     let err = Pipeline::builder()
         .from_toml_str(
@@ -1458,4 +1482,53 @@ context_window = 200000
         .build()
         .expect_err("no router");
     assert!(err.to_string().contains("large_share"), "{err}");
+}
+
+/// The dense router from the configuration: the pipeline loads the embedder by the router's
+/// model, embeds each question, and the decision can name the neighbours' feature.
+#[cfg(feature = "embeddings")]
+#[tokio::test]
+async fn the_dense_router_embeds_the_question_to_score_it() {
+    let slm = loopback::start(echo_openai).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[redaction]\nner = false\n\n[routing]\nrouter = \"shipped-dense\"\nlarge_share = 0.5\n\n\
+         [[backends]]\nname = \"local-slm\"\napi = \"openai\"\nbase_url = \"{}\"\nmodel = \"m\"\n\
+         locality = \"on_premises\"\nsize = \"small\"\ncontext_window = 8192\n",
+        slm.base
+    );
+    let pipeline = Pipeline::builder()
+        .from_toml_str(&config, None, dir.path())
+        .build()
+        .expect("pipeline");
+    let out = pipeline
+        .run(PromptRequest::new(
+            "Two trains leave stations 300 km apart at 9:00, at 80 and 70 km/h. When do they meet?",
+        ))
+        .await
+        .expect("answer");
+    let router = promptveil::route::LearnedRouter::shipped_dense().expect("dense router");
+    let c = promptveil::route::Complexity::learned(&router, "x", None);
+    assert!(c.is_err(), "the dense router needs an embedding");
+    let reason = out
+        .trace()
+        .route()
+        .reasons
+        .iter()
+        .find_map(|r| match r {
+            Reason::Complexity {
+                drivers, threshold, ..
+            } => Some((drivers.clone(), *threshold)),
+            _ => None,
+        })
+        .expect("a complexity reason");
+    assert_eq!(reason.0.len(), 3);
+    assert!((reason.1 - 0.5).abs() < 1e-6);
+    // Without an embedder the pipeline does not build.
+    let err = Pipeline::builder()
+        .router(router)
+        .backend(local(&slm))
+        .build()
+        .expect_err("no embedder");
+    assert!(err.to_string().contains("embedder"), "{err}");
 }

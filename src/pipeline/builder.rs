@@ -24,6 +24,8 @@ pub(super) struct Config {
     pub(super) counter: Arc<dyn TokenCounter>,
     pub(super) weights: ComplexityWeights,
     pub(super) router: Option<Arc<LearnedRouter>>,
+    #[cfg(feature = "embeddings")]
+    pub(super) router_embedder: Option<Arc<crate::index::Embedder>>,
     pub(super) policy: Arc<dyn RoutingPolicy>,
     pub(super) backends: Vec<Arc<dyn ModelBackend>>,
     pub(super) dispatch: DispatchConfig,
@@ -49,6 +51,8 @@ impl Default for Config {
             counter: Arc::new(HeuristicCounter),
             weights: ComplexityWeights::default(),
             router: None,
+            #[cfg(feature = "embeddings")]
+            router_embedder: None,
             policy: Arc::new(DefaultPolicy::default()),
             backends: Vec::new(),
             dispatch: DispatchConfig::default(),
@@ -174,6 +178,14 @@ impl PipelineBuilder {
         self
     }
 
+    /// The embedder of a router that reads the question's embedding
+    /// ([`LearnedRouter::embedding_model`]): the same model the router was trained with.
+    #[cfg(feature = "embeddings")]
+    pub fn router_embedder(mut self, embedder: Arc<crate::index::Embedder>) -> Self {
+        self.config.router_embedder = Some(embedder);
+        self
+    }
+
     /// The routing policy (default [`DefaultPolicy`]).
     pub fn policy(mut self, policy: Arc<dyn RoutingPolicy>) -> Self {
         self.config.policy = policy;
@@ -275,6 +287,19 @@ impl PipelineBuilder {
             Some(r) => r,
             None => Redactor::builder().default_detectors().build()?,
         };
+        if let Some(model) = c.router.as_ref().and_then(|r| r.embedding_model()) {
+            #[cfg(feature = "embeddings")]
+            let given = c.router_embedder.as_ref().map(|e| e.info().model.clone());
+            #[cfg(not(feature = "embeddings"))]
+            let given: Option<String> = None;
+            if given.as_deref() != Some(model) {
+                return Err(Error::config(format!(
+                    "the router reads embeddings by {model}: give the pipeline an embedder of \
+                     that model (router_embedder, feature `embeddings`){}",
+                    given.map_or(String::new(), |g| format!("; it has {g}"))
+                )));
+            }
+        }
         let dispatcher = Dispatcher::new(c.backends, c.dispatch)?;
         let profiles = dispatcher.profiles();
         // Which shield processes the requests: the detectors' digests, and one of the
@@ -320,6 +345,8 @@ impl PipelineBuilder {
                 counter: c.counter,
                 weights: c.weights,
                 router: c.router,
+                #[cfg(feature = "embeddings")]
+                router_embedder: c.router_embedder,
                 policy: c.policy,
                 dispatcher,
                 profiles,

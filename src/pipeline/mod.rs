@@ -125,6 +125,9 @@ struct Inner {
     counter: Arc<dyn TokenCounter>,
     weights: ComplexityWeights,
     router: Option<Arc<crate::route::LearnedRouter>>,
+    /// Embeds the question for a router that reads embeddings.
+    #[cfg(feature = "embeddings")]
+    router_embedder: Option<Arc<crate::index::Embedder>>,
     policy: Arc<dyn RoutingPolicy>,
     dispatcher: Dispatcher,
     profiles: Vec<BackendProfile>,
@@ -220,6 +223,26 @@ impl Pipeline {
         )
     }
 
+    /// The question's embedding, for a router that reads one (build checked that an
+    /// embedder by the router's model is there).
+    fn router_embedding(
+        &self,
+        router: &crate::route::LearnedRouter,
+        question: &str,
+    ) -> Result<Option<Vec<f32>>> {
+        if router.embedding_model().is_none() {
+            return Ok(None);
+        }
+        #[cfg(feature = "embeddings")]
+        if let Some(embedder) = &self.inner.router_embedder {
+            return Ok(embedder.embed(&[question])?.into_iter().next());
+        }
+        let _ = question;
+        Err(Error::config(
+            "the router reads embeddings and the pipeline has no embedder",
+        ))
+    }
+
     /// The audit event of a backend that answered.
     fn dispatched(&self, trace: &RequestTrace, usage: Option<Usage>) -> AuditEvent {
         AuditEvent::Dispatched {
@@ -274,7 +297,10 @@ impl Pipeline {
         })?
         .with_history(history, inner.budget, &*inner.counter);
         let complexity = match &inner.router {
-            Some(router) => Complexity::learned(router, question.as_str()),
+            Some(router) => {
+                let embedding = self.router_embedding(router, question.as_str())?;
+                Complexity::learned(router, question.as_str(), embedding.as_deref())?
+            }
             None => Complexity::score(
                 question.as_str(),
                 prompt.question_tokens(),

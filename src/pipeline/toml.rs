@@ -33,10 +33,14 @@
 //! [routing]
 //! complexity_threshold = 0.6
 //! escalate_to_external = false
-//! # router = "shipped"          # or a file of `promptveil route train`: a learned router scores
+//! # router = "shipped"          # "shipped-dense" (reads the question's embedding, feature
+//!                             # `embeddings`), or a file of `promptveil route train`: a learned
+//!                             # router scores
 //!                             # complexity (the prompt's percentile among its training prompts)
 //! # large_share = 0.3           # with a router, instead of complexity_threshold: about this
 //!                             # share of prompts prefer large models
+//! # cost_per_1000 = 4.0         # or: what 1,000 requests may cost, at the backends' prices
+//!                             # for `typical_tokens = [1000, 500]` (in, out) each
 //!
 //! [dispatch]
 //! retries = 2
@@ -163,6 +167,10 @@ struct Routing {
     router: Option<String>,
     /// The share of prompts to send to large models, with a router.
     large_share: Option<f32>,
+    /// What 1,000 requests may cost, with a router: converted into a share.
+    cost_per_1000: Option<f64>,
+    /// Tokens in and out of a typical request, to price one (default 1,000 and 500).
+    typical_tokens: Option<[usize; 2]>,
 }
 
 #[derive(Deserialize, Default)]
@@ -264,6 +272,8 @@ struct Parts {
     policy: DefaultPolicy,
     weights: Option<ComplexityWeights>,
     router: Option<crate::route::LearnedRouter>,
+    #[cfg(feature = "embeddings")]
+    router_embedder: Option<Arc<crate::index::Embedder>>,
     dispatch: DispatchConfig,
     generation: Generation,
     restore: Restore,
@@ -298,6 +308,10 @@ impl Parts {
         }
         if let Some(r) = self.router {
             b = b.router(r);
+        }
+        #[cfg(feature = "embeddings")]
+        if let Some(e) = self.router_embedder {
+            b = b.router_embedder(e);
         }
         b = b.dispatch(self.dispatch);
         if let Some(t) = self.generation.max_tokens {
@@ -354,30 +368,6 @@ impl Source<'_> {
             policy.escalate_to_external = e;
         }
         let router = self.router(&file.routing)?;
-        if let Some(share) = file.routing.large_share {
-            if router.is_none() {
-                return Err(self.at(
-                    "large_share",
-                    "`large_share` needs a learned router (`router = \"shipped\"` or a file): \
-                     the hand-set score has no calibration"
-                        .into(),
-                ));
-            }
-            if file.routing.complexity_threshold.is_some() {
-                return Err(self.at(
-                    "large_share",
-                    "set `large_share` or `complexity_threshold`, not both".into(),
-                ));
-            }
-            if !(0.0..=1.0).contains(&share) {
-                return Err(self.at(
-                    "large_share",
-                    "`large_share` is a share, from 0 to 1".into(),
-                ));
-            }
-            policy.complexity_threshold =
-                crate::route::LearnedRouter::threshold_for_large_share(share);
-        }
         if file.backends.is_empty() {
             return Err(self.at("", "the file declares no [[backends]]".into()));
         }
@@ -385,6 +375,10 @@ impl Source<'_> {
         for spec in file.backends {
             let needle = format!("\"{}\"", spec.name);
             backends.push(backend(spec).map_err(|e| self.at(&needle, e.message().to_string()))?);
+        }
+        if let Some(share) = self.large_share(&file.routing, router.is_some(), &backends)? {
+            policy.complexity_threshold =
+                crate::route::LearnedRouter::threshold_for_large_share(share);
         }
         Ok(Parts {
             redactor: self.redactor(&file.redaction)?,
@@ -397,6 +391,13 @@ impl Source<'_> {
             enrich: file.enrich,
             policy,
             weights: file.routing.weights,
+            #[cfg(feature = "embeddings")]
+            router_embedder: match router.as_ref().and_then(|r| r.embedding_model()) {
+                Some(_) => Some(Arc::new(crate::index::Embedder::load(
+                    &crate::index::EmbeddingAssets::discover(),
+                )?)),
+                None => None,
+            },
             router,
             dispatch: dispatch(&file.dispatch),
             generation: file.generation,
@@ -431,11 +432,74 @@ impl Source<'_> {
         redactor.build()
     }
 
+    /// `[routing] large_share`, or the share `cost_per_1000` affords at the backends' prices
+    /// (the cheapest small and the cheapest large backend, for a typical request).
+    fn large_share(
+        &self,
+        r: &Routing,
+        has_router: bool,
+        backends: &[Arc<dyn ModelBackend>],
+    ) -> Result<Option<f32>> {
+        let key = match (r.large_share, r.cost_per_1000) {
+            (None, None) => return Ok(None),
+            (Some(_), Some(_)) => {
+                return Err(self.at(
+                    "cost_per_1000",
+                    "set `large_share` or `cost_per_1000`, not both".into(),
+                ));
+            }
+            (Some(_), None) => "large_share",
+            (None, Some(_)) => "cost_per_1000",
+        };
+        if !has_router {
+            return Err(self.at(
+                key,
+                format!(
+                    "`{key}` needs a learned router (`router = \"shipped\"` or a file): the \
+                     hand-set score has no calibration"
+                ),
+            ));
+        }
+        if r.complexity_threshold.is_some() {
+            return Err(self.at(
+                key,
+                format!("set `{key}` or `complexity_threshold`, not both"),
+            ));
+        }
+        if let Some(share) = r.large_share {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(self.at(key, "`large_share` is a share, from 0 to 1".into()));
+            }
+            return Ok(Some(share));
+        }
+        let budget = r.cost_per_1000.unwrap_or(0.0);
+        let [tokens_in, tokens_out] = r.typical_tokens.unwrap_or([1000, 500]);
+        let cheapest = |size: Size| {
+            backends
+                .iter()
+                .map(|b| b.profile())
+                .filter(|p| p.size == size)
+                .map(|p| p.estimated_cost(tokens_in, tokens_out))
+                .min_by(f64::total_cmp)
+        };
+        let (Some(small), Some(large)) = (cheapest(Size::Small), cheapest(Size::Large)) else {
+            return Err(self.at(
+                key,
+                "`cost_per_1000` needs a small and a large backend to price".into(),
+            ));
+        };
+        Ok(Some(crate::route::LearnedRouter::share_for_budget(
+            budget, small, large,
+        )))
+    }
+
     /// `[routing] router`: the shipped router, a router file, or none.
     fn router(&self, r: &Routing) -> Result<Option<crate::route::LearnedRouter>> {
         match r.router.as_deref() {
             None => Ok(None),
             Some("shipped") => crate::route::LearnedRouter::shipped().map(Some),
+            #[cfg(feature = "embeddings")]
+            Some("shipped-dense") => crate::route::LearnedRouter::shipped_dense().map(Some),
             Some(file) => crate::route::LearnedRouter::from_file(&self.resolve(Path::new(file)))
                 .map(Some)
                 .map_err(|e| self.at("router", e.message().to_string())),

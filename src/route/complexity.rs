@@ -241,18 +241,27 @@ impl Complexity {
     /// use promptveil::route::{Complexity, LearnedRouter};
     ///
     /// let router = LearnedRouter::shipped()?;
-    /// let c = Complexity::learned(&router, "Solve 3x + 7 = 22 for x, then compute x^2 - 4x.");
+    /// let c = Complexity::learned(&router, "Solve 3x + 7 = 22 for x, then compute x^2 - 4x.", None)?;
     /// assert!((0.0..=1.0).contains(&c.score));
     /// assert_eq!(c.drivers.len(), 3);
     /// # Ok::<(), promptveil::Error>(())
     /// ```
-    pub fn learned(router: &super::LearnedRouter, question: &str) -> Complexity {
-        let s = router.score(question);
-        Complexity {
+    ///
+    /// # Errors
+    ///
+    /// As [`LearnedRouter::score`](super::LearnedRouter::score): a router that reads the
+    /// prompt's embedding was given none.
+    pub fn learned(
+        router: &super::LearnedRouter,
+        question: &str,
+        embedding: Option<&[f32]>,
+    ) -> crate::Result<Complexity> {
+        let s = router.score(question, embedding)?;
+        Ok(Complexity {
             score: s.percentile,
             features: Vec::new(),
             drivers: s.drivers.iter().map(|(n, _)| (*n).to_string()).collect(),
-        }
+        })
     }
 }
 

@@ -1,29 +1,39 @@
 //! A router learned from outcomes: which prompts did the small model get wrong that the large
 //! one got right?
 //!
-//! [`LearnedRouter`] weighs the named [`features`](super::features) of a prompt with a ridge
-//! regression fitted to `strong − weak` quality on records of prompts whose outcome on both
-//! models is known. Its raw score is turned into a **percentile** of the scores of its
-//! training prompts, so a threshold is a stated share: "at most 30% to the large model" is a
-//! threshold of 0.7 ([`LearnedRouter::threshold_for_large_share`]). Every score names the
-//! features that moved it most ([`RouterScore::drivers`]).
+//! [`LearnedRouter`] weighs the named [`features`](super::features) of a prompt — and, when
+//! trained with embeddings, how much the large model helped on the training prompts most like
+//! it (`similar_prompts`) — with a ridge regression fitted to `strong − weak` quality on
+//! records of prompts whose outcome on both models is known. Its raw score is turned into a
+//! **percentile** of the scores of its training prompts, so a threshold is a stated share:
+//! "at most 30% to the large model" is a threshold of 0.7
+//! ([`LearnedRouter::threshold_for_large_share`]). Every score names the features that moved
+//! it most ([`RouterScore::drivers`]).
 //!
 //! A router is a data file (JSON): the feature names, the standardisation and weights, the
 //! calibration quantiles, and what it was trained on — each training file's digest, record
 //! count and model pair, the seed, and the cross-validated figures
-//! ([`RoutingMetrics`]) — so a reviewer can tell which router decided and how good it was
-//! measured to be. [`train`] fits one; `promptveil route train` is the command.
+//! ([`RoutingMetrics`](super::RoutingMetrics)) — so a reviewer can tell which router decided
+//! and how good it was measured to be; a router with neighbours has a binary file beside it
+//! (`.neighbours`: the training prompts' embeddings in 8 bits, and their outcomes).
+//! [`train`](super::train) fits one; `promptveil route train` is the command.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::features::{FEATURE_COUNT, FEATURE_NAMES, features};
-use super::metrics::{RoutingMetrics, routing_metrics};
+use super::metrics::RoutingMetrics;
+use super::neighbours::{Neighbours, quantize};
+use super::train::TrainOptions;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The format tag a router file carries.
 pub const ROUTER_FORMAT: &str = "promptveil-router/1";
+
+/// The feature the neighbours make.
+const SIMILAR: &str = "similar_prompts";
 
 /// How many features a score names as its drivers.
 const DRIVERS: usize = 3;
@@ -38,12 +48,24 @@ pub struct TrainedOn {
     pub digest: String,
     /// Records used.
     pub records: usize,
-    /// The weak and the strong model.
+    /// The weak model.
     pub weak: String,
     /// The strong model.
     pub strong: String,
     /// Out-of-fold figures of the cross-validation, when the set has a gap to recover.
     pub cross_validated: Option<RoutingMetrics>,
+}
+
+/// What a router's neighbours file holds, as its JSON says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NeighbourInfo {
+    pub(super) k: usize,
+    pub(super) dims: usize,
+    pub(super) count: usize,
+    /// The embedding model the vectors (and a query's) come from.
+    pub(super) model: String,
+    pub(super) digest: String,
 }
 
 /// A router learned from outcomes. See the [module documentation](self).
@@ -65,6 +87,10 @@ pub struct LearnedRouter {
     /// Folds of the cross-validation.
     folds: usize,
     trained_on: Vec<TrainedOn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    neighbours: Option<NeighbourInfo>,
+    #[serde(skip)]
+    data: Option<Arc<Neighbours>>,
 }
 
 /// A prompt's score, and why.
@@ -79,27 +105,89 @@ pub struct RouterScore {
     pub drivers: Vec<(&'static str, f32)>,
 }
 
+/// `bias + Σ wᵢ · (xᵢ − meanᵢ) / scaleᵢ`.
+pub(super) fn linear(x: &[f32], mean: &[f32], scale: &[f32], weights: &[f32], bias: f32) -> f32 {
+    contributions(x, mean, scale, weights).fold(bias, |s, c| s + c)
+}
+
+/// Each feature's term `wᵢ · (xᵢ − meanᵢ) / scaleᵢ`.
+fn contributions<'a>(
+    x: &'a [f32],
+    mean: &'a [f32],
+    scale: &'a [f32],
+    weights: &'a [f32],
+) -> impl Iterator<Item = f32> + 'a {
+    x.iter()
+        .zip(mean)
+        .zip(scale)
+        .zip(weights)
+        .map(|(((x, m), s), w)| w * (x - m) / s)
+}
+
 impl LearnedRouter {
-    /// Reads a router file.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn from_fit(
+        mean: Vec<f32>,
+        scale: Vec<f32>,
+        weights: Vec<f32>,
+        bias: f32,
+        calibration: Vec<f32>,
+        options: TrainOptions,
+        trained_on: Vec<TrainedOn>,
+        neighbours: Option<(NeighbourInfo, Arc<Neighbours>)>,
+    ) -> LearnedRouter {
+        let mut features: Vec<String> = FEATURE_NAMES.iter().map(|s| (*s).to_string()).collect();
+        if neighbours.is_some() {
+            features.push(SIMILAR.to_string());
+        }
+        let (neighbours, data) = neighbours.unzip();
+        LearnedRouter {
+            format: ROUTER_FORMAT.to_string(),
+            features,
+            mean,
+            scale,
+            weights,
+            bias,
+            calibration,
+            alpha: options.alpha,
+            seed: options.seed,
+            folds: options.folds,
+            trained_on,
+            neighbours,
+            data,
+        }
+    }
+
+    /// Reads a router file, and its neighbours file beside it (same name, extension
+    /// `.neighbours`) when it has one.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Io`] when it cannot be read, [`ErrorKind::Config`] naming the file when
-    /// it is not a router of this format or its features differ from this version's.
+    /// [`ErrorKind::Io`] when a file cannot be read, [`ErrorKind::Config`] naming the file
+    /// when it is not a router of this format, its features differ from this version's or its
+    /// neighbours file is not the one it was trained with.
     pub fn from_file(path: &Path) -> Result<LearnedRouter> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        LearnedRouter::from_json(&text).map_err(|e| {
+        let named = |e: Error| {
             Error::new(
                 ErrorKind::Config,
                 format!("{}: {}", path.display(), e.message()),
             )
-        })
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let router = LearnedRouter::from_json(&text).map_err(named)?;
+        if router.neighbours.is_none() {
+            return Ok(router);
+        }
+        let beside = path.with_extension("neighbours");
+        let bytes = std::fs::read(&beside).map_err(|e| Error::io(&beside, e))?;
+        router.with_neighbours(&bytes).map_err(named)
     }
 
     /// The shipped router (`fixtures/routing/router.json`), trained by `scripts/train-router`
     /// on the development splits of the routing evaluation sets (MMLU-Pro with
     /// Llama-3.1-8B-Instruct against GPT-4o; RouteLLM's MMLU and GSM8K with Mixtral-8x7B against
-    /// GPT-4), its cross-validated figures in [`trained_on`](LearnedRouter::trained_on).
+    /// GPT-4) from the prompt's features alone, its cross-validated figures in
+    /// [`trained_on`](LearnedRouter::trained_on).
     ///
     /// # Errors
     ///
@@ -108,7 +196,23 @@ impl LearnedRouter {
         LearnedRouter::from_json(include_str!("../../fixtures/routing/router.json"))
     }
 
-    /// Reads a router from its JSON text.
+    /// The shipped router that also reads the prompt's embedding (all-MiniLM-L6-v2, as the
+    /// index's [`Embedder`](crate::index::Embedder) makes it):
+    /// `fixtures/routing/router-dense.json` and its neighbours, trained by the same script.
+    ///
+    /// # Errors
+    ///
+    /// None in practice: the files are checked by the test suite.
+    #[cfg(feature = "embeddings")]
+    pub fn shipped_dense() -> Result<LearnedRouter> {
+        LearnedRouter::from_json(include_str!("../../fixtures/routing/router-dense.json"))?
+            .with_neighbours(include_bytes!(
+                "../../fixtures/routing/router-dense.neighbours"
+            ))
+    }
+
+    /// Reads a router from its JSON text. A router with neighbours needs them too
+    /// ([`LearnedRouter::from_file`] reads both).
     ///
     /// # Errors
     ///
@@ -127,12 +231,16 @@ impl LearnedRouter {
                 router.format
             )));
         }
-        if router.features != FEATURE_NAMES {
+        let expected = FEATURE_NAMES
+            .iter()
+            .copied()
+            .chain(router.neighbours.as_ref().map(|_| SIMILAR));
+        if !router.features.iter().map(String::as_str).eq(expected) {
             return Err(Error::config(
                 "the router's features are not this version's: train it again",
             ));
         }
-        let n = FEATURE_COUNT;
+        let n = router.features.len();
         if router.mean.len() != n
             || router.scale.len() != n
             || router.weights.len() != n
@@ -141,17 +249,18 @@ impl LearnedRouter {
             return Err(Error::config("the router's vectors have the wrong lengths"));
         }
         let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+        let ordered = router
+            .calibration
+            .iter()
+            .zip(router.calibration.iter().skip(1))
+            .all(|(a, b)| a <= b);
         if !finite(&router.mean)
             || !finite(&router.scale)
             || !finite(&router.weights)
             || !finite(&router.calibration)
             || !router.bias.is_finite()
             || router.scale.iter().any(|s| *s <= 0.0)
-            || router
-                .calibration
-                .iter()
-                .zip(router.calibration.iter().skip(1))
-                .any(|(a, b)| a > b)
+            || !ordered
         {
             return Err(Error::config(
                 "the router holds a number that is not finite, a scale of 0 or less, or \
@@ -161,9 +270,42 @@ impl LearnedRouter {
         Ok(router)
     }
 
+    /// The router with its neighbours, read from their file's bytes.
+    fn with_neighbours(mut self, bytes: &[u8]) -> Result<LearnedRouter> {
+        let Some(info) = &self.neighbours else {
+            return Err(Error::config("the router was trained without neighbours"));
+        };
+        let data = Neighbours::from_bytes(bytes)?;
+        if data.digest() != info.digest
+            || data.len() != info.count
+            || data.dims() != info.dims
+            || data.k() != info.k
+        {
+            return Err(Error::config(
+                "the neighbours file is not the one the router was trained with",
+            ));
+        }
+        self.data = Some(Arc::new(data));
+        Ok(self)
+    }
+
     /// The router as JSON, as [`LearnedRouter::from_json`] reads it.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Writes the router to `path`, and its neighbours beside it when it has some.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when a file cannot be written.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, self.to_json() + "\n").map_err(|e| Error::io(path, e))?;
+        if let Some(data) = &self.data {
+            let beside = path.with_extension("neighbours");
+            std::fs::write(&beside, data.to_bytes()).map_err(|e| Error::io(&beside, e))?;
+        }
+        Ok(())
     }
 
     /// What it was trained on, with the cross-validated figures.
@@ -171,7 +313,13 @@ impl LearnedRouter {
         &self.trained_on
     }
 
-    /// Digest of the router itself, for the audit trail.
+    /// The embedding model whose vectors it reads, when it reads one: a prompt is then scored
+    /// with its embedding by that model.
+    pub fn embedding_model(&self) -> Option<&str> {
+        self.neighbours.as_ref().map(|n| n.model.as_str())
+    }
+
+    /// Digest of the router (and its neighbours), for the audit trail.
     pub fn digest(&self) -> String {
         crate::digest::of([self.to_json().as_bytes()])
     }
@@ -182,22 +330,68 @@ impl LearnedRouter {
         (1.0 - share).clamp(0.0, 1.0)
     }
 
-    /// Scores a (redacted) prompt.
-    pub fn score(&self, text: &str) -> RouterScore {
-        let x = features(text);
+    /// The share of prompts a budget lets go to a large model: `budget_per_1000` (in the
+    /// backends' price unit) per 1,000 requests, a request costing `small` on the small model
+    /// and `large` on the large one; clamped to `0..=1` (a budget below the small model's
+    /// cost gives 0).
+    ///
+    /// ```
+    /// use promptveil::route::LearnedRouter;
+    ///
+    /// // 1,000 requests at 0.001 each on premises and 0.011 outside, with 4.0 to spend: 30%.
+    /// let share = LearnedRouter::share_for_budget(4.0, 0.001, 0.011);
+    /// assert!((share - 0.3).abs() < 1e-6);
+    /// ```
+    pub fn share_for_budget(budget_per_1000: f64, small: f64, large: f64) -> f32 {
+        let extra = large - small;
+        if !extra.is_finite() || !budget_per_1000.is_finite() {
+            return 0.0;
+        }
+        if extra <= 0.0 {
+            return 1.0;
+        }
+        ((budget_per_1000 / 1000.0 - small) / extra).clamp(0.0, 1.0) as f32
+    }
+
+    /// Scores a (redacted) prompt; `embedding` is its vector by
+    /// [`embedding_model`](LearnedRouter::embedding_model), for a router that reads one.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] when the router reads an embedding and none was given, or one of
+    /// another length, or its neighbours were not loaded.
+    pub fn score(&self, text: &str, embedding: Option<&[f32]>) -> Result<RouterScore> {
+        let mut x: Vec<f32> = features(text).to_vec();
+        if self.neighbours.is_some() && self.data.is_none() {
+            return Err(Error::config(
+                "the router's neighbours are not loaded: read it with LearnedRouter::from_file",
+            ));
+        }
+        if let Some(data) = &self.data {
+            let Some(v) = embedding.filter(|v| v.len() == data.dims()) else {
+                return Err(Error::config(format!(
+                    "this router reads the prompt's embedding ({} values by {})",
+                    data.dims(),
+                    self.embedding_model().unwrap_or("its model")
+                )));
+            };
+            x.push(data.score(&quantize(v), None));
+        }
         let raw = linear(&x, &self.mean, &self.scale, &self.weights, self.bias);
-        let mut parts: Vec<(&'static str, f32)> = FEATURE_NAMES
+        let names = FEATURE_NAMES
             .iter()
             .copied()
+            .chain(self.data.as_ref().map(|_| SIMILAR));
+        let mut parts: Vec<(&'static str, f32)> = names
             .zip(contributions(&x, &self.mean, &self.scale, &self.weights))
             .collect();
         parts.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
         parts.truncate(DRIVERS);
-        RouterScore {
+        Ok(RouterScore {
             percentile: percentile(&self.calibration, raw),
             raw,
             drivers: parts,
-        }
+        })
     }
 }
 
@@ -218,432 +412,12 @@ fn percentile(quantiles: &[f32], raw: f32) -> f32 {
     ((above - 1) as f32 + within) / last as f32
 }
 
-/// One prompt with the quality of the weak and the strong model's answers.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Outcome {
-    /// The record's id.
-    pub id: String,
-    /// The prompt as the router will see it.
-    pub prompt: String,
-    /// The weak model's quality (0/1 correctness, or a grade).
-    pub weak: f64,
-    /// The strong model's quality.
-    pub strong: f64,
-}
-
-impl Outcome {
-    /// An outcome.
-    pub fn new(id: impl Into<String>, prompt: impl Into<String>, weak: f64, strong: f64) -> Self {
-        Outcome {
-            id: id.into(),
-            prompt: prompt.into(),
-            weak,
-            strong,
-        }
-    }
-}
-
-/// A set of outcomes for one pair of models.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct OutcomeSet {
-    /// Its name.
-    pub name: String,
-    /// Digest of its source.
-    pub digest: String,
-    /// The weak model.
-    pub weak: String,
-    /// The strong model.
-    pub strong: String,
-    /// The outcomes.
-    pub outcomes: Vec<Outcome>,
-}
-
-#[derive(Deserialize)]
-struct Record {
-    id: String,
-    prompt: String,
-    scores: std::collections::BTreeMap<String, f64>,
-}
-
-#[derive(Deserialize)]
-struct Meta {
-    weak: Option<String>,
-    strong: Option<String>,
-}
-
-impl OutcomeSet {
-    /// Reads a JSONL file of `{"id", "prompt", "scores": {model: quality}}` records. The
-    /// pair is `weak` and `strong` when given, else the one `meta.json` beside the file names,
-    /// else, when the records hold exactly two models, the one with the lower mean is weak.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Io`] when the file cannot be read; [`ErrorKind::Config`] naming the file
-    /// and line of a record that is not one, has no score for a model of the pair, or
-    /// repeats an id, and when the pair cannot be told.
-    pub fn from_jsonl(path: &Path, weak: Option<&str>, strong: Option<&str>) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let text = String::from_utf8_lossy(&bytes);
-        let at = |line: usize, message: String| {
-            Error::config(format!("{}:{line}: {message}", path.display()))
-        };
-        let mut records = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let r: Record = serde_json::from_str(line)
-                .map_err(|e| at(i + 1, format!("not an outcome record: {e}")))?;
-            records.push((i + 1, r));
-        }
-        let meta: Option<Meta> = path
-            .parent()
-            .map(|d| d.join("meta.json"))
-            .and_then(|m| std::fs::read_to_string(m).ok())
-            .and_then(|t| serde_json::from_str(&t).ok());
-        let (weak, strong) = pair(&records, weak, strong, meta)
-            .ok_or_else(|| at(0, "name the weak and the strong model".into()))?;
-        let mut seen = std::collections::HashSet::new();
-        let mut outcomes = Vec::with_capacity(records.len());
-        for (line, r) in records {
-            if !seen.insert(r.id.clone()) {
-                return Err(at(line, format!("the id {:?} is repeated", r.id)));
-            }
-            let get = |m: &str| {
-                r.scores
-                    .get(m)
-                    .copied()
-                    .filter(|q| q.is_finite())
-                    .ok_or_else(|| at(line, format!("no score for the model {m:?}")))
-            };
-            outcomes.push(Outcome::new(
-                r.id.clone(),
-                r.prompt,
-                get(&weak)?,
-                get(&strong)?,
-            ));
-        }
-        let name = path
-            .parent()
-            .and_then(|d| d.file_name())
-            .filter(|_| path.file_stem().is_some_and(|s| s == "dev" || s == "train"))
-            .or_else(|| path.file_stem())
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ok(OutcomeSet {
-            name,
-            digest: crate::digest::of([bytes.as_slice()]),
-            weak,
-            strong,
-            outcomes,
-        })
-    }
-}
-
-/// The model pair: as given, else from `meta.json`, else the two models by mean.
-fn pair(
-    records: &[(usize, Record)],
-    weak: Option<&str>,
-    strong: Option<&str>,
-    meta: Option<Meta>,
-) -> Option<(String, String)> {
-    let (meta_weak, meta_strong) = meta.map_or((None, None), |m| (m.weak, m.strong));
-    let weak = weak.map(str::to_string).or(meta_weak);
-    let strong = strong.map(str::to_string).or(meta_strong);
-    if let (Some(w), Some(s)) = (&weak, &strong) {
-        return (w != s).then(|| (w.clone(), s.clone()));
-    }
-    let scores = &records.first()?.1.scores;
-    let [a, b] = <[&String; 2]>::try_from(scores.keys().collect::<Vec<_>>()).ok()?;
-    let mean = |m: &str| {
-        records
-            .iter()
-            .filter_map(|(_, r)| r.scores.get(m))
-            .sum::<f64>()
-    };
-    let (a, b) = (a.clone(), b.clone());
-    Some(if mean(&a) <= mean(&b) { (a, b) } else { (b, a) })
-}
-
-/// How a router is fitted.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub struct TrainOptions {
-    /// Ridge penalty on the standardised features (default 10).
-    pub alpha: f32,
-    /// Folds of the cross-validation (default 5; 0 or 1: none).
-    pub folds: usize,
-    /// Seed of the fold assignment (default 7).
-    pub seed: u64,
-    /// Whether each set weighs the same in the fit whatever its size (default true).
-    pub balance_sets: bool,
-}
-
-impl Default for TrainOptions {
-    fn default() -> TrainOptions {
-        TrainOptions {
-            alpha: 10.0,
-            folds: 5,
-            seed: 7,
-            balance_sets: true,
-        }
-    }
-}
-
-/// The fold of a prompt: by its first line, so a question asked again with other answer
-/// choices, or in two sets, stays in one fold.
-fn fold_of(prompt: &str, seed: u64, folds: usize) -> usize {
-    let first = prompt.lines().next().unwrap_or("").trim().to_lowercase();
-    let digest = crate::digest::of([seed.to_le_bytes().as_slice(), first.as_bytes()]);
-    let n = u64::from_str_radix(digest.get(..12).unwrap_or("0"), 16).unwrap_or(0);
-    (n % folds.max(1) as u64) as usize
-}
-
-/// The fitted part of a router: standardisation, weights, bias.
-struct Fit {
-    mean: Vec<f32>,
-    scale: Vec<f32>,
-    weights: Vec<f32>,
-    bias: f32,
-}
-
-impl Fit {
-    fn raw(&self, x: &[f32; FEATURE_COUNT]) -> f32 {
-        linear(x, &self.mean, &self.scale, &self.weights, self.bias)
-    }
-}
-
-/// `bias + Σ wᵢ · (xᵢ − meanᵢ) / scaleᵢ`.
-fn linear(x: &[f32], mean: &[f32], scale: &[f32], weights: &[f32], bias: f32) -> f32 {
-    contributions(x, mean, scale, weights).fold(bias, |s, c| s + c)
-}
-
-/// Each feature's term `wᵢ · (xᵢ − meanᵢ) / scaleᵢ`.
-fn contributions<'a>(
-    x: &'a [f32],
-    mean: &'a [f32],
-    scale: &'a [f32],
-    weights: &'a [f32],
-) -> impl Iterator<Item = f32> + 'a {
-    x.iter()
-        .zip(mean)
-        .zip(scale)
-        .zip(weights)
-        .map(|(((x, m), s), w)| w * (x - m) / s)
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Ridge regression of `y` on the standardised rows: the normal equations
-/// `(ZᵀZ + αI) w = Zᵀ(y − ȳ)`, solved by conjugate gradients.
-fn fit(rows: &[[f32; FEATURE_COUNT]], y: &[f64], weight: &[f64], alpha: f64) -> Fit {
-    let n = weight.iter().sum::<f64>().max(1e-9);
-    let mut mean = [0f64; FEATURE_COUNT];
-    for (r, w) in rows.iter().zip(weight) {
-        for (m, x) in mean.iter_mut().zip(r) {
-            *m += w * f64::from(*x) / n;
-        }
-    }
-    let mut var = [0f64; FEATURE_COUNT];
-    for (r, w) in rows.iter().zip(weight) {
-        for ((v, x), m) in var.iter_mut().zip(r).zip(&mean) {
-            *v += w * (f64::from(*x) - m).powi(2) / n;
-        }
-    }
-    // A feature constant over the training set gets scale 1 and, being 0 after centring,
-    // no weight.
-    let scale: Vec<f64> = var
-        .iter()
-        .map(|v| if *v > 1e-12 { v.sqrt() } else { 1.0 })
-        .collect();
-    let y_mean = y.iter().zip(weight).map(|(t, w)| t * w).sum::<f64>() / n;
-    let mut gram = vec![[0f64; FEATURE_COUNT]; FEATURE_COUNT];
-    let mut b = vec![0f64; FEATURE_COUNT];
-    let mut z = [0f64; FEATURE_COUNT];
-    for ((r, t), w) in rows.iter().zip(y).zip(weight) {
-        for (((z, x), m), s) in z.iter_mut().zip(r).zip(&mean).zip(&scale) {
-            *z = (f64::from(*x) - m) / s;
-        }
-        for ((row, zi), bi) in gram.iter_mut().zip(&z).zip(b.iter_mut()) {
-            *bi += w * zi * (t - y_mean);
-            for (a, zj) in row.iter_mut().zip(&z) {
-                *a += w * zi * zj;
-            }
-        }
-    }
-    for (i, row) in gram.iter_mut().enumerate() {
-        if let Some(a) = row.get_mut(i) {
-            *a += alpha;
-        }
-    }
-    let w = conjugate_gradients(&gram, &b);
-    Fit {
-        mean: mean.iter().map(|m| *m as f32).collect(),
-        scale: scale.iter().map(|s| *s as f32).collect(),
-        weights: w.iter().map(|x| *x as f32).collect(),
-        bias: y_mean as f32,
-    }
-}
-
-/// Solves `a x = b` for a symmetric positive definite `a` (the ridge penalty keeps it so):
-/// exact after `d` steps in exact arithmetic; a few more absorb rounding.
-fn conjugate_gradients(a: &[[f64; FEATURE_COUNT]], b: &[f64]) -> Vec<f64> {
-    let times = |v: &[f64]| -> Vec<f64> { a.iter().map(|row| dot(row, v)).collect() };
-    let mut x = vec![0f64; b.len()];
-    let mut r = b.to_vec();
-    let mut p = r.clone();
-    let mut rr = dot(&r, &r);
-    let tolerance = 1e-20 * dot(b, b).max(1e-300);
-    for _ in 0..4 * b.len() {
-        if rr <= tolerance {
-            break;
-        }
-        let ap = times(&p);
-        let step = rr / dot(&p, &ap);
-        if !step.is_finite() {
-            break;
-        }
-        for ((x, r), (p, ap)) in x.iter_mut().zip(r.iter_mut()).zip(p.iter().zip(&ap)) {
-            *x += step * p;
-            *r -= step * ap;
-        }
-        let next = dot(&r, &r);
-        let beta = next / rr;
-        for (p, r) in p.iter_mut().zip(&r) {
-            *p = r + beta * *p;
-        }
-        rr = next;
-    }
-    x
-}
-
-/// Fits a router to `sets` (all together), cross-validates it by folds of prompts, and
-/// calibrates its percentiles on the training prompts' scores. Deterministic given the
-/// options.
-///
-/// # Errors
-///
-/// [`ErrorKind::Config`] when the sets hold fewer than 10 outcomes or the penalty is not a
-/// positive number.
-pub fn train(sets: &[OutcomeSet], options: TrainOptions) -> Result<LearnedRouter> {
-    let total: usize = sets.iter().map(|s| s.outcomes.len()).sum();
-    if total < 10 {
-        return Err(Error::config(format!(
-            "{total} outcomes are too few to train a router"
-        )));
-    }
-    if !(options.alpha.is_finite() && options.alpha > 0.0) {
-        return Err(Error::config("the ridge penalty must be a positive number"));
-    }
-    let alpha = f64::from(options.alpha);
-    let folds = options.folds;
-    // Each set weighs the same in the fit when balanced, whatever its size: a small set of
-    // one kind of prompt is not drowned by a large one of another. Weights average 1.
-    let total = total as f64;
-    let set_weight: Vec<f64> = sets
-        .iter()
-        .map(|s| {
-            if options.balance_sets {
-                total / (sets.len() as f64 * s.outcomes.len().max(1) as f64)
-            } else {
-                1.0
-            }
-        })
-        .collect();
-    // Every outcome of every set, in order: (set, features, strong − weak, fold).
-    let samples: Vec<(usize, [f32; FEATURE_COUNT], f64, usize)> = sets
-        .iter()
-        .enumerate()
-        .flat_map(|(k, s)| {
-            s.outcomes.iter().map(move |o| {
-                let fold = fold_of(&o.prompt, options.seed, folds);
-                (k, features(&o.prompt), o.strong - o.weak, fold)
-            })
-        })
-        .collect();
-    let mut out_of_fold = vec![0f64; samples.len()];
-    if folds > 1 {
-        for k in 0..folds {
-            let (x, y): (Vec<[f32; FEATURE_COUNT]>, Vec<f64>) = samples
-                .iter()
-                .filter(|s| s.3 != k)
-                .map(|s| (s.1, s.2))
-                .unzip();
-            let w: Vec<f64> = samples
-                .iter()
-                .filter(|s| s.3 != k)
-                .map(|s| set_weight.get(s.0).copied().unwrap_or(1.0))
-                .collect();
-            let model = fit(&x, &y, &w, alpha);
-            for (s, out) in samples.iter().zip(out_of_fold.iter_mut()) {
-                if s.3 == k {
-                    *out = f64::from(model.raw(&s.1));
-                }
-            }
-        }
-    }
-    let (all_x, all_y): (Vec<[f32; FEATURE_COUNT]>, Vec<f64>) =
-        samples.iter().map(|s| (s.1, s.2)).unzip();
-    let all_w: Vec<f64> = samples
-        .iter()
-        .map(|s| set_weight.get(s.0).copied().unwrap_or(1.0))
-        .collect();
-    let model = fit(&all_x, &all_y, &all_w, alpha);
-    let mut raws: Vec<f32> = all_x.iter().map(|x| model.raw(x)).collect();
-    raws.sort_by(f32::total_cmp);
-    let last = raws.len().saturating_sub(1);
-    let calibration: Vec<f32> = (0..=100)
-        .map(|p| raws.get((p * last) / 100).copied().unwrap_or(0.0))
-        .collect();
-    let trained_on = sets
-        .iter()
-        .enumerate()
-        .map(|(k, s)| TrainedOn {
-            name: s.name.clone(),
-            digest: s.digest.clone(),
-            records: s.outcomes.len(),
-            weak: s.weak.clone(),
-            strong: s.strong.clone(),
-            cross_validated: if folds > 1 {
-                let scores = samples
-                    .iter()
-                    .zip(&out_of_fold)
-                    .filter(|(sample, _)| sample.0 == k)
-                    .map(|(_, r)| *r);
-                let items: Vec<(f64, f64, f64)> = s
-                    .outcomes
-                    .iter()
-                    .zip(scores)
-                    .map(|(o, r)| (o.weak, o.strong, r))
-                    .collect();
-                routing_metrics(&items)
-            } else {
-                None
-            },
-        })
-        .collect();
-    Ok(LearnedRouter {
-        format: ROUTER_FORMAT.to_string(),
-        features: FEATURE_NAMES.iter().map(|s| (*s).to_string()).collect(),
-        mean: model.mean,
-        scale: model.scale,
-        weights: model.weights,
-        bias: model.bias,
-        calibration,
-        alpha: options.alpha,
-        seed: options.seed,
-        folds,
-        trained_on,
-    })
-}
+const _: () = assert!(FEATURE_COUNT == FEATURE_NAMES.len());
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route::{Outcome, OutcomeSet, TrainingEmbeddings, train, train_with_embeddings};
 
     /// Outcomes where the weak model fails exactly the prompts with many numbers.
     fn synthetic(n: usize) -> OutcomeSet {
@@ -661,13 +435,7 @@ mod tests {
                 Outcome::new(i.to_string(), prompt, if hard { 0.0 } else { 1.0 }, 1.0)
             })
             .collect();
-        OutcomeSet {
-            name: "synthetic".into(),
-            digest: "d".into(),
-            weak: "small".into(),
-            strong: "large".into(),
-            outcomes,
-        }
+        OutcomeSet::new("synthetic", "d", "small", "large", outcomes)
     }
 
     #[test]
@@ -677,8 +445,9 @@ mod tests {
         // A third of the prompts need the large model: the oracle's APGR is 1 − 1/6, and the
         // cross-validated router reaches it.
         assert!((cv.apgr - 5.0 / 6.0).abs() < 1e-6, "{cv:?}");
-        let hard = router.score("compute 17 * 3 + 8 / 2 - 5 and 6 ^ 2 for case 81");
-        let easy = router.score("name the capital of the country in the story");
+        let score = |t: &str| router.score(t, None).expect("scored");
+        let hard = score("compute 17 * 3 + 8 / 2 - 5 and 6 ^ 2 for case 81");
+        let easy = score("name the capital of the country in the story");
         assert!(
             hard.percentile > 0.6 && easy.percentile < 0.6,
             "{hard:?} {easy:?}"
@@ -701,6 +470,69 @@ mod tests {
         assert!(train(&[synthetic(5)], TrainOptions::default()).is_err());
     }
 
+    /// Prompts alike in text, told apart only by their embeddings: the neighbours carry the
+    /// signal, the router needs the embedding to score, and its files read back only as a
+    /// pair.
+    #[test]
+    fn neighbours_carry_what_the_text_features_cannot_see() {
+        let n = 200;
+        let outcomes = (0..n)
+            .map(|i| {
+                // One text per prompt (folds group by first line), alike in every feature.
+                let text = format!("Tell me about item {}.", 100 + i);
+                Outcome::new(i.to_string(), text, f64::from(i % 2), 1.0)
+            })
+            .collect();
+        let set = OutcomeSet::new("alike", "d", "small", "large", outcomes);
+        // Prompts the small model fails point one way, the others another.
+        let vectors = (0..n)
+            .map(|i| {
+                let a = if i % 2 == 0 { 0.1 } else { 1.4 } + (i % 7) as f32 * 0.01;
+                vec![a.cos(), a.sin()]
+            })
+            .collect();
+        let embeddings = TrainingEmbeddings {
+            model: "test-2d".into(),
+            vectors: vec![vectors],
+        };
+        let options = TrainOptions {
+            neighbours: 5,
+            ..TrainOptions::default()
+        };
+        let router = train_with_embeddings(&[set], &embeddings, options).expect("trained");
+        let cv = router.trained_on()[0].cross_validated.expect("figures");
+        assert!(cv.apgr > 0.7, "{cv:?}");
+        assert_eq!(router.embedding_model(), Some("test-2d"));
+        let near_hard = router
+            .score("Tell me about it.", Some(&[0.1f32.cos(), 0.1f32.sin()]))
+            .expect("scored");
+        let near_easy = router
+            .score("Tell me about it.", Some(&[1.4f32.cos(), 1.4f32.sin()]))
+            .expect("scored");
+        assert!(near_hard.percentile > near_easy.percentile);
+        assert_eq!(near_hard.drivers[0].0, SIMILAR);
+        assert!(router.score("Tell me about it.", None).is_err());
+        assert!(router.score("Tell me about it.", Some(&[1.0])).is_err());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.json");
+        router.write(&path).expect("written");
+        assert_eq!(LearnedRouter::from_file(&path).expect("reads back"), router);
+        // Without its neighbours, or with others, the router does not load.
+        assert!(
+            LearnedRouter::from_json(&router.to_json())
+                .and_then(|r| r.score("x", Some(&[1.0, 0.0])))
+                .is_err()
+        );
+        let other = dir.path().join("r.neighbours");
+        let mut bytes = std::fs::read(&other).expect("neighbours");
+        if let Some(b) = bytes.last_mut() {
+            *b = b.wrapping_add(1);
+        }
+        std::fs::write(&other, bytes).expect("written");
+        assert!(LearnedRouter::from_file(&path).is_err());
+    }
+
     #[test]
     fn the_shipped_router_reads_and_says_what_it_was_trained_on() {
         let router = LearnedRouter::shipped().expect("shipped router");
@@ -716,7 +548,7 @@ mod tests {
                 .iter()
                 .all(|t| t.cross_validated.is_some())
         );
-        let s = router.score("What time is it?");
+        let s = router.score("What time is it?", None).expect("scored");
         assert!((0.0..=1.0).contains(&s.percentile));
     }
 
@@ -727,29 +559,5 @@ mod tests {
         assert_eq!(percentile(&q, 500.0), 1.0);
         assert!((percentile(&q, 30.5) - 0.305).abs() < 1e-6);
         assert_eq!(percentile(&q, f32::NAN), 0.5);
-    }
-
-    #[test]
-    fn ridge_recovers_a_linear_rule() {
-        // y = 2·z0 − z1 on standardised features: the solver finds the weights' signs.
-        let mut rows = Vec::new();
-        let mut y = Vec::new();
-        for i in 0..200 {
-            let mut x = [0f32; FEATURE_COUNT];
-            x[0] = (i % 17) as f32;
-            x[1] = (i % 11) as f32;
-            y.push(2.0 * f64::from(x[0]) - f64::from(x[1]));
-            rows.push(x);
-        }
-        let f = fit(&rows, &y, &vec![1.0; rows.len()], 0.01);
-        assert!(f.weights[0] > 0.0 && f.weights[1] < 0.0);
-        assert!(f.weights[2..].iter().all(|w| w.abs() < 1e-6));
-        let err: f64 = rows
-            .iter()
-            .zip(&y)
-            .map(|(r, t)| (f64::from(f.raw(r)) - t).abs())
-            .sum::<f64>()
-            / 200.0;
-        assert!(err < 0.05, "{err}");
     }
 }

@@ -53,15 +53,18 @@ mod complexity;
 mod features;
 mod learned;
 mod metrics;
+mod neighbours;
+mod outcomes;
+mod train;
 
 use serde::{Deserialize, Serialize};
 
 pub use complexity::{Complexity, ComplexityWeights, Feature};
 pub use features::{FEATURE_COUNT, FEATURE_NAMES, features};
-pub use learned::{
-    LearnedRouter, Outcome, OutcomeSet, ROUTER_FORMAT, RouterScore, TrainOptions, TrainedOn, train,
-};
+pub use learned::{LearnedRouter, ROUTER_FORMAT, RouterScore, TrainedOn};
 pub use metrics::{RoutingMetrics, routing_metrics};
+pub use outcomes::{Outcome, OutcomeSet};
+pub use train::{TrainOptions, TrainingEmbeddings, train, train_with_embeddings};
 
 use crate::sensitivity::Sensitivity;
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use promptveil::route::{
-    Complexity, ComplexityWeights, LearnedRouter, OutcomeSet, TrainOptions, train,
+    Complexity, ComplexityWeights, LearnedRouter, OutcomeSet, TrainOptions, TrainingEmbeddings,
+    train, train_with_embeddings,
 };
 
 use crate::{Result, at};
@@ -43,6 +44,34 @@ pub(crate) struct TrainArgs {
     /// Seed of the folds.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Also learn from the training prompts' embeddings (all-MiniLM-L6-v2, feature
+    /// `embeddings`): the router then remembers them (a `.neighbours` file beside it) and
+    /// reads each new prompt's embedding.
+    #[arg(long)]
+    embeddings: bool,
+    /// With --embeddings: how many similar training prompts make the feature.
+    #[arg(long, default_value_t = 50)]
+    neighbours: usize,
+}
+
+/// Embeds `texts` in batches with the index's embedder, saying how far it got.
+#[cfg(feature = "embeddings")]
+fn embed_all(texts: &[&str]) -> Result<(String, Vec<Vec<f32>>)> {
+    use promptveil::index::{Embedder, EmbeddingAssets};
+    let embedder = Embedder::load(&EmbeddingAssets::discover())?;
+    let mut out = Vec::with_capacity(texts.len());
+    for (i, batch) in texts.chunks(64).enumerate() {
+        out.extend(embedder.embed(batch)?);
+        if i % 20 == 19 {
+            eprintln!("embedded {} of {} prompts", out.len(), texts.len());
+        }
+    }
+    Ok((embedder.info().model.clone(), out))
+}
+
+#[cfg(not(feature = "embeddings"))]
+fn embed_all(_: &[&str]) -> Result<(String, Vec<Vec<f32>>)> {
+    Err("embeddings need promptveil built with the feature `embeddings`".into())
 }
 
 pub(crate) fn run(command: &RouteCommand) -> Result<()> {
@@ -64,11 +93,23 @@ fn train_router(args: &TrainArgs) -> Result<()> {
     options.alpha = args.alpha;
     options.folds = args.folds;
     options.seed = args.seed;
-    let router = train(&sets, options)?;
-    at(
-        std::fs::write(&args.out, router.to_json() + "\n"),
-        &args.out,
-    )?;
+    options.neighbours = args.neighbours;
+    let router = if args.embeddings {
+        let prompts: Vec<&str> = sets
+            .iter()
+            .flat_map(|s| s.outcomes.iter().map(|o| o.prompt.as_str()))
+            .collect();
+        let (model, flat) = embed_all(&prompts)?;
+        let mut flat = flat.into_iter();
+        let vectors = sets
+            .iter()
+            .map(|s| flat.by_ref().take(s.outcomes.len()).collect())
+            .collect();
+        train_with_embeddings(&sets, &TrainingEmbeddings { model, vectors }, options)?
+    } else {
+        train(&sets, options)?
+    };
+    router.write(&args.out)?;
     println!(
         "{:<20} {:>7}  {:<44} {:>6} {:>7} {:>7}",
         "set", "records", "weak -> strong", "APGR", "CPT50", "CPT80"
@@ -106,8 +147,8 @@ pub(crate) struct RoutingArgs {
     /// Where to write {"id", "score"} lines (higher: needs the large model more).
     #[arg(long)]
     predictions: PathBuf,
-    /// `shipped` (the default router), `complexity` (the hand-set keyword score), or a
-    /// router file.
+    /// `shipped` (the default router), `shipped-dense` (the one that reads embeddings,
+    /// feature `embeddings`), `complexity` (the hand-set keyword score), or a router file.
     #[arg(long, default_value = "shipped")]
     router: String,
 }
@@ -122,6 +163,8 @@ pub(crate) fn eval(args: &RoutingArgs) -> Result<()> {
     let router = match args.router.as_str() {
         "complexity" => None,
         "shipped" => Some(LearnedRouter::shipped()?),
+        #[cfg(feature = "embeddings")]
+        "shipped-dense" => Some(LearnedRouter::shipped_dense()?),
         file => Some(LearnedRouter::from_file(std::path::Path::new(file))?),
     };
     let text = at(std::fs::read_to_string(&args.gold), &args.gold)?;
@@ -130,15 +173,29 @@ pub(crate) fn eval(args: &RoutingArgs) -> Result<()> {
         &args.predictions,
     )?);
     let weights = ComplexityWeights::default();
-    let mut n = 0;
+    let mut prompts = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let p: Prompt = serde_json::from_str(line)
             .map_err(|e| format!("{}:{}: {e}", args.gold.display(), i + 1))?;
+        prompts.push(p);
+    }
+    let embeddings = match router.as_ref().and_then(LearnedRouter::embedding_model) {
+        Some(_) => {
+            let texts: Vec<&str> = prompts.iter().map(|p| p.prompt.as_str()).collect();
+            embed_all(&texts)?.1
+        }
+        None => Vec::new(),
+    };
+    let mut n = 0;
+    for (i, p) in prompts.iter().enumerate() {
         let score = match &router {
-            Some(r) => f64::from(r.score(&p.prompt).raw),
+            Some(r) => f64::from(
+                r.score(&p.prompt, embeddings.get(i).map(Vec::as_slice))?
+                    .raw,
+            ),
             None => {
                 let tokens = promptveil::enrich::TokenCounter::count(
                     &promptveil::enrich::HeuristicCounter,
