@@ -34,11 +34,24 @@ pub(super) fn quantize(v: &[f32]) -> Vec<i8> {
         .collect()
 }
 
+/// Dot product of two 8-bit vectors. Each product fits an `i16` (|x·y| ≤ 127²); they are
+/// summed in 32 `i32` lanes, a shape the compiler turns into SIMD multiplies and adds.
 fn dot(a: &[i8], b: &[i8]) -> i32 {
-    a.iter()
-        .zip(b)
+    let mut lanes = [0i32; 32];
+    let mut ca = a.chunks_exact(32);
+    let mut cb = b.chunks_exact(32);
+    for (x, y) in ca.by_ref().zip(cb.by_ref()) {
+        for ((l, x), y) in lanes.iter_mut().zip(x).zip(y) {
+            *l += i32::from(i16::from(*x) * i16::from(*y));
+        }
+    }
+    let tail: i32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
         .map(|(x, y)| i32::from(*x) * i32::from(*y))
-        .sum()
+        .sum();
+    lanes.iter().sum::<i32>() + tail
 }
 
 impl Neighbours {
@@ -178,6 +191,27 @@ mod tests {
 
     fn unit(angle: f32) -> Vec<i8> {
         quantize(&[angle.cos(), angle.sin()])
+    }
+
+    #[test]
+    fn the_lane_dot_product_equals_the_plain_one_at_every_length() {
+        let mut seed = 12_345u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            ((seed >> 33) % 255) as i16 - 127
+        };
+        for len in 0..100 {
+            let a: Vec<i8> = (0..len).map(|_| next() as i8).collect();
+            let b: Vec<i8> = (0..len).map(|_| next() as i8).collect();
+            let plain: i32 = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| i32::from(*x) * i32::from(*y))
+                .sum();
+            assert_eq!(dot(&a, &b), plain, "length {len}");
+        }
+        let extreme = vec![-127i8; 384];
+        assert_eq!(dot(&extreme, &extreme), 384 * 127 * 127);
     }
 
     #[test]

@@ -147,11 +147,19 @@ pub(crate) struct RoutingArgs {
     /// Where to write {"id", "score"} lines (higher: needs the large model more).
     #[arg(long)]
     predictions: PathBuf,
-    /// `shipped` (the default router), `shipped-dense` (the one that reads embeddings,
-    /// feature `embeddings`), `complexity` (the hand-set keyword score), or a router file.
-    #[arg(long, default_value = "shipped")]
+    /// `shipped-dense` (reads the prompt's embedding; the default in a build with the feature
+    /// `embeddings`), `shipped` (the prompt's features alone; the default otherwise),
+    /// `complexity` (the hand-set keyword score), or a router file.
+    #[arg(long, default_value = DEFAULT_ROUTER)]
     router: String,
 }
+
+/// The best shipped router this build can run.
+const DEFAULT_ROUTER: &str = if cfg!(feature = "embeddings") {
+    "shipped-dense"
+} else {
+    "shipped"
+};
 
 #[derive(serde::Deserialize)]
 struct Prompt {
