@@ -6,8 +6,9 @@
 //! - `route/features`: the shipped router (text features alone).
 //! - `route/dense-with-embedding`: the shipped dense router, embedding included (feature
 //!   `embeddings`).
-//! - `route/dense-given-embedding`: the same with the embedding already made (as when the
-//!   hybrid index has embedded the question for retrieval).
+//! - `route/dense-after-retrieval`: the same when the embedder has just embedded the question
+//!   for a hybrid retriever sharing it (it remembers the vector).
+//! - `route/dense-given-embedding`: the same with the embedding in hand.
 //!
 //! Run: `cargo bench --bench route --features embeddings`.
 
@@ -52,7 +53,20 @@ fn bench(c: &mut Criterion) {
         let dense = LearnedRouter::shipped_dense().expect("shipped dense router");
         let embedder =
             Embedder::load_with_threads(&EmbeddingAssets::discover(), 1).expect("embedder");
+        // A new question each time: the embedder remembers its last few texts.
+        let mut case = 0u64;
         c.bench_function("route/dense-with-embedding", |b| {
+            b.iter(|| {
+                case += 1;
+                let question = format!("{QUESTION} Case {case}.");
+                let v = embedder.embed(&[black_box(&question)]).expect("embedded");
+                decide(&dense, v.first().map(Vec::as_slice), &backends)
+            })
+        });
+        // In a pipeline whose hybrid retriever shares the embedder: the question was embedded
+        // for retrieval a moment before, and the router's call finds its vector.
+        embedder.embed(&[QUESTION]).expect("embedded");
+        c.bench_function("route/dense-after-retrieval", |b| {
             b.iter(|| {
                 let v = embedder.embed(&[black_box(QUESTION)]).expect("embedded");
                 decide(&dense, v.first().map(Vec::as_slice), &backends)

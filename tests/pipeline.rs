@@ -1470,6 +1470,42 @@ context_window = 200000
         complexity(&out)
     );
 
+    // The head fitted to one pair of models alone, chosen by name and named in the trail; a
+    // pair the router has no head for is an error naming the key and the pairs it has.
+    let pair = |weak: &str| {
+        let text = std::fs::read_to_string(&path).expect("config").replace(
+            "router = \"shipped\"\n",
+            &format!(
+                "router = \"shipped\"\nrouter_models = [\"{weak}\", \"gpt-4-1106-preview\"]\n"
+            ),
+        );
+        Pipeline::builder()
+            .from_toml_str(&text, None, dir.path())
+            .build()
+    };
+    let paired = pair("Mixtral-8x7B-Instruct-v0.1").expect("pipeline");
+    paired
+        .run(PromptRequest::new("Who wrote Hamlet?"))
+        .await
+        .expect("answer");
+    let head = router
+        .clone()
+        .for_models("Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview")
+        .expect("the shipped router has a head for RouteLLM's pair");
+    assert_ne!(head.digest(), router.digest());
+    let trail = audit_lines(&dir.path().join("audit.jsonl"));
+    let last = trail
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "redacted")
+        .expect("redacted");
+    assert_eq!(last["shield"]["router"], head.digest().as_str());
+    let err = pair("small-x").expect_err("no head for that pair");
+    assert!(
+        err.to_string().contains("router_models") && err.to_string().contains("Mixtral"),
+        "{err}"
+    );
+
     // A share without a router has no calibration to convert it: an error naming the key.
     let err = Pipeline::builder()
         .from_toml_str(

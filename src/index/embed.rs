@@ -9,6 +9,7 @@
 //! Vectors are mean-pooled (the model's training pooling; CLS pooling gives wrong vectors for
 //! this model) and L2-normalised, so a dot product is the cosine.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -76,9 +77,23 @@ impl EmbeddingAssets {
 /// The embedding model, loaded: a few sessions over it, each used by one call at a time
 /// (fastembed's `embed` takes `&mut self`). Share it behind an `Arc` and call it from a
 /// blocking thread; concurrent calls take different sessions.
+///
+/// The vectors of the last few single texts are remembered (by their SHA-256, never the
+/// text), so that a pipeline whose retriever and router share one embedder embeds each
+/// question once.
 pub struct Embedder {
     sessions: Vec<Mutex<TextEmbedding>>,
     info: EmbeddingInfo,
+    recent: Mutex<VecDeque<([u8; 32], Vec<f32>)>>,
+}
+
+/// Single texts whose vectors an [`Embedder`] remembers: a request embeds its question for
+/// retrieval and for routing, and requests run concurrently.
+const RECENT: usize = 16;
+
+fn text_key(text: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes()).into()
 }
 
 impl std::fmt::Debug for Embedder {
@@ -152,6 +167,7 @@ impl Embedder {
                 model: MODEL_NAME.to_string(),
                 dims: DIMS,
             },
+            recent: Mutex::new(VecDeque::with_capacity(RECENT)),
         })
     }
 
@@ -169,6 +185,26 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
+        let [text] = texts else {
+            return self.embed_batch(texts);
+        };
+        let key = text_key(text);
+        let lock = || self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, v)) = lock().iter().find(|(k, _)| *k == key) {
+            return Ok(vec![v.clone()]);
+        }
+        let out = self.embed_batch(texts)?;
+        if let Some(v) = out.first() {
+            let mut recent = lock();
+            if recent.len() >= RECENT {
+                recent.pop_front();
+            }
+            recent.push_back((key, v.clone()));
+        }
+        Ok(out)
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         // A free session if there is one, else wait for the first.
         let mut model = self
             .sessions

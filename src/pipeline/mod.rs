@@ -298,7 +298,9 @@ impl Pipeline {
         .with_history(history, inner.budget, &*inner.counter);
         let complexity = match &inner.router {
             Some(router) => {
-                let embedding = self.router_embedding(router, question.as_str())?;
+                // Embedded as the retriever embeds it, without placeholders: an embedder
+                // shared with the retriever then embeds the question once.
+                let embedding = self.router_embedding(router, &question.without_placeholders())?;
                 Complexity::learned(router, question.as_str(), embedding.as_deref())?
             }
             None => Complexity::score(

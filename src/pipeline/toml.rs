@@ -37,6 +37,9 @@
 //!                             # `embeddings`), or a file of `promptveil route train`: a learned
 //!                             # router scores
 //!                             # complexity (the prompt's percentile among its training prompts)
+//! # router_models = ["Llama-3.1-8B-Instruct", "gpt-4o-2024-05-13"]
+//!                             # [weak, strong]: score with the router's head fitted to this
+//!                             # pair's outcomes alone (default: its head for all pairs)
 //! # large_share = 0.3           # with a router, instead of complexity_threshold: about this
 //!                             # share of prompts prefer large models
 //! # cost_per_1000 = 4.0         # or: what 1,000 requests may cost, at the backends' prices
@@ -165,6 +168,8 @@ struct Routing {
     weights: Option<ComplexityWeights>,
     /// `"shipped"` or a router file: a learned router scores complexity.
     router: Option<String>,
+    /// `[weak, strong]`: the router scores with its head for this pair of models.
+    router_models: Option<[String; 2]>,
     /// The share of prompts to send to large models, with a router.
     large_share: Option<f32>,
     /// What 1,000 requests may cost, with a router: converted into a share.
@@ -380,22 +385,26 @@ impl Source<'_> {
             policy.complexity_threshold =
                 crate::route::LearnedRouter::threshold_for_large_share(share);
         }
+        // One embedder for the retriever and the router: the question is embedded once.
+        #[cfg(feature = "embeddings")]
+        let mut embedder = None;
+        #[cfg(not(feature = "embeddings"))]
+        let mut embedder = ();
+        let retriever = match &file.retrieval {
+            Some(r) => Some(self.retriever(r, &mut embedder)?),
+            None => None,
+        };
         Ok(Parts {
             redactor: self.redactor(&file.redaction)?,
             on_model_failure: file.redaction.on_model_failure,
-            retriever: match &file.retrieval {
-                Some(r) => Some(self.retriever(r)?),
-                None => None,
-            },
+            retriever,
             template,
             enrich: file.enrich,
             policy,
             weights: file.routing.weights,
             #[cfg(feature = "embeddings")]
             router_embedder: match router.as_ref().and_then(|r| r.embedding_model()) {
-                Some(_) => Some(Arc::new(crate::index::Embedder::load(
-                    &crate::index::EmbeddingAssets::discover(),
-                )?)),
+                Some(_) => Some(shared_embedder(&mut embedder)?),
                 None => None,
             },
             router,
@@ -494,15 +503,28 @@ impl Source<'_> {
     }
 
     /// `[routing] router`: the shipped router, a router file, or none.
+    /// With `router_models`, its head for that pair.
     fn router(&self, r: &Routing) -> Result<Option<crate::route::LearnedRouter>> {
-        match r.router.as_deref() {
-            None => Ok(None),
-            Some("shipped") => crate::route::LearnedRouter::shipped().map(Some),
+        let router = match r.router.as_deref() {
+            None if r.router_models.is_some() => {
+                return Err(self.at(
+                    "router_models",
+                    "`router_models` chooses a head of a learned router: set `router` too".into(),
+                ));
+            }
+            None => return Ok(None),
+            Some("shipped") => crate::route::LearnedRouter::shipped()?,
             #[cfg(feature = "embeddings")]
-            Some("shipped-dense") => crate::route::LearnedRouter::shipped_dense().map(Some),
+            Some("shipped-dense") => crate::route::LearnedRouter::shipped_dense()?,
             Some(file) => crate::route::LearnedRouter::from_file(&self.resolve(Path::new(file)))
+                .map_err(|e| self.at("router", e.message().to_string()))?,
+        };
+        match &r.router_models {
+            Some([weak, strong]) => router
+                .for_models(weak, strong)
                 .map(Some)
-                .map_err(|e| self.at("router", e.message().to_string())),
+                .map_err(|e| self.at("router_models", format!("`router_models`: {}", e.message()))),
+            None => Ok(Some(router)),
         }
     }
 
@@ -540,7 +562,12 @@ impl Source<'_> {
     }
 
     /// `[retrieval]`: the index, the search mode, whether it is public, passages per request.
-    fn retriever(&self, r: &Retrieval) -> Result<(Arc<dyn Retriever>, bool, Option<usize>)> {
+    fn retriever(
+        &self,
+        r: &Retrieval,
+        #[cfg(feature = "embeddings")] embedder: &mut Option<Arc<crate::index::Embedder>>,
+        #[cfg(not(feature = "embeddings"))] _embedder: &mut (),
+    ) -> Result<(Arc<dyn Retriever>, bool, Option<usize>)> {
         let index = crate::index::KnowledgeIndex::open(&self.resolve(&r.index))?;
         let mode: crate::index::SearchMode = r
             .mode
@@ -552,9 +579,7 @@ impl Source<'_> {
         } else {
             #[cfg(feature = "embeddings")]
             {
-                use crate::index::{Embedder, EmbeddingAssets};
-                let embedder = Embedder::load(&EmbeddingAssets::discover())?;
-                retriever.with_embedder(Arc::new(embedder))?
+                retriever.with_embedder(shared_embedder(embedder)?)?
             }
             #[cfg(not(feature = "embeddings"))]
             return Err(self.at(
@@ -685,4 +710,19 @@ fn backend(spec: Backend) -> Result<Arc<dyn ModelBackend>> {
             spec.name, spec.api
         )))
     }
+}
+
+/// The configuration's embedder, loaded the first time it is needed.
+#[cfg(feature = "embeddings")]
+fn shared_embedder(
+    slot: &mut Option<Arc<crate::index::Embedder>>,
+) -> Result<Arc<crate::index::Embedder>> {
+    if let Some(e) = slot {
+        return Ok(Arc::clone(e));
+    }
+    let e = Arc::new(crate::index::Embedder::load(
+        &crate::index::EmbeddingAssets::discover(),
+    )?);
+    *slot = Some(Arc::clone(&e));
+    Ok(e)
 }

@@ -157,16 +157,27 @@ impl RedactedText {
     /// # Ok::<(), promptveil::Error>(())
     /// ```
     pub fn without_placeholders(&self) -> String {
-        let mut out = String::with_capacity(self.0.len());
-        let mut from = 0;
-        for (start, end) in placeholder::exact_tokens(&self.0) {
-            out.push_str(self.0.get(from..start).unwrap_or_default());
-            out.push(' ');
-            from = end;
-        }
-        out.push_str(self.0.get(from..).unwrap_or_default());
-        out
+        without_placeholders(&self.0)
     }
+}
+
+/// `text` with every placeholder (`[EMAIL_1]`, and `hash` tokens) replaced by a space, as
+/// [`RedactedText::without_placeholders`]: what is embedded of a redacted question, for
+/// search and for a router that reads embeddings (in training too, so both see alike text).
+///
+/// ```
+/// assert_eq!(promptveil::redact::without_placeholders("Mail [EMAIL_1] now"), "Mail   now");
+/// ```
+pub fn without_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for (start, end) in placeholder::exact_tokens(text) {
+        out.push_str(text.get(from..start).unwrap_or_default());
+        out.push(' ');
+        from = end;
+    }
+    out.push_str(text.get(from..).unwrap_or_default());
+    out
 }
 
 impl fmt::Debug for RedactedText {

@@ -10,8 +10,12 @@
 //! ([`LearnedRouter::threshold_for_large_share`]). Every score names the features that moved
 //! it most ([`RouterScore::drivers`]).
 //!
-//! A router is a data file (JSON): the feature names, the standardisation and weights, the
-//! calibration quantiles, and what it was trained on — each training file's digest, record
+//! Trained on the outcomes of more than one pair of models, a router holds a **head** (weights
+//! and calibration) fitted to them all and one fitted to each pair alone: the prompts a small
+//! model fails depend on the model. [`LearnedRouter::for_models`] chooses a pair's head.
+//!
+//! A router is a data file (JSON): the feature names, each head's standardisation, weights
+//! and calibration quantiles, and what it was trained on — each training file's digest, record
 //! count and model pair, the seed, and the cross-validated figures
 //! ([`RoutingMetrics`](super::RoutingMetrics)) — so a reviewer can tell which router decided
 //! and how good it was measured to be; a router with neighbours has a binary file beside it
@@ -30,10 +34,20 @@ use super::train::TrainOptions;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The format tag a router file carries.
-pub const ROUTER_FORMAT: &str = "promptveil-router/1";
+pub const ROUTER_FORMAT: &str = "promptveil-router/2";
 
 /// The feature the neighbours make.
 const SIMILAR: &str = "similar_prompts";
+
+/// A head of no features, never used: a router read or trained has at least one.
+static EMPTY_HEAD: Head = Head {
+    models: None,
+    mean: Vec::new(),
+    scale: Vec::new(),
+    weights: Vec::new(),
+    bias: 0.0,
+    calibration: Vec::new(),
+};
 
 /// How many features a score names as its drivers.
 const DRIVERS: usize = 3;
@@ -52,8 +66,13 @@ pub struct TrainedOn {
     pub weak: String,
     /// The strong model.
     pub strong: String,
-    /// Out-of-fold figures of the cross-validation, when the set has a gap to recover.
+    /// Out-of-fold figures of the cross-validation, when the set has a gap to recover: of
+    /// the head its pair of models scores with (its own when the router has one).
     pub cross_validated: Option<RoutingMetrics>,
+    /// The same for the head fitted to all the router's outcomes, when the set's pair has a
+    /// head of its own too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_validated_all_pairs: Option<RoutingMetrics>,
 }
 
 /// What a router's neighbours file holds, as its JSON says.
@@ -68,18 +87,64 @@ pub(super) struct NeighbourInfo {
     pub(super) digest: String,
 }
 
+/// One fitted regression: standardisation, weights, bias and calibration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Head {
+    /// `[weak, strong]`: the pair of models whose outcomes alone it was fitted to; absent
+    /// for the head fitted to all of the router's outcomes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) models: Option<[String; 2]>,
+    pub(super) mean: Vec<f32>,
+    pub(super) scale: Vec<f32>,
+    pub(super) weights: Vec<f32>,
+    pub(super) bias: f32,
+    /// Raw scores of its training prompts at every percent, 0% to 100% (101 values).
+    pub(super) calibration: Vec<f32>,
+}
+
+impl Head {
+    /// Checks lengths and numbers against `n` features.
+    fn check(&self, n: usize) -> Result<()> {
+        if self.mean.len() != n
+            || self.scale.len() != n
+            || self.weights.len() != n
+            || self.calibration.len() != 101
+        {
+            return Err(Error::config("the router's vectors have the wrong lengths"));
+        }
+        let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+        let ordered = self
+            .calibration
+            .iter()
+            .zip(self.calibration.iter().skip(1))
+            .all(|(a, b)| a <= b);
+        if !finite(&self.mean)
+            || !finite(&self.scale)
+            || !finite(&self.weights)
+            || !finite(&self.calibration)
+            || !self.bias.is_finite()
+            || self.scale.iter().any(|s| *s <= 0.0)
+            || !ordered
+        {
+            return Err(Error::config(
+                "the router holds a number that is not finite, a scale of 0 or less, or \
+                 calibration values out of order",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A router learned from outcomes. See the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LearnedRouter {
     format: String,
     features: Vec<String>,
-    mean: Vec<f32>,
-    scale: Vec<f32>,
-    weights: Vec<f32>,
-    bias: f32,
-    /// Raw scores of the training prompts at every percent, 0% to 100% (101 values).
-    calibration: Vec<f32>,
+    /// The head fitted to every outcome first, then one per pair of models when the router
+    /// was trained on more than one pair.
+    heads: Vec<Head>,
     /// Ridge penalty.
     alpha: f32,
     /// Seed of the cross-validation's folds.
@@ -91,6 +156,9 @@ pub struct LearnedRouter {
     neighbours: Option<NeighbourInfo>,
     #[serde(skip)]
     data: Option<Arc<Neighbours>>,
+    /// The head that scores (see [`LearnedRouter::for_models`]).
+    #[serde(skip)]
+    selected: usize,
 }
 
 /// A prompt's score, and why.
@@ -125,13 +193,8 @@ fn contributions<'a>(
 }
 
 impl LearnedRouter {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn from_fit(
-        mean: Vec<f32>,
-        scale: Vec<f32>,
-        weights: Vec<f32>,
-        bias: f32,
-        calibration: Vec<f32>,
+        heads: Vec<Head>,
         options: TrainOptions,
         trained_on: Vec<TrainedOn>,
         neighbours: Option<(NeighbourInfo, Arc<Neighbours>)>,
@@ -144,17 +207,14 @@ impl LearnedRouter {
         LearnedRouter {
             format: ROUTER_FORMAT.to_string(),
             features,
-            mean,
-            scale,
-            weights,
-            bias,
-            calibration,
+            heads,
             alpha: options.alpha,
             seed: options.seed,
             folds: options.folds,
             trained_on,
             neighbours,
             data,
+            selected: 0,
         }
     }
 
@@ -241,30 +301,19 @@ impl LearnedRouter {
             ));
         }
         let n = router.features.len();
-        if router.mean.len() != n
-            || router.scale.len() != n
-            || router.weights.len() != n
-            || router.calibration.len() != 101
-        {
-            return Err(Error::config("the router's vectors have the wrong lengths"));
+        for head in &router.heads {
+            head.check(n)?;
         }
-        let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
-        let ordered = router
-            .calibration
+        let pairs: Vec<Option<&[String; 2]>> =
+            router.heads.iter().map(|h| h.models.as_ref()).collect();
+        let unique = pairs
             .iter()
-            .zip(router.calibration.iter().skip(1))
-            .all(|(a, b)| a <= b);
-        if !finite(&router.mean)
-            || !finite(&router.scale)
-            || !finite(&router.weights)
-            || !finite(&router.calibration)
-            || !router.bias.is_finite()
-            || router.scale.iter().any(|s| *s <= 0.0)
-            || !ordered
-        {
+            .enumerate()
+            .all(|(i, p)| !pairs.iter().skip(i + 1).any(|q| q == p));
+        if pairs.first() != Some(&None) || pairs.iter().skip(1).any(Option::is_none) || !unique {
             return Err(Error::config(
-                "the router holds a number that is not finite, a scale of 0 or less, or \
-                 calibration values out of order",
+                "a router has one head fitted to all its outcomes first, then at most one per \
+                 pair of models",
             ));
         }
         Ok(router)
@@ -319,9 +368,76 @@ impl LearnedRouter {
         self.neighbours.as_ref().map(|n| n.model.as_str())
     }
 
-    /// Digest of the router (and its neighbours), for the audit trail.
+    /// Digest of the router (and its neighbours, and which pair's head scores), for the
+    /// audit trail.
     pub fn digest(&self) -> String {
-        crate::digest::of([self.to_json().as_bytes()])
+        let (weak, strong) = self.models().unwrap_or(("", ""));
+        crate::digest::of([
+            self.to_json().as_bytes(),
+            weak.as_bytes(),
+            b"\0",
+            strong.as_bytes(),
+        ])
+    }
+
+    /// The head that scores: the one chosen by [`LearnedRouter::for_models`], else the one
+    /// fitted to every outcome.
+    fn head(&self) -> &Head {
+        self.heads
+            .get(self.selected)
+            .or_else(|| self.heads.first())
+            .unwrap_or(&EMPTY_HEAD)
+    }
+
+    /// The pairs of models `(weak, strong)` the router has a head of its own for: a router
+    /// trained on the outcomes of more than one pair fits one head to them all and one to
+    /// each pair alone.
+    pub fn model_pairs(&self) -> Vec<(&str, &str)> {
+        self.heads
+            .iter()
+            .filter_map(|h| h.models.as_ref())
+            .map(|[w, s]| (w.as_str(), s.as_str()))
+            .collect()
+    }
+
+    /// The pair whose own head scores, when one was chosen.
+    pub fn models(&self) -> Option<(&str, &str)> {
+        self.heads
+            .get(self.selected)
+            .and_then(|h| h.models.as_ref())
+            .map(|[w, s]| (w.as_str(), s.as_str()))
+    }
+
+    /// The router scoring with its head fitted to the outcomes of `weak` against `strong`
+    /// alone: which prompts a small model fails, and how much a large one helps on them,
+    /// depends on the models. Percentiles are then among that pair's training prompts.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] when the router has no head for that pair, naming those it has.
+    pub fn for_models(mut self, weak: &str, strong: &str) -> Result<LearnedRouter> {
+        let found = self.heads.iter().position(|h| {
+            h.models
+                .as_ref()
+                .is_some_and(|[w, s]| w == weak && s == strong)
+        });
+        let Some(i) = found else {
+            let known: Vec<String> = self
+                .model_pairs()
+                .iter()
+                .map(|(w, s)| format!("{w} -> {s}"))
+                .collect();
+            return Err(Error::config(format!(
+                "the router has no head for {weak} -> {strong}; it has {}",
+                if known.is_empty() {
+                    "one for all its outcomes together only".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        };
+        self.selected = i;
+        Ok(self)
     }
 
     /// The threshold on [`RouterScore::percentile`] that sends about `share` of prompts like
@@ -377,18 +493,19 @@ impl LearnedRouter {
             };
             x.push(data.score(&quantize(v), None));
         }
-        let raw = linear(&x, &self.mean, &self.scale, &self.weights, self.bias);
+        let head = self.head();
+        let raw = linear(&x, &head.mean, &head.scale, &head.weights, head.bias);
         let names = FEATURE_NAMES
             .iter()
             .copied()
             .chain(self.data.as_ref().map(|_| SIMILAR));
         let mut parts: Vec<(&'static str, f32)> = names
-            .zip(contributions(&x, &self.mean, &self.scale, &self.weights))
+            .zip(contributions(&x, &head.mean, &head.scale, &head.weights))
             .collect();
         parts.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
         parts.truncate(DRIVERS);
         Ok(RouterScore {
-            percentile: percentile(&self.calibration, raw),
+            percentile: percentile(&head.calibration, raw),
             raw,
             drivers: parts,
         })
@@ -460,6 +577,65 @@ mod tests {
         assert!(LearnedRouter::from_json(&renamed).is_err());
         let broken = router.to_json().replace(ROUTER_FORMAT, "other/1");
         assert!(LearnedRouter::from_json(&broken).is_err());
+    }
+
+    /// Two pairs of models that fail different prompts: one head fitted to both cannot tell
+    /// them apart, a head per pair can, and it is chosen by the pair's names.
+    #[test]
+    fn each_pair_of_models_gets_a_head_of_its_own() {
+        let pair = |name: &str, weak: &str, numbers_are_hard: bool| {
+            let outcomes = (0..240)
+                .map(|i| {
+                    let numbers = i % 2 == 0;
+                    let prompt = if numbers {
+                        format!("Item {i}: compute 12 * 7 + 3 / 5 - 44 for case {}", i * 7)
+                    } else {
+                        format!("Item {i}: name the capital of the country in the story")
+                    };
+                    let weak_right = if numbers == numbers_are_hard {
+                        0.0
+                    } else {
+                        1.0
+                    };
+                    Outcome::new(i.to_string(), prompt, weak_right, 1.0)
+                })
+                .collect();
+            OutcomeSet::new(name, "d", weak, "large", outcomes)
+        };
+        let sets = [pair("a", "small-a", true), pair("b", "small-b", false)];
+        let router = train(&sets, TrainOptions::default()).expect("trained");
+        assert_eq!(
+            router.model_pairs(),
+            [("small-a", "large"), ("small-b", "large")]
+        );
+        for t in router.trained_on() {
+            let own = t.cross_validated.expect("own head");
+            let all = t.cross_validated_all_pairs.expect("pooled head");
+            assert!(own.apgr > all.apgr + 0.2, "{}: {own:?} {all:?}", t.name);
+        }
+        let sum = "compute 17 * 3 + 8 / 2 - 5 for case 81";
+        let story = "name the capital of the country in the story";
+        let a = router.clone().for_models("small-a", "large").expect("a");
+        let b = router.clone().for_models("small-b", "large").expect("b");
+        assert_eq!(a.models(), Some(("small-a", "large")));
+        assert_eq!(router.models(), None);
+        let p = |r: &LearnedRouter, t: &str| r.score(t, None).expect("scored").percentile;
+        assert!(p(&a, sum) > p(&a, story) && p(&b, sum) < p(&b, story));
+        assert_ne!(a.digest(), b.digest());
+        assert_ne!(a.digest(), router.digest());
+        let err = router
+            .clone()
+            .for_models("small-c", "large")
+            .expect_err("no such pair");
+        assert!(err.message().contains("small-a -> large"), "{err}");
+        // A head named twice, or a pooled head missing, is refused.
+        let json = router.to_json();
+        let twice = json.replace("\"small-b\"", "\"small-a\"");
+        assert!(LearnedRouter::from_json(&twice).is_err());
+        // One pair alone: one head, no per-pair figures.
+        let single = train(&sets[..1], TrainOptions::default()).expect("trained");
+        assert!(single.model_pairs().is_empty());
+        assert!(single.trained_on()[0].cross_validated_all_pairs.is_none());
     }
 
     #[test]

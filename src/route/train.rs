@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::features::features;
-use super::learned::{LearnedRouter, NeighbourInfo, TrainedOn, linear};
+use super::learned::{Head, LearnedRouter, NeighbourInfo, TrainedOn, linear};
 use super::metrics::routing_metrics;
 use super::neighbours::{Neighbours, quantize};
 use super::outcomes::OutcomeSet;
@@ -170,23 +170,6 @@ struct Sample {
     weight: f64,
 }
 
-/// The rows of `samples` for a fit, with the neighbours' feature appended when there are
-/// neighbours — the same prompts, in the same order — each scored without itself (a new
-/// prompt is never among them).
-fn rows_with(samples: &[&Sample], neighbours: Option<&Neighbours>) -> Vec<Vec<f32>> {
-    samples
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut x = s.x.clone();
-            if let Some(n) = neighbours {
-                x.push(n.score(n.vector(i), Some(i)));
-            }
-            x
-        })
-        .collect()
-}
-
 /// Fits a router to `sets` (all together), cross-validates it by folds of prompts, and
 /// calibrates its percentiles on the training prompts' scores. Deterministic given the
 /// options.
@@ -257,38 +240,65 @@ fn train_router(
         Some(e) => Some(neighbours_of(sets, &samples, e, options.neighbours)?),
         None => None,
     };
-    let mut out_of_fold = vec![0f64; samples.len()];
-    if folds > 1 {
-        for k in 0..folds {
-            let train_mask: Vec<bool> = samples.iter().map(|s| s.fold != k).collect();
-            let train: Vec<&Sample> = samples.iter().filter(|s| s.fold != k).collect();
-            let fold_neighbours = all.as_ref().map(|n| n.subset(&train_mask));
-            let rows = rows_with(&train, fold_neighbours.as_ref());
-            let y: Vec<f64> = train.iter().map(|s| s.y).collect();
-            let w: Vec<f64> = train.iter().map(|s| s.weight).collect();
-            let model = fit(&rows, &y, &w, alpha);
-            for (i, (s, out)) in samples.iter().zip(out_of_fold.iter_mut()).enumerate() {
-                if s.fold == k {
-                    let mut x = s.x.clone();
-                    if let (Some(n), Some(all)) = (&fold_neighbours, &all) {
-                        x.push(n.score(all.vector(i), None));
-                    }
-                    *out = f64::from(model.raw(&x));
-                }
-            }
+    // The `similar_prompts` column: in each fold of the cross-validation from the other
+    // folds' prompts alone, and over every prompt for the final fit; a training prompt is
+    // never its own neighbour.
+    let similar = all.as_ref().map(|n| Similar {
+        folds: (0..if folds > 1 { folds } else { 0 })
+            .map(|k| similar_in_fold(n, &samples, k))
+            .collect(),
+        all: (0..samples.len())
+            .map(|i| n.score(n.vector(i), Some(i)))
+            .collect(),
+    });
+    // One head over every outcome; with more than one pair of models, one per pair too.
+    let mut pairs: Vec<[String; 2]> = Vec::new();
+    for s in sets {
+        let pair = [s.weak.clone(), s.strong.clone()];
+        if !pairs.contains(&pair) {
+            pairs.push(pair);
         }
     }
-    let everyone: Vec<&Sample> = samples.iter().collect();
-    let rows = rows_with(&everyone, all.as_ref());
-    let y: Vec<f64> = samples.iter().map(|s| s.y).collect();
-    let w: Vec<f64> = samples.iter().map(|s| s.weight).collect();
-    let model = fit(&rows, &y, &w, alpha);
-    let mut raws: Vec<f32> = rows.iter().map(|x| model.raw(x)).collect();
-    raws.sort_by(f32::total_cmp);
-    let last = raws.len().saturating_sub(1);
-    let calibration: Vec<f32> = (0..=100)
-        .map(|p| raws.get((p * last) / 100).copied().unwrap_or(0.0))
-        .collect();
+    let everyone: Vec<usize> = (0..samples.len()).collect();
+    let (pooled, pooled_oof) = fit_head(&samples, &everyone, similar.as_ref(), folds, alpha);
+    let mut heads = vec![pooled];
+    // Per sample: the out-of-fold score of the head its pair scores with.
+    let mut own_oof = pooled_oof.clone();
+    if pairs.len() > 1 {
+        for pair in pairs {
+            let [weak, strong] = &pair;
+            let members: Vec<usize> = samples
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    sets.get(s.set)
+                        .is_some_and(|o| &o.weak == weak && &o.strong == strong)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let (mut head, oof) = fit_head(&samples, &members, similar.as_ref(), folds, alpha);
+            for (i, r) in members.iter().zip(oof) {
+                if let Some(o) = own_oof.get_mut(*i) {
+                    *o = r;
+                }
+            }
+            head.models = Some(pair);
+            heads.push(head);
+        }
+    }
+    let figures = |k: usize, scores: &[f64]| {
+        if folds <= 1 {
+            return None;
+        }
+        let set = sets.get(k)?;
+        let items: Vec<(f64, f64, f64)> = set
+            .outcomes
+            .iter()
+            .zip(samples.iter().zip(scores).filter(|(s, _)| s.set == k))
+            .map(|(o, (_, r))| (o.weak, o.strong, *r))
+            .collect();
+        routing_metrics(&items)
+    };
     let trained_on = sets
         .iter()
         .enumerate()
@@ -298,19 +308,9 @@ fn train_router(
             records: s.outcomes.len(),
             weak: s.weak.clone(),
             strong: s.strong.clone(),
-            cross_validated: if folds > 1 {
-                let scores = samples
-                    .iter()
-                    .zip(&out_of_fold)
-                    .filter(|(sample, _)| sample.set == k)
-                    .map(|(_, r)| *r);
-                let items: Vec<(f64, f64, f64)> = s
-                    .outcomes
-                    .iter()
-                    .zip(scores)
-                    .map(|(o, r)| (o.weak, o.strong, r))
-                    .collect();
-                routing_metrics(&items)
+            cross_validated: figures(k, &own_oof),
+            cross_validated_all_pairs: if heads.len() > 1 {
+                figures(k, &pooled_oof)
             } else {
                 None
             },
@@ -327,15 +327,100 @@ fn train_router(
         _ => None,
     };
     Ok(LearnedRouter::from_fit(
-        model.mean,
-        model.scale,
-        model.weights,
-        model.bias,
-        calibration,
+        heads,
         options,
         trained_on,
         info.zip(all.map(Arc::new)),
     ))
+}
+
+/// The `similar_prompts` feature of every sample: per fold, then over all.
+struct Similar {
+    folds: Vec<Vec<f32>>,
+    all: Vec<f32>,
+}
+
+/// The feature in fold `k`: the prompts of the other folds are the neighbours; one of them
+/// is scored without itself, one of fold `k` as a new prompt.
+fn similar_in_fold(n: &Neighbours, samples: &[Sample], k: usize) -> Vec<f32> {
+    let keep: Vec<bool> = samples.iter().map(|s| s.fold != k).collect();
+    let subset = n.subset(&keep);
+    let mut position = 0;
+    samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if s.fold == k {
+                subset.score(n.vector(i), None)
+            } else {
+                position += 1;
+                subset.score(n.vector(i), Some(position - 1))
+            }
+        })
+        .collect()
+}
+
+/// The row of sample `i`: its features, and the neighbours' feature from `column`.
+fn row(samples: &[Sample], i: usize, column: Option<&[f32]>) -> Vec<f32> {
+    let mut x = samples.get(i).map(|s| s.x.clone()).unwrap_or_default();
+    if let Some(c) = column {
+        x.push(c.get(i).copied().unwrap_or(0.0));
+    }
+    x
+}
+
+/// Fits a head to the samples `members` (weights rescaled to average 1 among them),
+/// calibrated on their scores, with the out-of-fold scores of each member, in order.
+fn fit_head(
+    samples: &[Sample],
+    members: &[usize],
+    similar: Option<&Similar>,
+    folds: usize,
+    alpha: f64,
+) -> (Head, Vec<f64>) {
+    let picked: Vec<&Sample> = members.iter().filter_map(|i| samples.get(*i)).collect();
+    let mean_weight =
+        (picked.iter().map(|s| s.weight).sum::<f64>() / picked.len().max(1) as f64).max(1e-12);
+    let mut out_of_fold = vec![0f64; members.len()];
+    for k in 0..if folds > 1 { folds } else { 0 } {
+        let column = similar.and_then(|s| s.folds.get(k)).map(Vec::as_slice);
+        let train: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|i| samples.get(*i).is_some_and(|s| s.fold != k))
+            .collect();
+        let rows: Vec<Vec<f32>> = train.iter().map(|i| row(samples, *i, column)).collect();
+        let (y, w): (Vec<f64>, Vec<f64>) = train
+            .iter()
+            .filter_map(|i| samples.get(*i))
+            .map(|s| (s.y, s.weight / mean_weight))
+            .unzip();
+        let model = fit(&rows, &y, &w, alpha);
+        for (out, i) in out_of_fold.iter_mut().zip(members) {
+            if samples.get(*i).is_some_and(|s| s.fold == k) {
+                *out = f64::from(model.raw(&row(samples, *i, column)));
+            }
+        }
+    }
+    let column = similar.map(|s| s.all.as_slice());
+    let rows: Vec<Vec<f32>> = members.iter().map(|i| row(samples, *i, column)).collect();
+    let (y, w): (Vec<f64>, Vec<f64>) = picked.iter().map(|s| (s.y, s.weight / mean_weight)).unzip();
+    let model = fit(&rows, &y, &w, alpha);
+    let mut raws: Vec<f32> = rows.iter().map(|x| model.raw(x)).collect();
+    raws.sort_by(f32::total_cmp);
+    let last = raws.len().saturating_sub(1);
+    let calibration: Vec<f32> = (0..=100)
+        .map(|p| raws.get((p * last) / 100).copied().unwrap_or(0.0))
+        .collect();
+    let head = Head {
+        models: None,
+        mean: model.mean,
+        scale: model.scale,
+        weights: model.weights,
+        bias: model.bias,
+        calibration,
+    };
+    (head, out_of_fold)
 }
 
 /// Every training prompt's embedding, quantised, with its outcome.

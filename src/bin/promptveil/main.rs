@@ -9,7 +9,7 @@
 //! promptveil eval secrets --gold FILE --predictions OUT [--rules FILE]...
 //! promptveil eval retrieval --corpus corpus.jsonl --queries queries.jsonl --run OUT.trec
 //!                           --mode bm25|dense|hybrid [--index PATH]
-//! promptveil eval routing --gold FILE --predictions OUT [--router shipped-dense|shipped|complexity|FILE]
+//! promptveil eval routing --gold FILE --predictions OUT [--router shipped-dense|shipped|complexity|FILE] [--weak W --strong S]
 //! promptveil route train --data FILE... --out ROUTER [--weak M --strong M] [--folds 5 --seed 7]
 //! promptveil index build DIR --index PATH
 //! promptveil index search --index PATH QUERY [-k N] [--mode bm25|dense|hybrid]

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use promptveil::redact::without_placeholders;
 use promptveil::route::{
     Complexity, ComplexityWeights, LearnedRouter, OutcomeSet, TrainOptions, TrainingEmbeddings,
     train, train_with_embeddings,
@@ -95,10 +96,12 @@ fn train_router(args: &TrainArgs) -> Result<()> {
     options.seed = args.seed;
     options.neighbours = args.neighbours;
     let router = if args.embeddings {
-        let prompts: Vec<&str> = sets
+        // Embedded as the pipeline embeds a question for its router: without placeholders.
+        let prompts: Vec<String> = sets
             .iter()
-            .flat_map(|s| s.outcomes.iter().map(|o| o.prompt.as_str()))
+            .flat_map(|s| s.outcomes.iter().map(|o| without_placeholders(&o.prompt)))
             .collect();
+        let prompts: Vec<&str> = prompts.iter().map(String::as_str).collect();
         let (model, flat) = embed_all(&prompts)?;
         let mut flat = flat.into_iter();
         let vectors = sets
@@ -111,23 +114,39 @@ fn train_router(args: &TrainArgs) -> Result<()> {
     };
     router.write(&args.out)?;
     println!(
-        "{:<20} {:>7}  {:<44} {:>6} {:>7} {:>7}",
+        "{:<32} {:>7}  {:<44} {:>6} {:>7} {:>7}",
         "set", "records", "weak -> strong", "APGR", "CPT50", "CPT80"
     );
     for t in router.trained_on() {
         let pair = format!("{} -> {}", t.weak, t.strong);
-        match &t.cross_validated {
-            Some(m) => println!(
-                "{:<20} {:>7}  {:<44} {:>6.3} {:>6.1}% {:>6.1}%",
-                t.name,
-                t.records,
-                pair,
-                m.apgr,
-                m.cpt50 * 100.0,
-                m.cpt80 * 100.0
-            ),
-            None => println!("{:<20} {:>7}  {:<44} {:>6}", t.name, t.records, pair, "-"),
+        let rows = [
+            ("", &t.cross_validated),
+            (" (all pairs)", &t.cross_validated_all_pairs),
+        ];
+        for (i, (head, figures)) in rows.iter().enumerate() {
+            let name = format!("{}{head}", t.name);
+            match figures {
+                Some(m) => println!(
+                    "{:<32} {:>7}  {:<44} {:>6.3} {:>6.1}% {:>6.1}%",
+                    name,
+                    t.records,
+                    pair,
+                    m.apgr,
+                    m.cpt50 * 100.0,
+                    m.cpt80 * 100.0
+                ),
+                None if i == 0 => {
+                    println!("{:<32} {:>7}  {:<44} {:>6}", name, t.records, pair, "-");
+                }
+                None => {}
+            }
         }
+    }
+    if !router.model_pairs().is_empty() {
+        println!(
+            "(a head per pair of models, and one for all pairs: [routing] router_models \
+             chooses; a set's first row is its pair's own head)"
+        );
     }
     println!(
         "({}-fold cross-validated, seed {}; router {} written to {})",
@@ -152,6 +171,14 @@ pub(crate) struct RoutingArgs {
     /// `complexity` (the hand-set keyword score), or a router file.
     #[arg(long, default_value = DEFAULT_ROUTER)]
     router: String,
+    /// The weak model of the pair routed between; with --strong, a router with a head fitted
+    /// to that pair alone scores with it. Default: the pair the gold file's outcomes name
+    /// (`meta.json` beside it, or its two models), else the head fitted to all pairs.
+    #[arg(long)]
+    weak: Option<String>,
+    /// The strong model of the pair.
+    #[arg(long)]
+    strong: Option<String>,
 }
 
 /// The best shipped router this build can run.
@@ -175,6 +202,10 @@ pub(crate) fn eval(args: &RoutingArgs) -> Result<()> {
         "shipped-dense" => Some(LearnedRouter::shipped_dense()?),
         file => Some(LearnedRouter::from_file(std::path::Path::new(file))?),
     };
+    let router = match router {
+        Some(r) => Some(for_gold_pair(r, args)?),
+        None => None,
+    };
     let text = at(std::fs::read_to_string(&args.gold), &args.gold)?;
     let mut out = std::io::BufWriter::new(at(
         std::fs::File::create(&args.predictions),
@@ -192,8 +223,11 @@ pub(crate) fn eval(args: &RoutingArgs) -> Result<()> {
     }
     let embeddings = match router.as_ref().and_then(LearnedRouter::embedding_model) {
         Some(_) => {
-            let texts: Vec<&str> = prompts.iter().map(|p| p.prompt.as_str()).collect();
-            embed_all(&texts)?.1
+            let texts: Vec<String> = prompts
+                .iter()
+                .map(|p| without_placeholders(&p.prompt))
+                .collect();
+            embed_all(&texts.iter().map(String::as_str).collect::<Vec<_>>())?.1
         }
         None => Vec::new(),
     };
@@ -217,6 +251,54 @@ pub(crate) fn eval(args: &RoutingArgs) -> Result<()> {
         n += 1;
     }
     at(out.flush(), &args.predictions)?;
-    eprintln!("{n} prompts scored with the {} router", args.router);
+    let head = match router.as_ref().and_then(LearnedRouter::models) {
+        Some((weak, strong)) => format!(" (its head for {weak} -> {strong})"),
+        None => String::new(),
+    };
+    eprintln!("{n} prompts scored with the {} router{head}", args.router);
     Ok(())
+}
+
+/// The router scoring with its head for the pair the evaluation is about, when it has one:
+/// the pair named on the command line (which it must have), else the one the gold file's
+/// outcomes name.
+fn for_gold_pair(router: LearnedRouter, args: &RoutingArgs) -> Result<LearnedRouter> {
+    if let (Some(weak), Some(strong)) = (&args.weak, &args.strong) {
+        return Ok(router.for_models(weak, strong)?);
+    }
+    if router.model_pairs().is_empty() {
+        return Ok(router);
+    }
+    if let Ok(set) =
+        OutcomeSet::from_jsonl(&args.gold, args.weak.as_deref(), args.strong.as_deref())
+    {
+        if router
+            .model_pairs()
+            .contains(&(set.weak.as_str(), set.strong.as_str()))
+        {
+            return Ok(router.for_models(&set.weak, &set.strong)?);
+        }
+        return Ok(router);
+    }
+    // No pair named: the one pair the router has a head for whose models the records score.
+    let text = at(std::fs::read_to_string(&args.gold), &args.gold)?;
+    let scored: Vec<String> = text
+        .lines()
+        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| {
+            v.get("scores")?
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+        })
+        .unwrap_or_default();
+    let matching: Vec<(String, String)> = router
+        .model_pairs()
+        .into_iter()
+        .filter(|(w, s)| scored.iter().any(|m| m == w) && scored.iter().any(|m| m == s))
+        .map(|(w, s)| (w.to_string(), s.to_string()))
+        .collect();
+    match matching.as_slice() {
+        [(weak, strong)] => Ok(router.for_models(weak, strong)?),
+        _ => Ok(router),
+    }
 }
