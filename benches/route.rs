@@ -58,7 +58,8 @@ fn bench(c: &mut Criterion) {
         c.bench_function("route/dense-with-embedding", |b| {
             b.iter(|| {
                 case += 1;
-                let question = format!("{QUESTION} Case {case}.");
+                let letter = char::from(b'a' + (case % 26) as u8);
+                let question = format!("{QUESTION} Case {letter}{letter}.");
                 let v = embedder.embed(&[black_box(&question)]).expect("embedded");
                 decide(&dense, v.first().map(Vec::as_slice), &backends)
             })

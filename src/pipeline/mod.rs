@@ -225,17 +225,27 @@ impl Pipeline {
 
     /// The question's embedding, for a router that reads one (build checked that an
     /// embedder by the router's model is there).
-    fn router_embedding(
+    /// The model runs on a blocking thread, as the retriever's does (a few milliseconds of
+    /// CPU would stall the executor); an embedder shared with the retriever has the vector
+    /// already.
+    async fn router_embedding(
         &self,
         router: &crate::route::LearnedRouter,
-        question: &str,
+        question: String,
     ) -> Result<Option<Vec<f32>>> {
         if router.embedding_model().is_none() {
             return Ok(None);
         }
         #[cfg(feature = "embeddings")]
         if let Some(embedder) = &self.inner.router_embedder {
-            return Ok(embedder.embed(&[question])?.into_iter().next());
+            let embedder = Arc::clone(embedder);
+            let vectors = tokio::task::spawn_blocking(move || embedder.embed(&[&question]))
+                .await
+                .map_err(|e| {
+                    Error::new(ErrorKind::Model, "the router's embedding task failed")
+                        .with_source(e)
+                })??;
+            return Ok(vectors.into_iter().next());
         }
         let _ = question;
         Err(Error::config(
@@ -300,7 +310,9 @@ impl Pipeline {
             Some(router) => {
                 // Embedded as the retriever embeds it, without placeholders: an embedder
                 // shared with the retriever then embeds the question once.
-                let embedding = self.router_embedding(router, &question.without_placeholders())?;
+                let embedding = self
+                    .router_embedding(router, question.without_placeholders())
+                    .await?;
                 Complexity::learned(router, question.as_str(), embedding.as_deref())?
             }
             None => Complexity::score(

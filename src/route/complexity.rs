@@ -81,7 +81,7 @@ pub struct Complexity {
     pub drivers: Vec<String>,
 }
 
-const REASONING: &[&str] = &[
+pub(super) const REASONING: &[&str] = &[
     "why",
     "explain",
     "reason",
@@ -95,7 +95,7 @@ const REASONING: &[&str] = &[
     "infer",
     "implications",
 ];
-const COMPARISON: &[&str] = &[
+pub(super) const COMPARISON: &[&str] = &[
     "compare",
     "comparison",
     "versus",
@@ -108,7 +108,7 @@ const COMPARISON: &[&str] = &[
     "better than",
     "which is best",
 ];
-const PLANNING: &[&str] = &[
+pub(super) const PLANNING: &[&str] = &[
     "plan",
     "design",
     "strategy",
@@ -120,7 +120,7 @@ const PLANNING: &[&str] = &[
     "prioritise",
     "prioritize",
 ];
-const LONG_ANSWER: &[&str] = &[
+pub(super) const LONG_ANSWER: &[&str] = &[
     "in detail",
     "detailed",
     "comprehensive",

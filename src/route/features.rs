@@ -65,26 +65,31 @@ const UNITS: &[&str] = &[
     "kg", "g", "mg", "m", "cm", "mm", "km", "s", "ms", "m/s", "mol", "j", "kj", "k", "hz", "v",
     "a", "w", "kw", "ev", "atm", "pa", "kpa", "n", "l", "ml", "°c", "°f", "%",
 ];
-const REASONING: &[&str] = &[
-    "why",
-    "explain",
-    "prove",
-    "derive",
-    "justify",
-    "step by step",
-    "analyse",
-    "analyze",
-];
-const COMPARISON: &[&str] = &[
-    "compare",
-    "versus",
-    " vs ",
-    "difference between",
-    "pros and cons",
-    "trade-off",
-];
-const PLANNING: &[&str] = &["plan", "design", "strategy", "roadmap", "architecture"];
-const LONG_ANSWER: &[&str] = &["in detail", "detailed", "comprehensive", "essay", "report"];
+// The hand-set score's cue lists (`complexity.rs`): one list per cue, read by both.
+use super::complexity::{COMPARISON, LONG_ANSWER, PLANNING, REASONING};
+
+/// Bumped when a feature is computed otherwise in a way the word lists do not show.
+const FEATURES_REVISION: u32 = 1;
+
+/// Digest of what the features are: their names, [`FEATURES_REVISION`] and every word list
+/// (the hand-set score's cue lists among them). A router records it and is refused where the
+/// features differ: weights fitted to other features would score silently wrong.
+pub(super) fn features_digest() -> String {
+    let mut text = format!("{FEATURES_REVISION}\n{}\n", FEATURE_NAMES.join(","));
+    for list in [
+        COMPUTE,
+        CHOICE,
+        UNITS,
+        REASONING,
+        COMPARISON,
+        PLANNING,
+        LONG_ANSWER,
+    ] {
+        text.push_str(&list.join("\u{1f}"));
+        text.push('\n');
+    }
+    crate::digest::of([text.as_bytes()])
+}
 
 fn count_cues(lower: &str, list: &[&str]) -> usize {
     list.iter().filter(|c| lower.contains(*c)).count()

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::features::{FEATURE_COUNT, FEATURE_NAMES, features};
+use super::features::{FEATURE_COUNT, FEATURE_NAMES, features, features_digest};
 use super::metrics::RoutingMetrics;
 use super::neighbours::{Neighbours, quantize};
 use super::train::TrainOptions;
@@ -142,6 +142,8 @@ impl Head {
 pub struct LearnedRouter {
     format: String,
     features: Vec<String>,
+    /// Digest of the features' definitions (names, word lists) it was fitted to.
+    features_digest: String,
     /// The head fitted to every outcome first, then one per pair of models when the router
     /// was trained on more than one pair.
     heads: Vec<Head>,
@@ -207,6 +209,7 @@ impl LearnedRouter {
         LearnedRouter {
             format: ROUTER_FORMAT.to_string(),
             features,
+            features_digest: features_digest(),
             heads,
             alpha: options.alpha,
             seed: options.seed,
@@ -295,7 +298,9 @@ impl LearnedRouter {
             .iter()
             .copied()
             .chain(router.neighbours.as_ref().map(|_| SIMILAR));
-        if !router.features.iter().map(String::as_str).eq(expected) {
+        if !router.features.iter().map(String::as_str).eq(expected)
+            || router.features_digest != features_digest()
+        {
             return Err(Error::config(
                 "the router's features are not this version's: train it again",
             ));
@@ -575,6 +580,12 @@ mod tests {
         assert_eq!(again, router);
         let renamed = router.to_json().replace("\"digit_share\"", "\"digits\"");
         assert!(LearnedRouter::from_json(&renamed).is_err());
+        // Features of the same names computed otherwise (another word list): refused too.
+        let redefined = router
+            .to_json()
+            .replace(&features_digest(), "0000000000000000");
+        let err = LearnedRouter::from_json(&redefined).expect_err("other features");
+        assert!(err.message().contains("train it again"), "{err}");
         let broken = router.to_json().replace(ROUTER_FORMAT, "other/1");
         assert!(LearnedRouter::from_json(&broken).is_err());
     }

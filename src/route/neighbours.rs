@@ -12,8 +12,10 @@ const MAGIC: &[u8; 8] = b"PVNBRS1\n";
 pub(super) struct Neighbours {
     dims: usize,
     k: usize,
-    /// `dims` values per prompt, each an embedding component × 127, rounded.
-    vectors: Vec<i8>,
+    /// `dims` values per prompt, each an embedding component × 127, rounded: 8-bit values
+    /// (as the file stores them) held in 16 bits, which the dot product multiplies directly
+    /// (measured 0.37 ms against 0.67 ms widening 8-bit values, 10,900 prompts of 384).
+    vectors: Vec<i16>,
     targets: Vec<f32>,
 }
 
@@ -27,22 +29,22 @@ impl std::fmt::Debug for Neighbours {
     }
 }
 
-/// An embedding (unit length, components in `-1..=1`) in 8 bits.
-pub(super) fn quantize(v: &[f32]) -> Vec<i8> {
+/// An embedding (unit length, components in `-1..=1`) in 8 bits: values in `-127..=127`.
+pub(super) fn quantize(v: &[f32]) -> Vec<i16> {
     v.iter()
-        .map(|x| (x * 127.0).round().clamp(-127.0, 127.0) as i8)
+        .map(|x| (x * 127.0).round().clamp(-127.0, 127.0) as i16)
         .collect()
 }
 
-/// Dot product of two 8-bit vectors. Each product fits an `i16` (|x·y| ≤ 127²); they are
-/// summed in 32 `i32` lanes, a shape the compiler turns into SIMD multiplies and adds.
-fn dot(a: &[i8], b: &[i8]) -> i32 {
-    let mut lanes = [0i32; 32];
-    let mut ca = a.chunks_exact(32);
-    let mut cb = b.chunks_exact(32);
+/// Dot product of two quantised vectors, summed in 16 `i32` lanes, a shape the compiler
+/// turns into SIMD multiplies and adds.
+fn dot(a: &[i16], b: &[i16]) -> i32 {
+    let mut lanes = [0i32; 16];
+    let mut ca = a.chunks_exact(16);
+    let mut cb = b.chunks_exact(16);
     for (x, y) in ca.by_ref().zip(cb.by_ref()) {
         for ((l, x), y) in lanes.iter_mut().zip(x).zip(y) {
-            *l += i32::from(i16::from(*x) * i16::from(*y));
+            *l += i32::from(*x) * i32::from(*y);
         }
     }
     let tail: i32 = ca
@@ -56,7 +58,7 @@ fn dot(a: &[i8], b: &[i8]) -> i32 {
 
 impl Neighbours {
     /// Remembers `embeddings` (already quantised, `dims` each) with their targets.
-    pub(super) fn new(vectors: Vec<i8>, dims: usize, targets: Vec<f32>, k: usize) -> Result<Self> {
+    pub(super) fn new(vectors: Vec<i16>, dims: usize, targets: Vec<f32>, k: usize) -> Result<Self> {
         if dims == 0 || vectors.len() != dims * targets.len() || k == 0 || targets.is_empty() {
             return Err(Error::config(
                 "neighbours need one embedding of the same length per outcome, and k ≥ 1",
@@ -83,7 +85,7 @@ impl Neighbours {
     }
 
     /// The embedding of prompt `i`.
-    pub(super) fn vector(&self, i: usize) -> &[i8] {
+    pub(super) fn vector(&self, i: usize) -> &[i16] {
         self.vectors
             .get(i * self.dims..(i + 1) * self.dims)
             .unwrap_or(&[])
@@ -91,7 +93,7 @@ impl Neighbours {
 
     /// The mean outcome of the `k` remembered prompts most similar to `query` (`skip`: a
     /// prompt not to count, the query itself when it is one of them).
-    pub(super) fn score(&self, query: &[i8], skip: Option<usize>) -> f32 {
+    pub(super) fn score(&self, query: &[i16], skip: Option<usize>) -> f32 {
         let mut sims: Vec<(i32, usize)> = self
             .vectors
             .chunks_exact(self.dims)
@@ -144,7 +146,11 @@ impl Neighbours {
         }
         for (i, t) in self.targets.iter().enumerate() {
             out.extend_from_slice(&t.to_le_bytes());
-            out.extend(self.vector(i).iter().map(|b| b.to_le_bytes()[0]));
+            out.extend(
+                self.vector(i)
+                    .iter()
+                    .map(|v| i8::try_from(*v).unwrap_or(0).to_le_bytes()[0]),
+            );
         }
         out
     }
@@ -175,7 +181,7 @@ impl Neighbours {
                 return Err(bad());
             }
             targets.push(t);
-            vectors.extend(v.iter().map(|b| i8::from_le_bytes([*b])));
+            vectors.extend(v.iter().map(|b| i16::from(i8::from_le_bytes([*b]))));
         }
         Neighbours::new(vectors, dims, targets, k)
     }
@@ -189,7 +195,7 @@ impl Neighbours {
 mod tests {
     use super::*;
 
-    fn unit(angle: f32) -> Vec<i8> {
+    fn unit(angle: f32) -> Vec<i16> {
         quantize(&[angle.cos(), angle.sin()])
     }
 
@@ -201,8 +207,8 @@ mod tests {
             ((seed >> 33) % 255) as i16 - 127
         };
         for len in 0..100 {
-            let a: Vec<i8> = (0..len).map(|_| next() as i8).collect();
-            let b: Vec<i8> = (0..len).map(|_| next() as i8).collect();
+            let a: Vec<i16> = (0..len).map(|_| next()).collect();
+            let b: Vec<i16> = (0..len).map(|_| next()).collect();
             let plain: i32 = a
                 .iter()
                 .zip(&b)
@@ -210,14 +216,14 @@ mod tests {
                 .sum();
             assert_eq!(dot(&a, &b), plain, "length {len}");
         }
-        let extreme = vec![-127i8; 384];
+        let extreme = vec![-127i16; 384];
         assert_eq!(dot(&extreme, &extreme), 384 * 127 * 127);
     }
 
     #[test]
     fn the_nearest_prompts_decide_and_the_file_reads_back() {
         let angles = [0.0f32, 0.1, 0.2, 3.0, 3.1];
-        let vectors: Vec<i8> = angles.iter().flat_map(|a| unit(*a)).collect();
+        let vectors: Vec<i16> = angles.iter().flat_map(|a| unit(*a)).collect();
         let n = Neighbours::new(vectors, 2, vec![1.0, 1.0, 0.0, -1.0, -1.0], 2).expect("new");
         assert_eq!(n.score(&unit(0.05), None), 1.0);
         assert_eq!(n.score(&unit(3.05), None), -1.0);
