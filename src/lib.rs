@@ -90,10 +90,11 @@
 //! - [`route::RoutingPolicy`] ranks and chooses among the backends a request was admitted to
 //!   ([`route::admit`]: sensitivity, cooldown, context window), from a
 //!   [`route::RouteSummary`] (levels and counts, never text); [`route::DefaultPolicy`] sends
-//!   hard prompts to large models and keeps to budgets, with reasons. How hard is the
-//!   hand-set keyword score, or a [`route::LearnedRouter`] fitted to logged outcomes of a
-//!   small and a large model ([`route::train`], `promptveil route train`), calibrated to a
-//!   stated share of large-model calls or a cost budget.
+//!   hard prompts to large models and keeps to budgets, with reasons. How hard is a
+//!   [`route::LearnedRouter`] fitted to outcomes of a small and a large model — by default
+//!   the shipped one, trained on the routing evaluation sets; retrain it on your own logged
+//!   outcomes with [`route::train`] or `promptveil route train` — calibrated to a stated
+//!   share of large-model calls or a cost budget, or the hand-set keyword score when asked.
 //! - [`backend::ModelBackend`] is the async trait a model service implements (`complete`, and
 //!   `stream` of [`backend::StreamEvent`]s); its requests ([`backend::BackendRequest`]) are
 //!   made only from enriched prompts, its failures are typed ([`backend::BackendError`]).

@@ -646,6 +646,8 @@ fn audit_summarize_tells_what_left_the_building_without_values() {
         .audit(Arc::new(
             promptveil::audit::JsonLinesSink::open(&log).expect("sink"),
         ))
+        // The keyword score: its decision on the business question below is stable.
+        .hand_set_complexity()
         .build()
         .expect("pipeline");
     let runtime = tokio::runtime::Builder::new_current_thread()

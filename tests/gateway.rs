@@ -99,6 +99,11 @@ async fn the_official_openai_client_talks_through_the_gateway() {
         &config,
         format!(
             r#"
+# This test is about the wire format: the hand-set keyword score, whose decision on the
+# business question below does not move when the shipped router is retrained.
+[routing]
+router = "complexity"
+
 [audit]
 sink = "jsonl"
 path = "audit.jsonl"

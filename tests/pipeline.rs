@@ -1306,9 +1306,23 @@ fn missing_model_files_are_an_error_not_a_fallback() {
             .expect_err("no model, no pipeline");
         assert_eq!(err.kind(), ErrorKind::Asset);
         assert!(err.to_string().contains("scripts/fetch-assets"), "{err}");
-        // Asked for in so many words, the rules alone build.
+        // The default router reads the question's embedding where the feature is built: its
+        // model files missing are an error too.
+        if cfg!(feature = "embeddings") {
+            let err = Pipeline::builder()
+                .from_toml_str(&toml("[redaction]\nner = false\n\n"), None, base)
+                .build()
+                .expect_err("no embedding model, no default router");
+            assert_eq!(err.kind(), ErrorKind::Asset);
+            assert!(err.to_string().contains("scripts/fetch-assets"), "{err}");
+        }
+        // Asked for in so many words, the rules alone and the text-only router build.
         Pipeline::builder()
-            .from_toml_str(&toml("[redaction]\nner = false\n\n"), None, base)
+            .from_toml_str(
+                &toml("[redaction]\nner = false\n\n[routing]\nrouter = \"shipped\"\n\n"),
+                None,
+                base,
+            )
             .build()
             .expect("rules alone");
         println!("{DONE}");
@@ -1506,10 +1520,11 @@ context_window = 200000
         "{err}"
     );
 
-    // A share without a router has no calibration to convert it: an error naming the key.
+    // A share with the hand-set score has no calibration to convert it: an error naming the
+    // key.
     let err = Pipeline::builder()
         .from_toml_str(
-            "[routing]\nlarge_share = 0.3\n\n[[backends]]\nname = \"l\"\napi = \"openai\"\n\
+            "[routing]\nrouter = \"complexity\"\nlarge_share = 0.3\n\n[[backends]]\nname = \"l\"\napi = \"openai\"\n\
              base_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\nlocality = \"on_premises\"\n\
              size = \"small\"\ncontext_window = 8192\n",
             None,
@@ -1567,4 +1582,96 @@ async fn the_dense_router_embeds_the_question_to_score_it() {
         .build()
         .expect_err("no embedder");
     assert!(err.to_string().contains("embedder"), "{err}");
+}
+
+/// Configured with no router, a pipeline scores with the best shipped router the build can
+/// run (what `promptveil eval routing` measures by default), and a file whose small and large
+/// backends are a pair the router has a head for scores with that head.
+#[tokio::test]
+async fn the_shipped_router_is_the_default_and_the_backends_choose_its_head() {
+    use promptveil::route::LearnedRouter;
+    let slm = loopback::start(echo_openai).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shipped = LearnedRouter::shipped_best().expect("shipped router");
+    let path = dir.path().join("audit.jsonl");
+    let config = |small: &str, large: &str| {
+        format!(
+            "[redaction]\nner = false\n\n[audit]\nsink = \"jsonl\"\npath = \"audit.jsonl\"\n\n\
+             [[backends]]\nname = \"local-slm\"\napi = \"openai\"\nbase_url = \"{}\"\n\
+             model = \"{small}\"\nlocality = \"on_premises\"\nsize = \"small\"\n\
+             context_window = 8192\n\n\
+             [[backends]]\nname = \"big\"\napi = \"openai\"\nbase_url = \"{}\"\n\
+             model = \"{large}\"\nlocality = \"on_premises\"\nsize = \"large\"\n\
+             context_window = 8192\n",
+            slm.base, slm.base
+        )
+    };
+    for (small, large, expected) in [
+        ("m", "n", shipped.clone()),
+        (
+            "Mixtral-8x7B-Instruct-v0.1",
+            "gpt-4-1106-preview",
+            shipped
+                .clone()
+                .for_models("Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview")
+                .expect("head"),
+        ),
+    ] {
+        let _ = std::fs::remove_file(&path);
+        let pipeline = Pipeline::builder()
+            .from_toml_str(&config(small, large), None, dir.path())
+            .build()
+            .expect("pipeline");
+        let out = pipeline
+            .run(PromptRequest::new("Who wrote Hamlet?"))
+            .await
+            .expect("answer");
+        let drivers = out.trace().route().reasons.iter().find_map(|r| match r {
+            Reason::Complexity { drivers, .. } => Some(drivers.len()),
+            _ => None,
+        });
+        assert_eq!(drivers, Some(3));
+        let trail = audit_lines(&path);
+        let redacted = trail
+            .iter()
+            .find(|e| e["event"] == "redacted")
+            .expect("redacted");
+        assert_eq!(
+            redacted["shield"]["router"],
+            expected.digest().as_str(),
+            "{small} -> {large}"
+        );
+    }
+    // The builder's default is the same router; the keyword score only when asked for.
+    for hand_set in [false, true] {
+        let _ = std::fs::remove_file(&path);
+        let mut builder = Pipeline::builder()
+            .backend(local(&slm))
+            .redactor(
+                promptveil::redact::Redactor::builder()
+                    .default_rules()
+                    .build()
+                    .expect("rules"),
+            )
+            .audit(Arc::new(JsonLinesSink::open(&path).expect("sink")));
+        if hand_set {
+            builder = builder.hand_set_complexity();
+        }
+        builder
+            .build()
+            .expect("pipeline")
+            .run(PromptRequest::new("Who wrote Hamlet?"))
+            .await
+            .expect("answer");
+        let trail = audit_lines(&path);
+        let shield = &trail
+            .iter()
+            .find(|e| e["event"] == "redacted")
+            .expect("redacted")["shield"];
+        if hand_set {
+            assert!(shield.get("router").is_none(), "{shield}");
+        } else {
+            assert_eq!(shield["router"], shipped.digest().as_str());
+        }
+    }
 }

@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use fastembed::{
     InitOptionsUserDefined, Pooling, QuantizationMode, TextEmbedding, TokenizerFiles,
@@ -120,6 +120,25 @@ impl Embedder {
     pub fn load(assets: &EmbeddingAssets) -> Result<Embedder> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Embedder::load_sessions(assets, cores, 1)
+    }
+
+    /// The embedder of `assets` for queries, loaded once per process and shared: what a
+    /// pipeline's default router uses, so that pipelines built one after another do not each
+    /// load the model.
+    ///
+    /// # Errors
+    ///
+    /// As [`Embedder::load`].
+    pub fn shared(assets: &EmbeddingAssets) -> Result<Arc<Embedder>> {
+        static LOADED: Mutex<Vec<(EmbeddingAssets, Arc<Embedder>)>> = Mutex::new(Vec::new());
+        // Held while loading, so that two threads asking at once load the model once.
+        let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, e)) = loaded.iter().find(|(a, _)| a == assets) {
+            return Ok(Arc::clone(e));
+        }
+        let e = Arc::new(Embedder::load(assets)?);
+        loaded.push((assets.clone(), Arc::clone(&e)));
+        Ok(e)
     }
 
     /// Loads one session running each call on `threads` threads: for building an index,

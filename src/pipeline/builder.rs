@@ -24,6 +24,8 @@ pub(super) struct Config {
     pub(super) counter: Arc<dyn TokenCounter>,
     pub(super) weights: ComplexityWeights,
     pub(super) router: Option<Arc<LearnedRouter>>,
+    /// The hand-set keyword score instead of the default learned router.
+    pub(super) hand_set: bool,
     #[cfg(feature = "embeddings")]
     pub(super) router_embedder: Option<Arc<crate::index::Embedder>>,
     pub(super) policy: Arc<dyn RoutingPolicy>,
@@ -51,6 +53,7 @@ impl Default for Config {
             counter: Arc::new(HeuristicCounter),
             weights: ComplexityWeights::default(),
             router: None,
+            hand_set: false,
             #[cfg(feature = "embeddings")]
             router_embedder: None,
             policy: Arc::new(DefaultPolicy::default()),
@@ -161,14 +164,30 @@ impl PipelineBuilder {
         self
     }
 
-    /// The complexity score's weights (default [`ComplexityWeights::default`]).
+    /// Scores complexity with the hand-set keyword score
+    /// ([`Complexity::score`](crate::route::Complexity::score)) weighted by `weights`, instead
+    /// of the default learned router.
     pub fn complexity_weights(mut self, weights: ComplexityWeights) -> Self {
         self.config.weights = weights;
+        self.config.hand_set = true;
         self
     }
 
-    /// Scores complexity with a learned router instead of the hand-set features: the score
-    /// the policy reads is then the prompt's percentile among the router's training prompts,
+    /// Scores complexity with the hand-set keyword score at its default weights instead of
+    /// the default learned router. The keyword score is not measured against outcomes; the
+    /// learned router is (docs/measurements.md).
+    pub fn hand_set_complexity(mut self) -> Self {
+        self.config.hand_set = true;
+        self
+    }
+
+    /// Scores complexity with `router` instead of the default one. Without this (nor
+    /// [`hand_set_complexity`](Self::hand_set_complexity)) the pipeline scores with the
+    /// shipped router: [`LearnedRouter::shipped_dense`] with the process's shared
+    /// [`Embedder`](crate::index::Embedder) where the feature `embeddings` is built (the model
+    /// files must be there: `scripts/fetch-assets`), else [`LearnedRouter::shipped`], each
+    /// with its head for all pairs of models. The score
+    /// the policy reads is the prompt's percentile among the router's training prompts,
     /// so a threshold of 0.7 sends about 30% of such prompts to large models
     /// ([`LearnedRouter::threshold_for_large_share`]), and the route's reasons name the
     /// features that moved it. Sensitivity still comes first: admission and the policy keep
@@ -276,7 +295,7 @@ impl PipelineBuilder {
         if !self.errors.is_empty() {
             return Err(self.errors.swap_remove(0));
         }
-        let c = self.config;
+        let mut c = self.config;
         if c.backends.is_empty() {
             return Err(Error::config("the pipeline has no backend"));
         }
@@ -287,6 +306,16 @@ impl PipelineBuilder {
             Some(r) => r,
             None => Redactor::builder().default_detectors().build()?,
         };
+        if c.router.is_none() && !c.hand_set {
+            #[cfg(feature = "embeddings")]
+            let router = default_router(&mut c.router_embedder)?;
+            #[cfg(not(feature = "embeddings"))]
+            let router = default_router()?;
+            c.router = Some(Arc::new(router));
+        }
+        if c.hand_set {
+            c.router = None;
+        }
         if let Some(model) = c.router.as_ref().and_then(|r| r.embedding_model()) {
             #[cfg(feature = "embeddings")]
             let given = c.router_embedder.as_ref().map(|e| e.info().model.clone());
@@ -359,4 +388,20 @@ impl PipelineBuilder {
             }),
         })
     }
+}
+
+/// The router of a pipeline configured with none: the best shipped router the build can run
+/// (the one `promptveil eval routing` measures by default).
+#[cfg(feature = "embeddings")]
+fn default_router(embedder: &mut Option<Arc<crate::index::Embedder>>) -> Result<LearnedRouter> {
+    if embedder.is_none() {
+        let assets = crate::index::EmbeddingAssets::discover();
+        *embedder = Some(crate::index::Embedder::shared(&assets)?);
+    }
+    LearnedRouter::shipped_best()
+}
+
+#[cfg(not(feature = "embeddings"))]
+fn default_router() -> Result<LearnedRouter> {
+    LearnedRouter::shipped_best()
 }

@@ -33,13 +33,16 @@
 //! [routing]
 //! complexity_threshold = 0.6
 //! escalate_to_external = false
-//! # router = "shipped"          # "shipped-dense" (reads the question's embedding, feature
-//!                             # `embeddings`), or a file of `promptveil route train`: a learned
-//!                             # router scores
-//!                             # complexity (the prompt's percentile among its training prompts)
+//! # router = "shipped"          # default: "shipped-dense" where the feature `embeddings` is
+//!                             # built (it reads the question's embedding), else "shipped";
+//!                             # or a file of `promptveil route train`; or "complexity", the
+//!                             # hand-set keyword score. A learned router's score is the
+//!                             # prompt's percentile among its training prompts
 //! # router_models = ["Llama-3.1-8B-Instruct", "gpt-4o-2024-05-13"]
 //!                             # [weak, strong]: score with the router's head fitted to this
-//!                             # pair's outcomes alone (default: its head for all pairs)
+//!                             # pair's outcomes alone (default: the pair of the small and the
+//!                             # large backends' `model` when the router has a head for it,
+//!                             # else its head for all pairs)
 //! # large_share = 0.3           # with a router, instead of complexity_threshold: about this
 //!                             # share of prompts prefer large models
 //! # cost_per_1000 = 4.0         # or: what 1,000 requests may cost, at the backends' prices
@@ -308,11 +311,10 @@ impl Parts {
             b = b.template(t);
         }
         b = b.policy(Arc::new(self.policy));
-        if let Some(w) = self.weights {
-            b = b.complexity_weights(w);
-        }
-        if let Some(r) = self.router {
-            b = b.router(r);
+        match (self.router, self.weights) {
+            (Some(r), _) => b = b.router(r),
+            (None, Some(w)) => b = b.complexity_weights(w),
+            (None, None) => b = b.hand_set_complexity(),
         }
         #[cfg(feature = "embeddings")]
         if let Some(e) = self.router_embedder {
@@ -372,7 +374,7 @@ impl Source<'_> {
         if let Some(e) = file.routing.escalate_to_external {
             policy.escalate_to_external = e;
         }
-        let router = self.router(&file.routing)?;
+        let router = self.router(&file.routing, &file.backends)?;
         if file.backends.is_empty() {
             return Err(self.at("", "the file declares no [[backends]]".into()));
         }
@@ -385,13 +387,8 @@ impl Source<'_> {
             policy.complexity_threshold =
                 crate::route::LearnedRouter::threshold_for_large_share(share);
         }
-        // One embedder for the retriever and the router: the question is embedded once.
-        #[cfg(feature = "embeddings")]
-        let mut embedder = None;
-        #[cfg(not(feature = "embeddings"))]
-        let mut embedder = ();
         let retriever = match &file.retrieval {
-            Some(r) => Some(self.retriever(r, &mut embedder)?),
+            Some(r) => Some(self.retriever(r)?),
             None => None,
         };
         Ok(Parts {
@@ -404,7 +401,7 @@ impl Source<'_> {
             weights: file.routing.weights,
             #[cfg(feature = "embeddings")]
             router_embedder: match router.as_ref().and_then(|r| r.embedding_model()) {
-                Some(_) => Some(shared_embedder(&mut embedder)?),
+                Some(_) => Some(shared_embedder()?),
                 None => None,
             },
             router,
@@ -464,8 +461,8 @@ impl Source<'_> {
             return Err(self.at(
                 key,
                 format!(
-                    "`{key}` needs a learned router (`router = \"shipped\"` or a file): the \
-                     hand-set score has no calibration"
+                    "`{key}` needs a learned router (not `router = \"complexity\"` nor \
+                     `weights`): the hand-set score has no calibration"
                 ),
             ));
         }
@@ -502,29 +499,66 @@ impl Source<'_> {
         )))
     }
 
-    /// `[routing] router`: the shipped router, a router file, or none.
-    /// With `router_models`, its head for that pair.
-    fn router(&self, r: &Routing) -> Result<Option<crate::route::LearnedRouter>> {
-        let router = match r.router.as_deref() {
-            None if r.router_models.is_some() => {
+    /// `[routing] router`: `"complexity"` (or `weights` alone: the hand-set score, `None`),
+    /// the default shipped router when unset, `"shipped"`, `"shipped-dense"` or a file; with
+    /// `router_models` the head for that pair, else the head for the pair of the file's small
+    /// and large backends' models when the router has exactly one such, else the head for all
+    /// pairs.
+    fn router(
+        &self,
+        r: &Routing,
+        backends: &[Backend],
+    ) -> Result<Option<crate::route::LearnedRouter>> {
+        use crate::route::LearnedRouter;
+        let hand_set = r.router.as_deref() == Some("complexity")
+            || (r.router.is_none() && r.weights.is_some());
+        if hand_set {
+            if r.router_models.is_some() {
                 return Err(self.at(
                     "router_models",
-                    "`router_models` chooses a head of a learned router: set `router` too".into(),
+                    "`router_models` chooses a head of a learned router; the hand-set score \
+                     has none"
+                        .into(),
                 ));
             }
-            None => return Ok(None),
-            Some("shipped") => crate::route::LearnedRouter::shipped()?,
+            return Ok(None);
+        }
+        let router = match r.router.as_deref() {
+            None => LearnedRouter::shipped_best()?,
+            Some("shipped") => LearnedRouter::shipped()?,
             #[cfg(feature = "embeddings")]
-            Some("shipped-dense") => crate::route::LearnedRouter::shipped_dense()?,
-            Some(file) => crate::route::LearnedRouter::from_file(&self.resolve(Path::new(file)))
+            Some("shipped-dense") => LearnedRouter::shipped_dense()?,
+            Some(file) => LearnedRouter::from_file(&self.resolve(Path::new(file)))
                 .map_err(|e| self.at("router", e.message().to_string()))?,
         };
-        match &r.router_models {
-            Some([weak, strong]) => router
-                .for_models(weak, strong)
-                .map(Some)
-                .map_err(|e| self.at("router_models", format!("`router_models`: {}", e.message()))),
-            None => Ok(Some(router)),
+        if r.weights.is_some() {
+            return Err(self.at(
+                "weights",
+                "`weights` are the hand-set score's: a learned router does not read them".into(),
+            ));
+        }
+        if let Some([weak, strong]) = &r.router_models {
+            return router.for_models(weak, strong).map(Some).map_err(|e| {
+                self.at("router_models", format!("`router_models`: {}", e.message()))
+            });
+        }
+        let model_of = |size: Size| -> Vec<&str> {
+            backends
+                .iter()
+                .filter(|b| b.size == size)
+                .map(|b| b.model.as_str())
+                .collect()
+        };
+        let (small, large) = (model_of(Size::Small), model_of(Size::Large));
+        let matching: Vec<(String, String)> = router
+            .model_pairs()
+            .into_iter()
+            .filter(|(w, s)| small.contains(w) && large.contains(s))
+            .map(|(w, s)| (w.to_string(), s.to_string()))
+            .collect();
+        match matching.as_slice() {
+            [(weak, strong)] => router.for_models(weak, strong).map(Some),
+            _ => Ok(Some(router)),
         }
     }
 
@@ -562,12 +596,7 @@ impl Source<'_> {
     }
 
     /// `[retrieval]`: the index, the search mode, whether it is public, passages per request.
-    fn retriever(
-        &self,
-        r: &Retrieval,
-        #[cfg(feature = "embeddings")] embedder: &mut Option<Arc<crate::index::Embedder>>,
-        #[cfg(not(feature = "embeddings"))] _embedder: &mut (),
-    ) -> Result<(Arc<dyn Retriever>, bool, Option<usize>)> {
+    fn retriever(&self, r: &Retrieval) -> Result<(Arc<dyn Retriever>, bool, Option<usize>)> {
         let index = crate::index::KnowledgeIndex::open(&self.resolve(&r.index))?;
         let mode: crate::index::SearchMode = r
             .mode
@@ -579,7 +608,7 @@ impl Source<'_> {
         } else {
             #[cfg(feature = "embeddings")]
             {
-                retriever.with_embedder(shared_embedder(embedder)?)?
+                retriever.with_embedder(shared_embedder()?)?
             }
             #[cfg(not(feature = "embeddings"))]
             return Err(self.at(
@@ -712,17 +741,10 @@ fn backend(spec: Backend) -> Result<Arc<dyn ModelBackend>> {
     }
 }
 
-/// The configuration's embedder, loaded the first time it is needed.
+/// The process's shared embedder ([`Embedder::shared`](crate::index::Embedder::shared)):
+/// the retriever and the router of every pipeline read from a configuration use one, so a
+/// question is embedded once.
 #[cfg(feature = "embeddings")]
-fn shared_embedder(
-    slot: &mut Option<Arc<crate::index::Embedder>>,
-) -> Result<Arc<crate::index::Embedder>> {
-    if let Some(e) = slot {
-        return Ok(Arc::clone(e));
-    }
-    let e = Arc::new(crate::index::Embedder::load(
-        &crate::index::EmbeddingAssets::discover(),
-    )?);
-    *slot = Some(Arc::clone(&e));
-    Ok(e)
+fn shared_embedder() -> Result<Arc<crate::index::Embedder>> {
+    crate::index::Embedder::shared(&crate::index::EmbeddingAssets::discover())
 }

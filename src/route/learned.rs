@@ -274,6 +274,20 @@ impl LearnedRouter {
             ))
     }
 
+    /// The best shipped router this build can run, the default of a pipeline and of
+    /// `promptveil eval routing`: [`LearnedRouter::shipped_dense`] where the feature
+    /// `embeddings` is built, else [`LearnedRouter::shipped`].
+    ///
+    /// # Errors
+    ///
+    /// None in practice: the files are checked by the test suite.
+    pub fn shipped_best() -> Result<LearnedRouter> {
+        #[cfg(feature = "embeddings")]
+        return LearnedRouter::shipped_dense();
+        #[cfg(not(feature = "embeddings"))]
+        LearnedRouter::shipped()
+    }
+
     /// Reads a router from its JSON text. A router with neighbours needs them too
     /// ([`LearnedRouter::from_file`] reads both).
     ///
