@@ -29,6 +29,18 @@
 //! | `password_in_prose` | as `password`, six characters or more, mixing two of letters, digits and symbols (a plain word after "the password is" says something about it) |
 //! | `credential_pair` | `user:password` whose secret part passes `password`, six characters or more |
 //! | `basic_auth` | base64 of `user:password` (RFC 7617) |
+//! | `nl_bsn` | Dutch BSN: 9 digits, the elfproef |
+//! | `be_nrn` | Belgian national number: YYMMDD, serial, 97 − mod 97 (with the 2000s' leading 2) |
+//! | `pl_pesel` | Polish PESEL: a real month and day (century in the month), weighted mod 10 |
+//! | `se_personnummer` | Swedish personnummer or samordningsnummer (day + 60), 10 or 12 digits, Luhn |
+//! | `fr_nir` | French NIR: sex, month, département (2A/2B), key 97 − mod 97 |
+//! | `es_nss` | Spanish social security number: province, number, mod 97 |
+//! | `es_dni` | Spanish DNI or NIE: the letter of the number mod 23 |
+//! | `in_aadhaar` | Indian Aadhaar: 12 digits, first 2–9, Verhoeff |
+//! | `uk_nhs` | NHS number: 10 digits, weighted mod 11 |
+//! | `uk_nino` | National Insurance number: allowed prefix letters, six digits, suffix A–D |
+//! | `de_steuer_id` | German tax id: digit-repetition rule, ISO 7064 MOD 11,10 |
+//! | `it_codice_fiscale` | Italian codice fiscale: shape (omocodia letters allowed) and check letter |
 //!
 //! The validators of numbers (`phone`, `date`, `us_ssn`, `luhn`, `payment_card`, `es_ccc`,
 //! `account_number`, `ipv4`, `ip`)
@@ -40,6 +52,7 @@ use std::fmt;
 use std::sync::Arc;
 
 mod checksum;
+mod national;
 mod network;
 mod numbers;
 mod secrets;
@@ -153,6 +166,18 @@ const BUILTINS: &[Builtin] = &[
     text("password_in_prose", secrets::password_in_prose),
     text("credential_pair", secrets::credential_pair),
     text("basic_auth", secrets::basic_auth),
+    number("nl_bsn", national::nl_bsn),
+    number("be_nrn", national::be_nrn),
+    number("pl_pesel", national::pl_pesel),
+    number("se_personnummer", national::se_personnummer),
+    number("fr_nir", national::fr_nir),
+    number("es_nss", national::es_nss),
+    text("es_dni", national::es_dni),
+    number("in_aadhaar", national::in_aadhaar),
+    number("uk_nhs", national::uk_nhs),
+    text("uk_nino", national::uk_nino),
+    number("de_steuer_id", national::de_steuer_id),
+    text("it_codice_fiscale", national::it_codice_fiscale),
 ];
 
 const fn number(name: &'static str, check: fn(&str) -> bool) -> Builtin {
@@ -207,10 +232,16 @@ mod tests {
 
     #[test]
     fn every_builtin_name_resolves() {
+        // Each is in the module docs' table.
+        let docs = include_str!("mod.rs");
         for name in builtin_names() {
             assert!(builtin(name).is_some(), "{name}");
+            assert!(
+                docs.contains(&format!("//! | `{name}`")) || docs.contains(&format!(", `{name}`")),
+                "{name}"
+            );
         }
-        assert_eq!(builtin_names().count(), 25);
+        assert_eq!(builtin_names().count(), 37);
         assert!(builtin("nope").is_none());
     }
 }
