@@ -41,6 +41,12 @@
 //! | `uk_nino` | National Insurance number: allowed prefix letters, six digits, suffix A–D |
 //! | `de_steuer_id` | German tax id: digit-repetition rule, ISO 7064 MOD 11,10 |
 //! | `it_codice_fiscale` | Italian codice fiscale: shape (omocodia letters allowed) and check letter |
+//! | `de_kvnr` | German health insurance number: a letter, 8 digits, weighted digit-sum check |
+//! | `de_svnr` | German pension insurance number: area, birth date, initial, serial, weighted check |
+//! | `de_personalausweis` | German identity card serial: the card alphabet, and its ICAO check digit when written |
+//! | `pl_dowod` | Polish identity card: three letters, six digits, the first a weighted check |
+//! | `in_pan` | Indian PAN: the holder-type letter, digits not 0000 |
+//! | `in_epic` | Indian voter id (EPIC): three letters, seven digits passing Luhn |
 //!
 //! The validators of numbers (`phone`, `date`, `us_ssn`, `luhn`, `payment_card`, `es_ccc`,
 //! `account_number`, `ipv4`, `ip`)
@@ -178,6 +184,12 @@ const BUILTINS: &[Builtin] = &[
     text("uk_nino", national::uk_nino),
     number("de_steuer_id", national::de_steuer_id),
     text("it_codice_fiscale", national::it_codice_fiscale),
+    text("de_kvnr", national::de_kvnr),
+    text("de_svnr", national::de_svnr),
+    text("de_personalausweis", national::de_personalausweis),
+    text("pl_dowod", national::pl_dowod),
+    text("in_pan", national::in_pan),
+    text("in_epic", national::in_epic),
 ];
 
 const fn number(name: &'static str, check: fn(&str) -> bool) -> Builtin {
@@ -241,7 +253,7 @@ mod tests {
                 "{name}"
             );
         }
-        assert_eq!(builtin_names().count(), 37);
+        assert_eq!(builtin_names().count(), 43);
         assert!(builtin("nope").is_none());
     }
 }

@@ -372,6 +372,187 @@ pub(crate) fn it_codice_fiscale(value: &str) -> bool {
     b.get(15).copied() == Some(b'A' + (sum % 26) as u8)
 }
 
+/// A letter's value in the German schemes that turn it into two digits: A = 01 … Z = 26.
+fn letter_number(c: u8) -> Option<[u32; 2]> {
+    c.is_ascii_uppercase().then(|| {
+        let n = u32::from(c - b'A') + 1;
+        [n / 10, n % 10]
+    })
+}
+
+/// The sum of the digits of `n` (the "Quersumme" the German schemes add).
+fn digit_sum(n: u32) -> u32 {
+    n / 10 + n % 10
+}
+
+/// Germany Krankenversichertennummer (health insurance number, the unchangeable part): a
+/// letter and 8 digits, then a check digit: the letter as two digits (A = 01), weights 1 2 1 2
+/// …, the products' digit sums added, mod 10.
+pub(crate) fn de_kvnr(value: &str) -> bool {
+    let Some(s) = compact(value) else {
+        return false;
+    };
+    let b = s.as_bytes();
+    let Some((first, rest)) = b.split_first() else {
+        return false;
+    };
+    let (Some(letter), Some(d)) = (
+        letter_number(*first),
+        std::str::from_utf8(rest).ok().and_then(|r| digits_of(r, 9)),
+    ) else {
+        return false;
+    };
+    let (body, check) = d.split_at(8);
+    let all: Vec<u32> = letter.iter().chain(body).copied().collect();
+    let sum: u32 = all
+        .iter()
+        .enumerate()
+        .map(|(i, x)| digit_sum(x * if i % 2 == 0 { 1 } else { 2 }))
+        .sum();
+    check.first().copied() == Some(sum % 10) && !all_same(body)
+}
+
+/// Germany Versicherungsnummer of the pension insurance (SV-Nummer): area (2 digits), birth
+/// date DDMMYY, the birth name's initial, serial (2) and a check digit: the initial as two
+/// digits, weights 2 1 2 5 7 1 2 1 2 1 2 1, the products' digit sums added, mod 10.
+pub(crate) fn de_svnr(value: &str) -> bool {
+    let Some(s) = compact(value) else {
+        return false;
+    };
+    if s.len() != 12 {
+        return false;
+    }
+    let (head, tail) = s.split_at(8);
+    let (letter, rest) = tail.split_at(1);
+    let (Some(head), Some(letter), Some(rest)) = (
+        digits_of(head, 8),
+        letter.bytes().next().and_then(letter_number),
+        digits_of(rest, 3),
+    ) else {
+        return false;
+    };
+    let day = number(head.get(2..4).unwrap_or(&[])) as u32;
+    let month = number(head.get(4..6).unwrap_or(&[])) as u32;
+    // Days of unknown birth dates are given from 32 on; the month is always real.
+    if !(1..=12).contains(&month) || day > 31 + 31 {
+        return false;
+    }
+    let (serial, check) = rest.split_at(2);
+    let all: Vec<u32> = head.iter().chain(&letter).chain(serial).copied().collect();
+    let sum: u32 = all
+        .iter()
+        .zip([2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1])
+        .map(|(x, w)| digit_sum(x * w))
+        .sum();
+    check.first().copied() == Some(sum % 10)
+}
+
+/// The value of an ICAO machine-readable character: digits as themselves, A = 10 … Z = 35.
+fn mrz_value(c: u8) -> Option<u32> {
+    match c {
+        b'0'..=b'9' => Some(u32::from(c - b'0')),
+        b'A'..=b'Z' => Some(u32::from(c - b'A') + 10),
+        _ => None,
+    }
+}
+
+/// Poland dowód osobisty (identity card): three letters and six digits, the first digit a
+/// check: values (A = 10) weighted 7 3 1 _ 7 3 1 7 3, mod 10.
+pub(crate) fn pl_dowod(value: &str) -> bool {
+    let Some(s) = compact(value) else {
+        return false;
+    };
+    let b = s.as_bytes();
+    if b.len() != 9
+        || !b.iter().take(3).all(u8::is_ascii_uppercase)
+        || !b.iter().skip(3).all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let Some(values) = b
+        .iter()
+        .map(|c| mrz_value(*c))
+        .collect::<Option<Vec<u32>>>()
+    else {
+        return false;
+    };
+    let sum: u32 = values
+        .iter()
+        .zip([7, 3, 1, 0, 7, 3, 1, 7, 3])
+        .map(|(v, w)| v * w)
+        .sum();
+    values.get(3).copied() == Some(sum % 10)
+}
+
+/// Germany Personalausweis (identity card since 2010): a serial of nine characters from the
+/// card alphabet (digits and C F G H J K L M N P R T V W X Y Z), the first a letter,
+/// optionally followed by its ICAO check digit (weights 7 3 1, A = 10), which must then hold.
+pub(crate) fn de_personalausweis(value: &str) -> bool {
+    let Some(s) = compact(value) else {
+        return false;
+    };
+    let b = s.as_bytes();
+    let alphabet = |c: &u8| c.is_ascii_digit() || b"CFGHJKLMNPRTVWXYZ".contains(c);
+    let (serial, check) = match b.len() {
+        9 => (b, None),
+        10 => {
+            let (serial, check) = b.split_at(9);
+            (serial, check.first().copied())
+        }
+        _ => return false,
+    };
+    // A letter first, and at least one digit and one letter: a word or a number is no serial.
+    if !serial.iter().all(alphabet)
+        || !serial.first().is_some_and(u8::is_ascii_uppercase)
+        || !serial.iter().any(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let Some(check) = check else {
+        return true;
+    };
+    let Some(values) = serial
+        .iter()
+        .map(|c| mrz_value(*c))
+        .collect::<Option<Vec<u32>>>()
+    else {
+        return false;
+    };
+    let sum: u32 = values
+        .iter()
+        .zip([7, 3, 1].iter().cycle())
+        .map(|(v, w)| v * w)
+        .sum();
+    mrz_value(check) == Some(sum % 10)
+}
+
+/// India PAN: five letters (the fourth the holder's type: P person, C company, H, F, A, T,
+/// B, L, J, G), four digits (not 0000), a letter.
+pub(crate) fn in_pan(value: &str) -> bool {
+    let Some(s) = compact(value) else {
+        return false;
+    };
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().take(5).all(u8::is_ascii_uppercase)
+        && b.get(3).is_some_and(|c| b"ABCFGHJLPT".contains(c))
+        && b.iter().skip(5).take(4).all(u8::is_ascii_digit)
+        && b.get(5..9) != Some(b"0000".as_slice())
+        && b.get(9).is_some_and(u8::is_ascii_uppercase)
+}
+
+/// India EPIC (voter id): three letters and seven digits, the digits a Luhn number.
+pub(crate) fn in_epic(value: &str) -> bool {
+    let Some(s) = compact(value) else {
+        return false;
+    };
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().take(3).all(u8::is_ascii_uppercase)
+        && s.get(3..)
+            .is_some_and(|d| d.bytes().all(|c| c.is_ascii_digit()) && super::checksum::luhn(d))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +577,12 @@ mod tests {
             (uk_nino, "AB 12 34 56 C", "BG 12 34 56 C"),
             (de_steuer_id, "86095742719", "86095742710"),
             (it_codice_fiscale, "RSSMRA85T10A562S", "RSSMRA85T10A562T"),
+            (in_pan, "ABCPE1234F", "ABCDE1234F"),
+            (de_kvnr, "A123456780", "A123456781"),
+            (de_svnr, "12 150875 M 006", "12 150875 M 007"),
+            (pl_dowod, "ABS123456", "ABS223456"),
+            (de_personalausweis, "L01X00T471", "L01X00T472"),
+            (in_epic, "ABC1234566", "ABC1234567"),
         ];
         for (check, good, bad) in cases {
             assert!(check(good), "{good} should pass");
