@@ -341,6 +341,25 @@ fn eval_pii_writes_character_offsets_and_labels() {
     assert_eq!(lines[1]["spans"].as_array().map(Vec::len), Some(0));
 }
 
+/// National identifiers of three schemes found with their checks, counted per `id_type`;
+/// a number that fails the BSN check next to an order word is left alone.
+#[test]
+fn eval_pii_counts_each_identifier_type() {
+    let (o, lines) = eval("pii", "fixtures/eval/intl-sample.jsonl");
+    let err = String::from_utf8_lossy(&o.stderr);
+    for kind in ["FR_NIR", "NL_BSN", "IT_CODICE_FISCALE"] {
+        let row: Vec<&str> = err
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(kind))
+            .unwrap_or_else(|| panic!("no row for {kind}: {err}"))
+            .split_whitespace()
+            .collect();
+        assert_eq!(row, ["NATIONAL_ID", kind, "1", "1", "1"], "{err}");
+    }
+    let order = lines.iter().find(|l| l["id"] == "nl-2").expect("nl-2");
+    assert_eq!(order["spans"].as_array().map(Vec::len), Some(0), "{order}");
+}
+
 #[test]
 fn eval_secrets_flags_records() {
     let (_, lines) = eval("secrets", "fixtures/eval/secrets-sample.jsonl");

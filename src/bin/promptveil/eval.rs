@@ -29,6 +29,7 @@ pub(crate) fn detection(args: &EvalArgs, mode: Mode) -> Result<()> {
     let out_file = at(std::fs::File::create(&args.predictions), &args.predictions)?;
     let mut out = BufWriter::new(out_file);
     let mut records = Vec::new();
+    let mut typed: Vec<TypedSpan> = Vec::new();
     for (n, line) in BufReader::new(file).lines().enumerate() {
         let line = at(line, &args.gold)?;
         if line.trim().is_empty() {
@@ -42,6 +43,27 @@ pub(crate) fn detection(args: &EvalArgs, mode: Mode) -> Result<()> {
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| format!("{}:{}: no \"text\" string", args.gold.display(), n + 1))?
             .to_string();
+        // Labelled spans that name a type within their label (`id_type`: the national
+        // identifier's scheme, a VAT number's country), for the per-type summary.
+        if let Some(spans) = v.get("spans").and_then(serde_json::Value::as_array) {
+            for sp in spans {
+                let field = |k: &str| sp.get(k).and_then(serde_json::Value::as_u64);
+                if let (Some(start), Some(end), Some(kind), Some(label)) = (
+                    field("start"),
+                    field("end"),
+                    sp.get("id_type").and_then(serde_json::Value::as_str),
+                    sp.get("label").and_then(serde_json::Value::as_str),
+                ) {
+                    typed.push(TypedSpan {
+                        record: records.len(),
+                        start: start as usize,
+                        end: end as usize,
+                        label: label.to_string(),
+                        kind: kind.to_string(),
+                    });
+                }
+            }
+        }
         records.push((id, text));
     }
     let bytes: usize = records.iter().map(|(_, t)| t.len()).sum();
@@ -93,6 +115,9 @@ pub(crate) fn detection(args: &EvalArgs, mode: Mode) -> Result<()> {
         at(writeln!(out, "{line}"), &args.predictions)?;
     }
     at(out.flush(), &args.predictions)?;
+    if mode == Mode::Pii && !typed.is_empty() {
+        print_per_type(&typed, &records, &results);
+    }
     latencies.sort();
     let pct = |p: f64| {
         let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
@@ -112,6 +137,59 @@ pub(crate) fn detection(args: &EvalArgs, mode: Mode) -> Result<()> {
         pct(0.99)
     );
     Ok(())
+}
+
+/// A labelled span with a type within its label (`id_type`), in characters.
+struct TypedSpan {
+    record: usize,
+    start: usize,
+    end: usize,
+    label: String,
+    kind: String,
+}
+
+/// Per `id_type`: how many labelled spans were found exactly with their label, and how many
+/// were covered whole by findings of any label (masked, if under another name).
+fn print_per_type(
+    typed: &[TypedSpan],
+    records: &[(serde_json::Value, String)],
+    results: &[Vec<Finding>],
+) {
+    let mut rows: std::collections::BTreeMap<(&str, &str), (usize, usize, usize)> =
+        std::collections::BTreeMap::new();
+    for t in typed {
+        let (Some((_, text)), Some(findings)) = (records.get(t.record), results.get(t.record))
+        else {
+            continue;
+        };
+        let chars = |byte: usize| text.get(..byte).map_or(0, |p| p.chars().count());
+        let spans: Vec<(usize, usize, &str)> = findings
+            .iter()
+            .map(|f| {
+                let s = f.span();
+                (
+                    chars(s.start),
+                    chars(s.end),
+                    eval_label(f.entity().as_str()),
+                )
+            })
+            .collect();
+        let exact = spans
+            .iter()
+            .any(|(a, b, l)| *a == t.start && *b == t.end && *l == t.label);
+        let covered = (t.start..t.end).all(|c| spans.iter().any(|(a, b, _)| *a <= c && c < *b));
+        let row = rows.entry((t.label.as_str(), t.kind.as_str())).or_default();
+        row.0 += 1;
+        row.1 += usize::from(exact);
+        row.2 += usize::from(covered);
+    }
+    eprintln!(
+        "{:<14} {:<24} {:>8} {:>6} {:>8}",
+        "label", "id_type", "labelled", "found", "covered"
+    );
+    for ((label, kind), (n, exact, covered)) in rows {
+        eprintln!("{label:<14} {kind:<24} {n:>8} {exact:>6} {covered:>8}");
+    }
 }
 
 /// Latency percentiles of `samples` (seconds): p50, p90, p99 in milliseconds.
