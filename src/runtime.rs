@@ -45,3 +45,22 @@ pub(crate) fn environment(library: &Path) -> Result<Environment> {
     *slot = Some((env.clone(), library.to_path_buf()));
     Ok(env)
 }
+
+/// The value `load` makes for `key`, made once per process and cloned after: the models a
+/// pipeline shares (NER, embeddings) are loaded once per assets folder. The lock is held while
+/// loading, so that two threads asking at once load once.
+pub(crate) fn loaded_once<A: PartialEq + Clone, T: Clone>(
+    cache: &Mutex<Vec<(A, T)>>,
+    key: &A,
+    load: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let mut loaded = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, value)) = loaded.iter().find(|(k, _)| k == key) {
+        return Ok(value.clone());
+    }
+    let value = load()?;
+    loaded.push((key.clone(), value.clone()));
+    Ok(value)
+}

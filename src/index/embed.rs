@@ -131,14 +131,7 @@ impl Embedder {
     /// As [`Embedder::load`].
     pub fn shared(assets: &EmbeddingAssets) -> Result<Arc<Embedder>> {
         static LOADED: Mutex<Vec<(EmbeddingAssets, Arc<Embedder>)>> = Mutex::new(Vec::new());
-        // Held while loading, so that two threads asking at once load the model once.
-        let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, e)) = loaded.iter().find(|(a, _)| a == assets) {
-            return Ok(Arc::clone(e));
-        }
-        let e = Arc::new(Embedder::load(assets)?);
-        loaded.push((assets.clone(), Arc::clone(&e)));
-        Ok(e)
+        crate::runtime::loaded_once(&LOADED, assets, || Embedder::load(assets).map(Arc::new))
     }
 
     /// Loads one session running each call on `threads` threads: for building an index,

@@ -97,7 +97,7 @@ mod window;
 use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 pub use config::{EntitySettings, NerConfig};
 pub use lexicon::{Lexicon, LexiconFailure, LexiconList};
@@ -222,14 +222,9 @@ impl NerDetector {
     /// As [`NerDetector::load`].
     pub fn shared(assets: &NerAssets) -> Result<NerDetector> {
         static LOADED: Mutex<Vec<(NerAssets, NerDetector)>> = Mutex::new(Vec::new());
-        // Held while loading, so that two threads asking at once load the model once.
-        let mut loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, ner)) = loaded.iter().find(|(a, _)| a == assets) {
-            return Ok(ner.clone());
-        }
-        let ner = NerDetector::load(assets, NerConfig::default())?;
-        loaded.push((assets.clone(), ner.clone()));
-        Ok(ner)
+        crate::runtime::loaded_once(&LOADED, assets, || {
+            NerDetector::load(assets, NerConfig::default())
+        })
     }
 
     /// As [`NerDetector::load`], with `lexicon` instead of the one `config` names.

@@ -244,7 +244,7 @@ fn train_router(
     // folds' prompts alone, and over every prompt for the final fit; a training prompt is
     // never its own neighbour.
     let similar = all.as_ref().map(|n| Similar {
-        folds: (0..if folds > 1 { folds } else { 0 })
+        folds: cross_validation_folds(folds)
             .map(|k| similar_in_fold(n, &samples, k))
             .collect(),
         all: (0..samples.len())
@@ -334,6 +334,11 @@ fn train_router(
     ))
 }
 
+/// The folds a cross-validation runs: none with 0 or 1.
+fn cross_validation_folds(folds: usize) -> std::ops::Range<usize> {
+    0..if folds > 1 { folds } else { 0 }
+}
+
 /// The `similar_prompts` feature of every sample: per fold, then over all.
 struct Similar {
     folds: Vec<Vec<f32>>,
@@ -382,7 +387,7 @@ fn fit_head(
     let mean_weight =
         (picked.iter().map(|s| s.weight).sum::<f64>() / picked.len().max(1) as f64).max(1e-12);
     let mut out_of_fold = vec![0f64; members.len()];
-    for k in 0..if folds > 1 { folds } else { 0 } {
+    for k in cross_validation_folds(folds) {
         let column = similar.and_then(|s| s.folds.get(k)).map(Vec::as_slice);
         let train: Vec<usize> = members
             .iter()

@@ -23,6 +23,11 @@ fn digits_of(s: &str, len: usize) -> Option<Vec<u32>> {
     (d.len() == len).then_some(d)
 }
 
+/// The digits of a candidate written in `len` digits, with any separators between groups.
+fn compact_digits(value: &str, len: usize) -> Option<Vec<u32>> {
+    compact(value).and_then(|s| digits_of(&s, len))
+}
+
 /// `Σ dᵢ·wᵢ`.
 fn weighted(d: &[u32], w: &[u32]) -> u32 {
     d.iter().zip(w).map(|(d, w)| d * w).sum()
@@ -51,7 +56,7 @@ fn real_day(month: u32, day: u32) -> bool {
 /// Netherlands BSN (burgerservicenummer): 9 digits, the "elfproef" — Σ dᵢ·(9…2) − d₉ is a
 /// multiple of 11.
 pub(crate) fn nl_bsn(value: &str) -> bool {
-    let Some(d) = compact(value).and_then(|s| digits_of(&s, 9)) else {
+    let Some(d) = compact_digits(value, 9) else {
         return false;
     };
     let (body, check) = d.split_at(8);
@@ -64,7 +69,7 @@ pub(crate) fn nl_bsn(value: &str) -> bool {
 /// YYMMDD, a serial of 3, and 97 − (the first 9 digits mod 97) — with a leading 2 for births
 /// from 2000. Month and day may be 0 (unknown), month + 20 or + 40 for bis numbers.
 pub(crate) fn be_nrn(value: &str) -> bool {
-    let Some(d) = compact(value).and_then(|s| digits_of(&s, 11)) else {
+    let Some(d) = compact_digits(value, 11) else {
         return false;
     };
     let (body, check) = d.split_at(9);
@@ -82,7 +87,7 @@ pub(crate) fn be_nrn(value: &str) -> bool {
 /// 2000s, +40 2100s, +60 2200s), weights 1 3 7 9 1 3 7 9 1 3 and a check making the sum end
 /// in 0.
 pub(crate) fn pl_pesel(value: &str) -> bool {
-    let Some(d) = compact(value).and_then(|s| digits_of(&s, 11)) else {
+    let Some(d) = compact_digits(value, 11) else {
         return false;
     };
     let month = number(d.get(2..4).unwrap_or(&[])) as u32 % 20;
@@ -153,7 +158,7 @@ pub(crate) fn fr_nir(value: &str) -> bool {
 /// Spain Seguridad Social number (NSS / NUSS): province (2), number (8), and two check
 /// digits: (province·10⁷ + number, or the 10 digits when the number is 10⁷ or more) mod 97.
 pub(crate) fn es_nss(value: &str) -> bool {
-    let Some(d) = compact(value).and_then(|s| digits_of(&s, 12)) else {
+    let Some(d) = compact_digits(value, 12) else {
         return false;
     };
     let province = number(d.get(..2).unwrap_or(&[]));
@@ -195,7 +200,7 @@ pub(crate) fn es_dni(value: &str) -> bool {
 
 /// India Aadhaar: 12 digits, the first 2–9, not a palindrome, the last a Verhoeff check.
 pub(crate) fn in_aadhaar(value: &str) -> bool {
-    let Some(d) = compact(value).and_then(|s| digits_of(&s, 12)) else {
+    let Some(d) = compact_digits(value, 12) else {
         return false;
     };
     let palindrome = d.iter().eq(d.iter().rev());
@@ -246,7 +251,7 @@ fn verhoeff(d: &[u32]) -> bool {
 /// UK NHS number: 10 digits, weights 10…2, check 11 − (sum mod 11) (11 counts as 0, 10 is
 /// never issued).
 pub(crate) fn uk_nhs(value: &str) -> bool {
-    let Some(d) = compact(value).and_then(|s| digits_of(&s, 10)) else {
+    let Some(d) = compact_digits(value, 10) else {
         return false;
     };
     let sum = weighted(&d, &[10, 9, 8, 7, 6, 5, 4, 3, 2]);
@@ -285,7 +290,7 @@ pub(crate) fn uk_nino(value: &str) -> bool {
 /// ten, one digit appears twice or three times and the others at most once; the last is the
 /// ISO 7064 MOD 11,10 check.
 pub(crate) fn de_steuer_id(value: &str) -> bool {
-    let Some(d) = compact(value).and_then(|s| digits_of(&s, 11)) else {
+    let Some(d) = compact_digits(value, 11) else {
         return false;
     };
     let (body, check) = d.split_at(10);

@@ -80,18 +80,22 @@ pub(crate) fn detection(args: &EvalArgs, mode: Mode) -> Result<()> {
         latencies.push(t.elapsed());
     }
     let warm = started.elapsed();
-    for ((id, text), findings) in records.iter().zip(&results) {
+    // Each finding's span in characters, as the evaluation files count.
+    let in_chars: Vec<Vec<(usize, usize)>> = records
+        .iter()
+        .zip(&results)
+        .map(|((_, text), findings)| char_spans(text, findings))
+        .collect();
+    for (((id, _), findings), chars) in records.iter().zip(&results).zip(&in_chars) {
         let line = match mode {
             Mode::Pii => {
                 let spans: Vec<serde_json::Value> = findings
                     .iter()
-                    .map(|f| {
-                        let s = f.span();
-                        let start = text.get(..s.start).map_or(0, |p| p.chars().count());
-                        let len = text.get(s.range()).map_or(0, |p| p.chars().count());
+                    .zip(chars)
+                    .map(|(f, (start, end))| {
                         let mut span = serde_json::json!({
                             "start": start,
-                            "end": start + len,
+                            "end": end,
                             "label": eval_label(f.entity().as_str()),
                             "score": f.score(),
                         });
@@ -116,7 +120,7 @@ pub(crate) fn detection(args: &EvalArgs, mode: Mode) -> Result<()> {
     }
     at(out.flush(), &args.predictions)?;
     if mode == Mode::Pii && !typed.is_empty() {
-        print_per_type(&typed, &records, &results);
+        print_per_type(&typed, &results, &in_chars);
     }
     latencies.sort();
     let pct = |p: f64| {
@@ -139,6 +143,19 @@ pub(crate) fn detection(args: &EvalArgs, mode: Mode) -> Result<()> {
     Ok(())
 }
 
+/// The spans of `findings` in characters of `text` (findings hold byte offsets).
+fn char_spans(text: &str, findings: &[Finding]) -> Vec<(usize, usize)> {
+    findings
+        .iter()
+        .map(|f| {
+            let s = f.span();
+            let start = text.get(..s.start).map_or(0, |p| p.chars().count());
+            let len = text.get(s.range()).map_or(0, |p| p.chars().count());
+            (start, start + len)
+        })
+        .collect()
+}
+
 /// A labelled span with a type within its label (`id_type`), in characters.
 struct TypedSpan {
     record: usize,
@@ -150,29 +167,17 @@ struct TypedSpan {
 
 /// Per `id_type`: how many labelled spans were found exactly with their label, and how many
 /// were covered whole by findings of any label (masked, if under another name).
-fn print_per_type(
-    typed: &[TypedSpan],
-    records: &[(serde_json::Value, String)],
-    results: &[Vec<Finding>],
-) {
+fn print_per_type(typed: &[TypedSpan], results: &[Vec<Finding>], in_chars: &[Vec<(usize, usize)>]) {
     let mut rows: std::collections::BTreeMap<(&str, &str), (usize, usize, usize)> =
         std::collections::BTreeMap::new();
     for t in typed {
-        let (Some((_, text)), Some(findings)) = (records.get(t.record), results.get(t.record))
-        else {
+        let (Some(findings), Some(chars)) = (results.get(t.record), in_chars.get(t.record)) else {
             continue;
         };
-        let chars = |byte: usize| text.get(..byte).map_or(0, |p| p.chars().count());
         let spans: Vec<(usize, usize, &str)> = findings
             .iter()
-            .map(|f| {
-                let s = f.span();
-                (
-                    chars(s.start),
-                    chars(s.end),
-                    eval_label(f.entity().as_str()),
-                )
-            })
+            .zip(chars)
+            .map(|(f, (a, b))| (*a, *b, eval_label(f.entity().as_str())))
             .collect();
         let exact = spans
             .iter()

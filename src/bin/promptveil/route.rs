@@ -202,11 +202,11 @@ pub(crate) fn eval(args: &RoutingArgs) -> Result<()> {
         "shipped-dense" => Some(LearnedRouter::shipped_dense()?),
         file => Some(LearnedRouter::from_file(std::path::Path::new(file))?),
     };
+    let text = at(std::fs::read_to_string(&args.gold), &args.gold)?;
     let router = match router {
-        Some(r) => Some(for_gold_pair(r, args)?),
+        Some(r) => Some(for_gold_pair(r, args, &text)?),
         None => None,
     };
-    let text = at(std::fs::read_to_string(&args.gold), &args.gold)?;
     let mut out = std::io::BufWriter::new(at(
         std::fs::File::create(&args.predictions),
         &args.predictions,
@@ -261,8 +261,8 @@ pub(crate) fn eval(args: &RoutingArgs) -> Result<()> {
 
 /// The router scoring with its head for the pair the evaluation is about, when it has one:
 /// the pair named on the command line (which it must have), else the one the gold file's
-/// outcomes name.
-fn for_gold_pair(router: LearnedRouter, args: &RoutingArgs) -> Result<LearnedRouter> {
+/// outcomes name (`text` is the gold file's).
+fn for_gold_pair(router: LearnedRouter, args: &RoutingArgs, text: &str) -> Result<LearnedRouter> {
     if let (Some(weak), Some(strong)) = (&args.weak, &args.strong) {
         return Ok(router.for_models(weak, strong)?);
     }
@@ -281,7 +281,6 @@ fn for_gold_pair(router: LearnedRouter, args: &RoutingArgs) -> Result<LearnedRou
         return Ok(router);
     }
     // No pair named: the one pair the router has a head for whose models the records score.
-    let text = at(std::fs::read_to_string(&args.gold), &args.gold)?;
     let scored: Vec<String> = text
         .lines()
         .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
