@@ -47,6 +47,18 @@
 //! | `pl_dowod` | Polish identity card: three letters, six digits, the first a weighted check |
 //! | `in_pan` | Indian PAN: the holder-type letter, digits not 0000 |
 //! | `in_epic` | Indian voter id (EPIC): three letters, seven digits passing Luhn |
+//! | `dk_cpr` | Danish CPR number: a real birth date (no check digit since 2007) |
+//! | `fi_hetu` | Finnish HETU: birth date, century sign, individual number, mod-31 check character |
+//! | `at_svnr` | Austrian social insurance number: serial, weighted mod-11 check digit, birth date |
+//! | `ch_ahv` | Swiss AHV/AVS number: 756 and an EAN-13 check digit |
+//! | `ie_ppsn` | Irish PPS number: seven digits, the mod-23 check letter, an optional second letter |
+//! | `pt_nif` | Portuguese NIF: nine digits, weighted mod 11 |
+//! | `br_cpf`, `br_cnpj` | Brazilian CPF (11 digits) and CNPJ (14 digits): two mod-11 check digits |
+//! | `ca_sin` | Canadian SIN: nine digits, Luhn, not starting with 0 or 8 |
+//! | `vat` | an EU, UK or Northern Ireland VAT number with its country prefix (AT BE DE DK ES FI FR GB XI IT NL PL PT SE), checked by the country's rule |
+//! | `vat_be`, `vat_de`, `vat_es`, `vat_fr`, `vat_gb`, `vat_it`, `vat_nl`, `vat_pl`, `vat_se` | the same country's VAT number written without its prefix (partita IVA, NIP, USt-IdNr…) |
+//! | `es_cif` | Spanish CIF: organisation letter, seven digits, check digit or letter |
+//! | `in_gstin` | Indian GSTIN: state code, the holder's PAN, entity code, mod-36 check character |
 //!
 //! The validators of numbers (`phone`, `date`, `us_ssn`, `luhn`, `payment_card`, `es_ccc`,
 //! `account_number`, `ipv4`, `ip`)
@@ -63,6 +75,7 @@ mod network;
 mod numbers;
 mod secrets;
 mod tlds;
+mod vat;
 
 pub(crate) use network::known_tld;
 #[cfg(feature = "ner")]
@@ -190,6 +203,27 @@ const BUILTINS: &[Builtin] = &[
     text("pl_dowod", national::pl_dowod),
     text("in_pan", national::in_pan),
     text("in_epic", national::in_epic),
+    number("dk_cpr", national::dk_cpr),
+    text("fi_hetu", national::fi_hetu),
+    number("at_svnr", national::at_svnr),
+    number("ch_ahv", national::ch_ahv),
+    text("ie_ppsn", national::ie_ppsn),
+    number("pt_nif", national::pt_nif),
+    number("br_cpf", national::br_cpf),
+    number("br_cnpj", national::br_cnpj),
+    number("ca_sin", national::ca_sin),
+    text("vat", vat::vat),
+    text("vat_be", vat::vat_be),
+    text("vat_de", vat::vat_de),
+    text("vat_es", vat::vat_es),
+    text("vat_fr", vat::vat_fr),
+    text("vat_gb", vat::vat_gb),
+    number("vat_it", vat::vat_it),
+    text("vat_nl", vat::vat_nl),
+    text("vat_pl", vat::vat_pl),
+    text("vat_se", vat::vat_se),
+    text("es_cif", vat::es_cif),
+    text("in_gstin", vat::in_gstin),
 ];
 
 const fn number(name: &'static str, check: fn(&str) -> bool) -> Builtin {
@@ -253,7 +287,7 @@ mod tests {
                 "{name}"
             );
         }
-        assert_eq!(builtin_names().count(), 43);
+        assert_eq!(builtin_names().count(), 64);
         assert!(builtin("nope").is_none());
     }
 }

@@ -5,7 +5,7 @@
 
 /// The candidate in upper case without the separators people write between groups; `None`
 /// when it holds any other character.
-fn compact(value: &str) -> Option<String> {
+pub(super) fn compact(value: &str) -> Option<String> {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -18,7 +18,7 @@ fn compact(value: &str) -> Option<String> {
 }
 
 /// The decimal digits of `s`, when it holds only digits and has `len` of them.
-fn digits_of(s: &str, len: usize) -> Option<Vec<u32>> {
+pub(super) fn digits_of(s: &str, len: usize) -> Option<Vec<u32>> {
     let d: Vec<u32> = s.chars().map(|c| c.to_digit(10)).collect::<Option<_>>()?;
     (d.len() == len).then_some(d)
 }
@@ -29,7 +29,7 @@ fn compact_digits(value: &str, len: usize) -> Option<Vec<u32>> {
 }
 
 /// `Σ dᵢ·wᵢ`.
-fn weighted(d: &[u32], w: &[u32]) -> u32 {
+pub(super) fn weighted(d: &[u32], w: &[u32]) -> u32 {
     d.iter().zip(w).map(|(d, w)| d * w).sum()
 }
 
@@ -311,7 +311,7 @@ pub(crate) fn de_steuer_id(value: &str) -> bool {
 }
 
 /// The ISO 7064 MOD 11,10 check digit of `d`.
-fn iso7064_mod11_10(d: &[u32]) -> u32 {
+pub(super) fn iso7064_mod11_10(d: &[u32]) -> u32 {
     let mut product = 10;
     for x in d {
         let mut sum = (x + product) % 10;
@@ -386,7 +386,7 @@ fn letter_number(c: u8) -> Option<[u32; 2]> {
 }
 
 /// The sum of the digits of `n` (the "Quersumme" the German schemes add).
-fn digit_sum(n: u32) -> u32 {
+pub(super) fn digit_sum(n: u32) -> u32 {
     n / 10 + n % 10
 }
 
@@ -558,6 +558,145 @@ pub(crate) fn in_epic(value: &str) -> bool {
             .is_some_and(|d| d.bytes().all(|c| c.is_ascii_digit()) && super::checksum::luhn(d))
 }
 
+/// Denmark CPR number: DDMMYY-SSSS with a real day and month. Numbers issued since 2007 need
+/// not pass the old mod-11 check, so none is applied; rules use it next to the word.
+pub(crate) fn dk_cpr(value: &str) -> bool {
+    let Some(d) = compact_digits(value, 10) else {
+        return false;
+    };
+    let two = |i: usize| {
+        d.get(i..i + 2)
+            .map_or(0, |p| p.iter().fold(0, |n, x| n * 10 + x))
+    };
+    real_day(two(2), two(0)) && !all_same(&d)
+}
+
+/// Finland henkilötunnus (HETU): DDMMYY, a century sign (`+`, `-`, `A`, or the newer B–F and
+/// U–Y), a 3-digit individual number (002–899), and a check character: the nine digits mod 31
+/// in `0123456789ABCDEFHJKLMNPRSTUVWXY`.
+pub(crate) fn fi_hetu(value: &str) -> bool {
+    let v = value.trim().to_ascii_uppercase();
+    let b = v.as_bytes();
+    if b.len() != 11 || !b"+-ABCDEFUVWXY".contains(b.get(6).unwrap_or(&0)) {
+        return false;
+    }
+    let (Some(date), Some(serial)) = (
+        v.get(..6).and_then(|x| digits_of(x, 6)),
+        v.get(7..10).and_then(|x| digits_of(x, 3)),
+    ) else {
+        return false;
+    };
+    let n = number(&date) * 1000 + number(&serial);
+    let (day, month) = (
+        number(date.get(..2).unwrap_or_default()),
+        number(date.get(2..4).unwrap_or_default()),
+    );
+    let individual = number(&serial);
+    let check = b"0123456789ABCDEFHJKLMNPRSTUVWXY"
+        .get((n % 31) as usize)
+        .copied();
+    real_day(month as u32, day as u32)
+        && (2..=899).contains(&individual)
+        && b.get(10).copied() == check
+}
+
+/// Austria Sozialversicherungsnummer: a 3-digit serial (not starting with 0), a check digit,
+/// and the birth date DDMMYY; the check is Σ of the other nine digits with weights
+/// 3 7 9 · 5 8 4 2 1 6, mod 11 (10 is never issued).
+pub(crate) fn at_svnr(value: &str) -> bool {
+    let Some(d) = compact_digits(value, 10) else {
+        return false;
+    };
+    let c = weighted(&d, &[3, 7, 9, 0, 5, 8, 4, 2, 1, 6]) % 11;
+    d.first() != Some(&0) && c != 10 && d.get(3) == Some(&c)
+}
+
+/// Switzerland AHV/AVS number (since 2008): 756, nine digits, an EAN-13 check digit.
+pub(crate) fn ch_ahv(value: &str) -> bool {
+    let Some(d) = compact_digits(value, 13) else {
+        return false;
+    };
+    let (head, last) = d.split_at(12);
+    let sum: u32 = head
+        .iter()
+        .enumerate()
+        .map(|(i, x)| if i % 2 == 1 { 3 * x } else { *x })
+        .sum();
+    d.get(..3) == Some([7, 5, 6].as_slice()) && last.first() == Some(&((10 - sum % 10) % 10))
+}
+
+/// Ireland PPS number: seven digits, a check letter, and an optional second letter (A, B, H
+/// or W); the check is Σ digits × 8…2, plus 9 × the second letter's value (A = 1), mod 23 in
+/// `WABCDEFGHIJKLMNOPQRSTUV`.
+pub(crate) fn ie_ppsn(value: &str) -> bool {
+    let Some(s) = compact(value) else {
+        return false;
+    };
+    let b = s.as_bytes();
+    let Some(d) = s.get(..7).and_then(|x| digits_of(x, 7)) else {
+        return false;
+    };
+    let second = match b.get(8) {
+        None => 0,
+        Some(b'W') => 0,
+        Some(c @ b'A'..=b'V') if b.len() == 9 => u32::from(c - b'A') + 1,
+        _ => return false,
+    };
+    let sum = weighted(&d, &[8, 7, 6, 5, 4, 3, 2]) + 9 * second;
+    let check = b"WABCDEFGHIJKLMNOPQRSTUV".get((sum % 23) as usize).copied();
+    (8..=9).contains(&b.len()) && b.get(7).copied() == check
+}
+
+/// Portugal NIF (número de identificação fiscal, of persons and companies alike).
+pub(crate) fn pt_nif(value: &str) -> bool {
+    compact(value).is_some_and(|s| super::vat::pt(&s))
+}
+
+/// The two mod-11 check digits of the Brazilian CPF and CNPJ: each is 11 minus the weighted
+/// sum mod 11 (0 when that is 10 or more).
+fn br_checks(d: &[u32], first: &[u32], second: &[u32]) -> bool {
+    let n = first.len();
+    let check = |w: &[u32], upto: usize| {
+        let r = weighted(d.get(..upto).unwrap_or_default(), w) % 11;
+        if r < 2 { 0 } else { 11 - r }
+    };
+    d.get(n) == Some(&check(first, n)) && d.get(n + 1) == Some(&check(second, n + 1))
+}
+
+/// Brazil CPF: 11 digits (not all the same), two mod-11 check digits.
+pub(crate) fn br_cpf(value: &str) -> bool {
+    compact_digits(value, 11).is_some_and(|d| {
+        !all_same(&d)
+            && br_checks(
+                &d,
+                &[10, 9, 8, 7, 6, 5, 4, 3, 2],
+                &[11, 10, 9, 8, 7, 6, 5, 4, 3, 2],
+            )
+    })
+}
+
+/// Brazil CNPJ: 14 digits (not all the same), two mod-11 check digits.
+pub(crate) fn br_cnpj(value: &str) -> bool {
+    compact_digits(value, 14).is_some_and(|d| {
+        !all_same(&d)
+            && br_checks(
+                &d,
+                &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2],
+                &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2],
+            )
+    })
+}
+
+/// Canada SIN: 9 digits, Luhn, the first not 0 or 8 (8 is for business numbers).
+pub(crate) fn ca_sin(value: &str) -> bool {
+    compact_digits(value, 9).is_some_and(|d| {
+        !matches!(d.first(), Some(0 | 8)) && {
+            let s: String = d.iter().filter_map(|x| char::from_digit(*x, 10)).collect();
+            super::checksum::luhn(&s)
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -588,6 +727,16 @@ mod tests {
             (pl_dowod, "ABS123456", "ABS223456"),
             (de_personalausweis, "L01X00T471", "L01X00T472"),
             (in_epic, "ABC1234566", "ABC1234567"),
+            (dk_cpr, "211062-5629", "311362-5629"),
+            (fi_hetu, "131052-308T", "131052-308U"),
+            (at_svnr, "1237 010180", "1238 010180"),
+            (ch_ahv, "756.9217.0769.85", "756.9217.0769.86"),
+            (ie_ppsn, "1234567T", "1234567W"),
+            (ie_ppsn, "1234567FA", "1234567FB"),
+            (pt_nif, "501 964 843", "501 964 844"),
+            (br_cpf, "390.533.447-05", "390.533.447-06"),
+            (br_cnpj, "16.727.230/0001-97", "16.727.230/0001-98"),
+            (ca_sin, "130 692 544", "130 692 545"),
         ];
         for (check, good, bad) in cases {
             assert!(check(good), "{good} should pass");

@@ -118,10 +118,12 @@ pub(crate) fn phone(value: &str) -> bool {
         .and_then(|i| lower.get(..i))
         .unwrap_or(&lower);
     let ds: Vec<u32> = digits(main).collect();
+    // The country code may stand in brackets: `(+34) 612 345 678`.
+    let opening = main.trim_start().trim_start_matches('(');
     // `+` and `00` open the same international number: eight digits after either.
-    let min = if main.trim_start().starts_with('+') {
+    let min = if opening.starts_with('+') {
         8
-    } else if main.trim_start().starts_with("00") {
+    } else if opening.starts_with("00") {
         10
     } else {
         7
@@ -131,17 +133,12 @@ pub(crate) fn phone(value: &str) -> bool {
     }
     // A trunk 0 comes before an area code and a subscriber number: eight digits at least.
     // Shorter runs that open with 0 are codes (`compound KT 0418263`).
-    let lead = main.trim_start().trim_start_matches('(');
-    if lead.starts_with('0') && !lead.starts_with("00") && ds.len() < 8 {
+    if opening.starts_with('0') && !opening.starts_with("00") && ds.len() < 8 {
         return false;
     }
     // A plus sign opens an international number; inside one it is arithmetic
     // (`1109.0548+329.9102`).
-    if main
-        .trim_start()
-        .get(1..)
-        .is_some_and(|rest| rest.contains('+'))
-    {
+    if opening.get(1..).is_some_and(|rest| rest.contains('+')) {
         return false;
     }
     // `36.87-69.63` is a range of two decimals.
@@ -287,6 +284,8 @@ mod tests {
         assert!(phone("+44 20 7946 0958"));
         assert!(phone("(555) 234-5678 x123"));
         assert!(phone("780 6326"));
+        assert!(phone("(+34) 612 345 678"));
+        assert!(!phone("(1109.0548+329.9102)"));
         assert!(!phone("123 45"));
         assert!(!phone("+1 234 567"));
         assert!(!phone("1111111111"));
