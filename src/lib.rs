@@ -151,7 +151,7 @@
 //! - Pattern rules find what has a pattern. Names, places, organisations and free-form
 //!   addresses need a model or a dictionary; a text with a name and no other identifier
 //!   passes through unchanged.
-//! - Context rules (`phone-loose`, `us-passport`, ...) need their context words; the same
+//! - Context rules (`phone-loose`, `passport`, ...) need their context words; the same
 //!   number without them is left alone, by design, to keep false positives down.
 //! - A placeholder tells the model *what kind* of value stood there (`[EMAIL_1]`), and how
 //!   many distinct values of each kind a text held.

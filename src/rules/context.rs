@@ -6,6 +6,8 @@
 //! candidate, and never reaches further than [`MAX_WINDOW_BYTES`] bytes, so the cost of a
 //! lookup is bounded whatever the text.
 
+use super::table::{HEADER_TOKENS, Tables};
+use super::window::{Window, offset_in, touches, window_after, window_before};
 use crate::redact::Span;
 
 /// The farthest, in bytes, a context window reaches from a candidate on either side.
@@ -19,6 +21,7 @@ pub(crate) struct ContextScorer {
     boost: f32,
     penalty: f32,
     window: usize,
+    before_only: bool,
 }
 
 /// A small on-stack buffer of word ids for [`ContextHits::near`].
@@ -95,6 +98,7 @@ impl ContextScorer {
         boost: f32,
         penalty: f32,
         window: usize,
+        before_only: bool,
     ) -> ContextScorer {
         let phrases = |list: &[String]| {
             list.iter()
@@ -108,6 +112,7 @@ impl ContextScorer {
             boost,
             penalty,
             window,
+            before_only,
         }
     }
 
@@ -127,6 +132,7 @@ impl ContextScorer {
         words: &RuleWords,
         near: Near<'_>,
         mask: &[Span],
+        header: Option<&str>,
     ) -> f32 {
         if self.is_empty() || self.window == 0 {
             return 0.0;
@@ -142,7 +148,11 @@ impl ContextScorer {
         let clear_before = before
             .get(before.len() - before_w.clear_len().min(before.len())..)
             .unwrap_or_default();
-        let clear_after = after.get(..after_w.clear_len()).unwrap_or(after);
+        let clear_after = if self.before_only {
+            &[]
+        } else {
+            after.get(..after_w.clear_len()).unwrap_or(after)
+        };
         let wanted = |k: usize| match near {
             Near::All => true,
             Near::Ids(ids) => words
@@ -158,66 +168,35 @@ impl ContextScorer {
                 .filter_map(|(_, phrase)| distance(before, after, phrase))
                 .min()
         };
+        // The header of the value's table column stands right before it: its words are at
+        // distance 1. A header holding a placeholder is left out, as a window stops at one.
+        let mut head = Window::new();
+        if let Some(h) = header.filter(|h| !h.contains('[')) {
+            for_each_token(h, |t| head.push(t));
+        }
+        let head = head.as_slice();
+        let in_header = |list: &[Vec<String>], offset: usize| {
+            list.iter()
+                .enumerate()
+                .filter(|&(k, _)| wanted(offset + k))
+                .any(|(_, phrase)| distance(head, &[], phrase).is_some())
+        };
         let mut delta = 0.0;
-        if let Some(d) = nearest(&self.positive, 0, clear_before, clear_after) {
+        let positive = nearest(&self.positive, 0, clear_before, clear_after)
+            .map(|d| if in_header(&self.positive, 0) { 1 } else { d })
+            .or_else(|| in_header(&self.positive, 0).then_some(1));
+        if let Some(d) = positive {
             // A nearer word is slightly stronger evidence: each token of distance takes 2%
             // off the boost, so "passport 912803456" beats a licence word four tokens back.
             let decay = (PROXIMITY_DECAY * (d.saturating_sub(1)) as f32).min(0.5);
             delta += self.boost * (1.0 - decay);
         }
-        if nearest(&self.negative, self.positive.len(), before, after).is_some() {
+        if nearest(&self.negative, self.positive.len(), before, after).is_some()
+            || in_header(&self.negative, self.positive.len())
+        {
             delta -= self.penalty;
         }
         delta
-    }
-}
-
-/// The tokens of one side of a window, on the stack.
-///
-/// Placeholder tokens are left out; `clear` counts the tokens nearest the candidate that come
-/// before the first placeholder. Negative words are looked for in the whole window, positive
-/// words only in the clear part: a placeholder hides how many tokens its value had, so a
-/// positive word behind one may be nearer in a redacted text than it was in the original,
-/// and a second redaction would find what the first did not. With positive words stopped at
-/// placeholders and negative words seen through them, redacting a redacted text can only
-/// lower a score, never raise it.
-struct Window<'t> {
-    toks: [&'t str; MAX_TOKENS],
-    len: usize,
-    clear: Option<usize>,
-}
-
-/// Most tokens a window holds on one side (the rule-file limit on `window`).
-const MAX_TOKENS: usize = 32;
-
-impl<'t> Window<'t> {
-    fn new() -> Window<'t> {
-        Window {
-            toks: [""; MAX_TOKENS],
-            len: 0,
-            clear: None,
-        }
-    }
-
-    fn push(&mut self, t: &'t str) {
-        if let Some(slot) = self.toks.get_mut(self.len) {
-            *slot = t;
-            self.len += 1;
-        }
-    }
-
-    fn as_slice(&self) -> &[&'t str] {
-        self.toks.get(..self.len).unwrap_or_default()
-    }
-
-    /// Marks the first placeholder seen walking away from the candidate.
-    fn placeholder(&mut self) {
-        self.clear.get_or_insert(self.len);
-    }
-
-    /// How many tokens nearest the candidate precede the first placeholder.
-    fn clear_len(&self) -> usize {
-        self.clear.unwrap_or(self.len)
     }
 }
 
@@ -246,180 +225,31 @@ fn distance(before: &[&str], after: &[&str], phrase: &[String]) -> Option<usize>
     }
 }
 
-fn floor_boundary(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-/// The last `n` tokens before byte `start` (at most [`MAX_WINDOW_BYTES`] back), in text order.
-/// True when the token at `start..end` of `text` is part of a placeholder (`[EMAIL_1]`) or
-/// hash token: placeholders spell entity names, which must not count as context words, or a
-/// second redaction of the same text would find more than the first.
-fn in_placeholder(text: &str, start: usize, end: usize) -> bool {
-    let b = text.as_bytes();
-    if !b
-        .get(start)
-        .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c.is_ascii_hexdigit())
-    {
-        return false;
-    }
-    let mut i = start;
-    while i > 0 && start - i < 48 {
-        match b.get(i - 1) {
-            Some(b'[') => {
-                return crate::redact::placeholder::exact_token_at(text, i - 1)
-                    .is_some_and(|(token_end, _)| token_end >= end);
-            }
-            Some(c) if c.is_ascii_alphanumeric() || *c == b'_' || *c == b':' => i -= 1,
-            _ => return false,
-        }
-    }
-    false
-}
-
-/// Absolute offset of `sub` inside `whole` (both slices of the same text).
-fn offset_in(whole: &str, sub: &str) -> usize {
-    (sub.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
-}
-
-/// True when one of `spans` (disjoint, sorted) overlaps `start..end`.
-fn touches(spans: &[Span], start: usize, end: usize) -> bool {
-    let i = spans.partition_point(|m| m.end <= start);
-    spans
-        .get(i..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|m| m.start < end)
-        .any(|m| m.end > start)
-}
-
-/// Adds `t` (a slice of `text`) to the window unless it is part of a placeholder or of a
-/// masked span.
-fn push_token<'t>(text: &'t str, toks: &mut Window<'t>, t: &'t str, mask: &[Span]) {
-    let at = offset_in(text, t);
-    let end = at + t.len();
-    if in_placeholder(text, at, end) || touches(mask, at, end) {
-        toks.placeholder();
-    } else {
-        toks.push(t);
-    }
-}
-
-fn window_before<'t>(text: &'t str, start: usize, n: usize, mask: &[Span]) -> Window<'t> {
-    let n = n.min(MAX_TOKENS);
-    let start = floor_boundary(text, start);
-    let from = floor_boundary(text, start.saturating_sub(MAX_WINDOW_BYTES));
-    let slice = text.get(from..start).unwrap_or_default();
-    let mut toks = Window::new();
-    let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t, mask);
-    // Walk backwards; `end` is the exclusive end of the token being read.
-    let mut end: Option<usize> = None;
-    let mut next: Option<char> = None; // the character to the right of the current one
-    for (i, c) in slice.char_indices().rev() {
-        if toks.len == n {
-            break;
-        }
-        if !c.is_alphanumeric() {
-            if let Some(e) = end.take() {
-                push(
-                    &mut toks,
-                    slice.get(i + c.len_utf8()..e).unwrap_or_default(),
-                );
-            }
-            next = None;
-            continue;
-        }
-        match end {
-            None => end = Some(i + c.len_utf8()),
-            // A camel-case hump between `c` (lower) and `next` (upper) ends a token.
-            Some(e) if c.is_lowercase() && next.is_some_and(char::is_uppercase) => {
-                push(
-                    &mut toks,
-                    slice.get(i + c.len_utf8()..e).unwrap_or_default(),
-                );
-                end = Some(i + c.len_utf8());
-            }
-            Some(_) => {}
-        }
-        next = Some(c);
-    }
-    if toks.len < n
-        && let Some(e) = end
-    {
-        // The first token may be cut by the byte cap; it still counts, as a partial word
-        // cannot create a false multi-token match more often than a whole one.
-        push(&mut toks, slice.get(..e).unwrap_or_default());
-    }
-    if let Some(t) = toks.toks.get_mut(..toks.len) {
-        t.reverse();
-    }
-    // Reversed, the tokens nearest the candidate are the last ones; `clear` still counts them.
-    toks
-}
-
-/// The first `n` tokens after byte `end` (at most [`MAX_WINDOW_BYTES`] ahead).
-fn window_after<'t>(text: &'t str, end: usize, n: usize, mask: &[Span]) -> Window<'t> {
-    let n = n.min(MAX_TOKENS);
-    let end = floor_boundary(text, end);
-    let to = floor_boundary(text, end.saturating_add(MAX_WINDOW_BYTES));
-    let slice = text.get(end..to).unwrap_or_default();
-    let mut toks = Window::new();
-    let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t, mask);
-    let mut start: Option<usize> = None;
-    let mut prev_lower = false;
-    for (i, c) in slice.char_indices() {
-        if toks.len == n {
-            return toks;
-        }
-        if !c.is_alphanumeric() {
-            if let Some(st) = start.take() {
-                push(&mut toks, slice.get(st..i).unwrap_or_default());
-            }
-            prev_lower = false;
-            continue;
-        }
-        match start {
-            None => start = Some(i),
-            Some(st) if prev_lower && c.is_uppercase() => {
-                push(&mut toks, slice.get(st..i).unwrap_or_default());
-                start = Some(i);
-            }
-            Some(_) => {}
-        }
-        prev_lower = c.is_lowercase();
-    }
-    if toks.len < n
-        && let Some(st) = start
-    {
-        push(&mut toks, slice.get(st..).unwrap_or_default());
-    }
-    toks
-}
-
 /// The context words of a whole rule set, located in each text by the rule set's one scan
 /// (see [`crate::rules`]): a cheap necessary condition checked before any token window is
 /// built.
 ///
 /// A context word can only be in a candidate's window if its letters occur within
 /// [`MAX_WINDOW_BYTES`] of the candidate. The scan finds every occurrence of every rule's
-/// ASCII context words (the first token of each phrase, ASCII case-insensitive); a candidate
+/// context words (the first token of each phrase, ASCII letters case-insensitive); a candidate
 /// with none nearby gets no adjustment without tokenizing anything. Letters outside ASCII
-/// cannot be matched case-insensitively this way, so rules that have them always take the
-/// precise path.
+/// are matched as written, so a word that has them is looked for in lower, upper and title
+/// case (`móvil`, `MÓVIL`, `Ñoño`); other mixes of case in such a word are not seen.
 #[derive(Debug, Default)]
 pub(crate) struct ContextIndex {
+    /// The words the scan locates: each rule word's first token, and for a token with letters
+    /// outside ASCII its upper-case form too.
     words: Vec<String>,
+    /// For each scanned word, the id its rules know it by (itself, or the lower-case form an
+    /// upper-case form stands for).
+    canon: Vec<u32>,
     longest: usize,
 }
 
 /// The words one rule needs, as ids into a [`ContextIndex`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RuleWords {
-    /// For each phrase (positive ones first), the id of its first word, or `None` when the
-    /// word is not ASCII.
+    /// For each phrase (positive ones first), the id of its first word.
     phrase_ids: Vec<Option<u32>>,
     positive_ids: Vec<u32>,
     all_ids: Vec<u32>,
@@ -452,21 +282,24 @@ fn has_bit(mask: &[u64], id: u32) -> bool {
 pub(crate) struct ContextHits<'s> {
     text: &'s str,
     hits: &'s [(usize, u32)],
+    canon: &'s [u32],
     longest: usize,
     /// Offsets of the upper-case letter of every camel-case hump, found on first need.
     humps: std::cell::OnceCell<Vec<usize>>,
+    /// The text's tables, found on first need (see [`super::table`]).
+    tables: std::cell::OnceCell<Tables>,
 }
 
 impl ContextIndex {
     /// Builds the index for the scorers of a rule set; returns it and each rule's words.
     pub(crate) fn new(scorers: &[&ContextScorer]) -> (ContextIndex, Vec<RuleWords>) {
         let mut words: Vec<String> = Vec::new();
+        let mut canon: Vec<u32> = Vec::new();
         let mut per_rule = Vec::with_capacity(scorers.len());
         for sc in scorers {
             let mut rw = RuleWords::default();
             for (k, phrase) in sc.positive.iter().chain(&sc.negative).enumerate() {
-                let first = phrase.first().filter(|f| f.is_ascii());
-                let Some(first) = first else {
+                let Some(first) = phrase.first() else {
                     rw.always_precise = true;
                     rw.phrase_ids.push(None);
                     continue;
@@ -475,7 +308,27 @@ impl ContextIndex {
                     Some(i) => i,
                     None => {
                         words.push(first.clone());
-                        words.len() - 1
+                        let id = u32::try_from(words.len() - 1).unwrap_or(u32::MAX);
+                        canon.push(id);
+                        // The scan folds ASCII letters only: a word with other letters is
+                        // also looked for in upper case ("MÓVIL") and title case ("Ñoño",
+                        // "Łódź"); "Móvil" is found by the lower-case form.
+                        if !first.is_ascii() {
+                            let mut chars = first.chars();
+                            let title: String = chars
+                                .next()
+                                .into_iter()
+                                .flat_map(char::to_uppercase)
+                                .chain(chars)
+                                .collect();
+                            for form in [first.to_uppercase(), title] {
+                                if form != *first && !words.contains(&form) {
+                                    words.push(form);
+                                    canon.push(id);
+                                }
+                            }
+                        }
+                        id as usize
                     }
                 };
                 let id = u32::try_from(id).unwrap_or(u32::MAX);
@@ -492,42 +345,80 @@ impl ContextIndex {
             per_rule.push(rw);
         }
         let longest = words.iter().map(String::len).max().unwrap_or(0);
-        (ContextIndex { words, longest }, per_rule)
+        (
+            ContextIndex {
+                words,
+                canon,
+                longest,
+            },
+            per_rule,
+        )
     }
 
-    /// The words to locate (lower case ASCII), by id.
+    /// The words to locate (matched ignoring the case of ASCII letters), by scan id.
     pub(crate) fn words(&self) -> &[String] {
         &self.words
     }
 
     /// The hits of `text`, given where its scan found each word (sorted by start).
-    pub(crate) fn hits<'s>(&self, text: &'s str, found: &'s [(usize, u32)]) -> ContextHits<'s> {
+    pub(crate) fn hits<'s>(&'s self, text: &'s str, found: &'s [(usize, u32)]) -> ContextHits<'s> {
         ContextHits {
             text,
             hits: found,
+            canon: &self.canon,
             longest: self.longest,
             humps: std::cell::OnceCell::new(),
+            tables: std::cell::OnceCell::new(),
         }
     }
 }
 
 impl ContextHits<'_> {
+    /// The part of the header cell of the table column that byte `pos` stands in that counts
+    /// as context (its last [`HEADER_TOKENS`] tokens), as a byte range; `None` outside tables.
+    pub(crate) fn header(&self, pos: usize) -> Option<(usize, usize)> {
+        let (a, b) = self
+            .tables
+            .get_or_init(|| Tables::new(self.text))
+            .header_cell(self.text, pos)?;
+        let cell = self.text.get(a..b)?;
+        let mut starts = Vec::with_capacity(HEADER_TOKENS + 1);
+        for_each_token(cell, |t| starts.push(offset_in(cell, t)));
+        let from = starts
+            .len()
+            .checked_sub(HEADER_TOKENS)
+            .and_then(|k| starts.get(k))
+            .or(starts.first())?;
+        Some((a + from, b))
+    }
+
+    /// The header words of `header(pos)`, as the text's own slice.
+    pub(crate) fn header_text(&self, pos: usize) -> Option<&str> {
+        self.header(pos).and_then(|(a, b)| self.text.get(a..b))
+    }
+
     /// The hits close enough to `start..end` to be in its window.
     fn around(&self, start: usize, end: usize) -> impl Iterator<Item = u32> + '_ {
         self.around_at(start, end).map(|(_, id)| id)
     }
 
-    /// The hits close enough to `start..end` to be in its window, with where they start.
+    /// The hits close enough to `start..end` to be in its window, with where they start,
+    /// then those in the header of its table column.
     fn around_at(&self, start: usize, end: usize) -> impl Iterator<Item = (usize, u32)> + '_ {
         let lo = start.saturating_sub(MAX_WINDOW_BYTES + self.longest);
         let hi = end.saturating_add(MAX_WINDOW_BYTES);
-        let first = self.hits.partition_point(|&(pos, _)| pos < lo);
-        self.hits
-            .get(first..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(move |&&(pos, _)| pos < hi)
-            .copied()
+        let in_range = |lo: usize, hi: usize| {
+            let first = self.hits.partition_point(|&(pos, _)| pos < lo);
+            self.hits
+                .get(first..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(move |&&(pos, _)| pos < hi)
+                .map(|&(pos, id)| (pos, self.canon.get(id as usize).copied().unwrap_or(id)))
+        };
+        // A header within reach of the window is already in it.
+        let header = self.header(start).filter(|&(a, _)| a < lo);
+        in_range(lo, hi).chain(header.into_iter().flat_map(move |(a, b)| in_range(a, b)))
     }
 
     /// True when one of `list` starts at a camel-case hump (`Phone` in `homePhone`) in the
@@ -562,19 +453,26 @@ impl ContextHits<'_> {
         });
         let lo = start.saturating_sub(MAX_WINDOW_BYTES + self.longest);
         let hi = end.saturating_add(MAX_WINDOW_BYTES);
-        let first = humps.partition_point(|&h| h < lo);
-        humps
-            .get(first..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|&&h| h < hi)
-            .filter(|&&h| keep(h))
-            .any(|&h| {
-                list.iter().any(|w| {
-                    b.get(h..h + w.len())
-                        .is_some_and(|t| t.eq_ignore_ascii_case(w.as_bytes()))
+        let in_range = |lo: usize, hi: usize| {
+            let first = humps.partition_point(|&h| h < lo);
+            humps
+                .get(first..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|&&h| h < hi)
+                .filter(|&&h| keep(h))
+                .any(|&h| {
+                    list.iter().any(|w| {
+                        b.get(h..h + w.len())
+                            .is_some_and(|t| t.eq_ignore_ascii_case(w.as_bytes()))
+                    })
                 })
-            })
+        };
+        in_range(lo, hi)
+            || self
+                .header(start)
+                .filter(|&(a, _)| a < lo)
+                .is_some_and(|(a, b)| in_range(a, b))
     }
 
     /// True when some negative word of the rule may start inside one of `spans` (disjoint,
@@ -657,7 +555,8 @@ mod tests {
             let lower = text.to_ascii_lowercase();
             let mut found = Vec::new();
             for (id, w) in self.1.words().iter().enumerate() {
-                for (at, _) in lower.match_indices(w.as_str()) {
+                // As the scan does: ASCII letters in any case, others as written.
+                for (at, _) in lower.match_indices(w.to_ascii_lowercase().as_str()) {
                     found.push((at, id as u32));
                 }
             }
@@ -665,8 +564,13 @@ mod tests {
             let hits = self.1.hits(text, &found);
             let mut buf = NearIds::default();
             let near = hits.near(&self.2, start, end, &mut buf);
-            let fast = self.0.adjust(text, (start, end), &self.2, near, &[]);
-            let slow = self.0.adjust(text, (start, end), &self.2, Near::All, &[]);
+            let header = hits.header_text(start);
+            let fast = self
+                .0
+                .adjust(text, (start, end), &self.2, near, &[], header);
+            let slow = self
+                .0
+                .adjust(text, (start, end), &self.2, Near::All, &[], header);
             assert_eq!(fast, slow, "the index changed the outcome");
             fast
         }
@@ -674,7 +578,7 @@ mod tests {
 
     fn scorer(pos: &[&str], neg: &[&str]) -> Sc {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let sc = ContextScorer::new(&s(pos), &s(neg), 0.3, 0.4, 3);
+        let sc = ContextScorer::new(&s(pos), &s(neg), 0.3, 0.4, 3, false);
         let (index, mut words) = ContextIndex::new(&[&sc]);
         let w = words.pop().unwrap_or_default();
         Sc(sc, index, w)
@@ -713,6 +617,43 @@ mod tests {
         let sc = scorer(&["phone"], &["order"]);
         let t = "order [EMAIL_1] 555 0199 phone";
         assert!((sc.adjust(t, 16, 24) - (0.3 - 0.4)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn words_with_letters_outside_ascii_are_found_in_each_case() {
+        let sc = scorer(&["móvil", "komórki"], &[]);
+        for t in [
+            "móvil 612 345 678",
+            "Móvil: 612 345 678",
+            "MÓVIL 612 345 678",
+            "numer KOMÓRKI 612 345 678",
+        ] {
+            let at = t.find("612").unwrap_or_default();
+            assert!(sc.adjust(t, at, t.len()) > 0.0, "{t}");
+        }
+        // Title case with a letter outside ASCII first.
+        let sc = scorer(&["ñoño"], &[]);
+        let t = "Ñoño 612 345 678";
+        assert!(sc.adjust(t, 7, t.len()) > 0.0);
+    }
+
+    #[test]
+    fn a_column_header_is_context_however_far_above() {
+        let sc = scorer(&["pesel"], &["order"]);
+        let mut t = String::from("name,pesel,order_no\n");
+        for k in 0..20 {
+            t.push_str(&format!("Anna Nowak {k},44051401359,A-{k}\n"));
+        }
+        let at = t.rfind("44051401359").unwrap_or_default();
+        assert!(at > MAX_WINDOW_BYTES);
+        assert_eq!(sc.adjust(&t, at, at + 11), 0.3);
+        // The third column's header is a negative word for it.
+        let at = t.rfind("A-19").unwrap_or_default();
+        assert_eq!(sc.adjust(&t, at, at + 4), -0.4);
+        // Without the header line, nothing.
+        let rows = t.split_once('\n').map(|(_, r)| r).unwrap_or_default();
+        let at = rows.rfind("44051401359").unwrap_or_default();
+        assert_eq!(sc.adjust(rows, at, at + 11), 0.0);
     }
 
     #[test]

@@ -75,6 +75,7 @@ struct RawContext {
     boost: Option<f64>,
     penalty: Option<f64>,
     window: Option<i64>,
+    before_only: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -388,6 +389,7 @@ pub(crate) fn parse(
                     boost,
                     penalty,
                     window,
+                    before_only: c.before_only.unwrap_or(false),
                 }
             }
         };
@@ -466,6 +468,7 @@ pub(crate) fn parse(
             context.boost,
             context.penalty,
             context.window,
+            context.before_only,
         );
         let allow_set = r.allow.iter().map(|a| a.to_lowercase()).collect();
         let rule = Rule {

@@ -27,6 +27,7 @@
 //! boost = 0.35                       # default 0.35
 //! penalty = 0.35                     # default 0.35
 //! window = 6                         # tokens on each side (default 6, at most 32)
+//! before_only = false                # true: `words` count only before the value
 //!
 //! [rule.examples]                    # required: at least one `match`
 //! match = ["badge E-123455", { text = "see E-123455.", value = "E-123455" }]
@@ -57,6 +58,8 @@ mod evidence;
 mod inventory;
 mod load;
 mod rule;
+mod table;
+mod window;
 
 use std::fmt;
 use std::ops::Range;

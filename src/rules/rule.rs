@@ -28,6 +28,9 @@ pub struct RuleContext {
     pub penalty: f32,
     /// Tokens on each side that are looked at.
     pub window: usize,
+    /// Positive words count only before the value (and in its table column's header), as
+    /// for a word that labels what follows it ("passport K4417203").
+    pub before_only: bool,
 }
 
 impl Default for RuleContext {
@@ -38,6 +41,7 @@ impl Default for RuleContext {
             boost: DEFAULT_CONTEXT_DELTA,
             penalty: DEFAULT_CONTEXT_DELTA,
             window: DEFAULT_WINDOW,
+            before_only: false,
         }
     }
 }
@@ -240,9 +244,14 @@ impl Rule {
         let mut buf = NearIds::default();
         let near = hits.near(&self.words, span.start, span.end, &mut buf);
         let score = self.score
-            + self
-                .scorer
-                .adjust(text, (span.start, span.end), &self.words, near, mask);
+            + self.scorer.adjust(
+                text,
+                (span.start, span.end),
+                &self.words,
+                near,
+                mask,
+                hits.header_text(span.start),
+            );
         // A small tolerance so that 0.15 + 0.35 reaches a 0.5 threshold despite rounding.
         if score + 1e-4 < self.threshold {
             return Some(Verdict::BelowThreshold(span));
