@@ -62,6 +62,9 @@ pub(crate) enum Target {
     Organization,
     /// A nationality, religious or political group (`NRP`).
     Nationality,
+    /// A country named as a party or a government (`STATE`): "against the United Kingdom",
+    /// "the Swedish Government".
+    State,
 }
 
 impl Target {
@@ -70,6 +73,7 @@ impl Target {
             Target::Model(k) => k.entity(),
             Target::Organization => "ORGANIZATION",
             Target::Nationality => "NRP",
+            Target::State => "STATE",
         }
     }
 }

@@ -16,12 +16,13 @@ use crate::sensitivity::Sensitivity;
 const DEFAULT: &str = include_str!("../../fixtures/ner/default.toml");
 
 /// The entity types the detector can report.
-const KNOWN: [&str; 14] = [
+const KNOWN: [&str; 15] = [
     "PERSON",
     "ADDRESS",
     "LOCATION",
     "ORGANIZATION",
     "NRP",
+    "STATE",
     "EMAIL",
     "PHONE",
     "URL",

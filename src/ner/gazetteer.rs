@@ -210,10 +210,22 @@ impl Gazetteers {
             "the given-name list",
             &mut given,
         )?;
+        // The European and Indian locales' names (scripts/fetch-assets): census lists alone
+        // know few Łukasz or Núñez.
+        read_names(
+            &names_dir.join("locale.first"),
+            "the locales' given-name list",
+            &mut given,
+        )?;
         let mut surnames = HashSet::new();
         read_names(
             &names_dir.join("dist.all.last"),
             "the surname list",
+            &mut surnames,
+        )?;
+        read_names(
+            &names_dir.join("locale.last"),
+            "the locales' surname list",
             &mut surnames,
         )?;
         Ok(Gazetteers {
@@ -247,8 +259,8 @@ impl Gazetteers {
     }
 
     /// Is `word` (any case), or a part of it between hyphens, a surname of the US Census
-    /// list? The list holds many English words too ("Green", "Setting"): it backs a decision,
-    /// it never makes one alone.
+    /// list or of the locales' lists? The lists hold many common words too ("Green",
+    /// "Setting"): they back a decision, never make one alone.
     pub(crate) fn is_surname(&self, word: &str) -> bool {
         word.split('-')
             .any(|part| self.surnames.contains(part.to_uppercase().as_str()))

@@ -32,12 +32,18 @@ pub(crate) enum Probe {
     NameKeptWhole,
     /// The bracketed word is shaped like a name.
     NameShaped,
+    /// The bracketed word is a particle inside a person's name.
+    PersonParticle,
+    /// The bracketed country or demonym is named as a party or a government.
+    StateParty,
     /// The bracketed word is an eponym (an eponym noun follows it).
     Eponym,
     /// The bracketed numbers read as a measure, not an address.
     Measure,
     /// The bracketed dotted number is a version (a version word names it).
     Version,
+    /// A word before the bracketed number names it as no phone number.
+    NumberRole,
     /// The bracketed place stands alone (no other name next to it).
     PlaceAlone,
     /// The bracketed word in capitals is a place, not an acronym.
@@ -92,21 +98,27 @@ lists! {
     RequestOpeners, request_openers, EXACT, Opener, ["prefilter", "plausible-people", "complete-given-names", "lift-named-people", "initialled-names", "intersections", "places", "org-patterns", "orgs-near-people", "signature-orgs", "propagate-names"];
     IdentifierWords, identifier_words, ANY_CASE, IdentifierNamed, ["plausible-identifiers"];
     VersionWords, version_words, ANY_CASE, Version, ["plausible-identifiers", "plausible-phones"];
+    NumberRoles, number_roles, ANY_CASE, NumberRole, ["plausible-phones"];
     NameParticles, name_particles, EXACT, NameKeptWhole, ["capitalised-runs"];
     NamePrefixes, name_prefixes, EXACT, NameShaped, ["plausible-people", "lift-named-people", "initialled-names"];
+    PersonParticles, person_particles, EXACT, PersonParticle, ["known-names"];
     EponymHeads, eponym_heads, ANY_CASE, Eponym, ["plausible-people", "plausible-places"];
     ListWords, list_words, EXACT, Measure, ["plausible-addresses"];
     RangeWords, range_words, EXACT, Measure, ["plausible-addresses"];
     CalendarWords, calendar_words, EXACT, PlaceAlone, ["places"];
     PlacePrepositions, place_prepositions, ANY_CASE, CapitalsPlace, ["acronyms-in-prose"];
     CommonWordCountries, common_word_countries, ANY_CASE, CommonWordCountry, ["plausible-places", "places"];
-    UnitWords, unit_words, ANY_CASE, AddressPrefix, ["decode", "plausible-addresses"];
+    UnitWords, unit_words, ANY_CASE, AddressPrefix, ["decode", "plausible-addresses", "known-names"];
     UnitPhrases, unit_phrases, ANY_CASE, AddressPrefix, ["decode"];
     IntersectionOpeners, intersection_openers, ANY_CASE, AddressPrefix, ["decode", "intersections"];
     Conjunctions, conjunctions, EXACT, Firm, ["org-patterns", "listed-people", "named-partners", "organizations", "intersections"];
-    Articles, articles, EXACT, Firm, ["org-patterns"];
+    Articles, articles, EXACT, Firm, ["org-patterns", "known-names"];
     EmployerJoints, employer_joints, EXACT, Employer, ["orgs-near-people", "organizations"];
     OrgLegalForms, org_legal_forms, EXACT, Firm, ["org-patterns"];
+    OrgFirmWords, org_firm_words, EXACT, Firm, ["org-patterns"];
+    OrgLegalFormsBefore, org_legal_forms_before, EXACT, Firm, ["org-patterns"];
+    OrgInstitutions, org_institutions, EXACT, Firm, ["org-patterns"];
+    StatePartyWords, state_party_words, ANY_CASE, StateParty, ["states-as-parties"];
     OrgLegalSuffixes, org_legal_suffixes, EXACT, Firm, ["org-patterns"];
     OrgNameJoints, org_name_joints, EXACT, OrgName, ["org-patterns", "orgs-near-people", "signature-orgs"];
     OrgEmploymentVerbs, org_employment_verbs, ANY_CASE, Firm, ["org-patterns"];
@@ -334,7 +346,11 @@ impl Lexicon {
     }
 
     /// The shipped lists, or the error that keeps them from loading.
-    pub(crate) fn shipped() -> Result<Lexicon> {
+    ///
+    /// # Errors
+    ///
+    /// As [`Lexicon::with_toml_str`], were the compiled-in file ever broken.
+    pub fn shipped() -> Result<Lexicon> {
         parse(DEFAULT, Some(Path::new("fixtures/ner/lexicon.toml")), None)
     }
 
@@ -435,11 +451,14 @@ impl Lexicon {
         format!("(?:{})", self.alternatives(l, space))
     }
 
-    /// As [`Lexicon::alternation`] without the group around it: `works|worked`.
+    /// As [`Lexicon::alternation`] without the group around it: `works|worked`. Longer
+    /// words come first, so that the longest that fits is the one matched ("GmbH & Co. KG"
+    /// before "GmbH").
     pub(crate) fn alternatives(&self, l: L, space: &str) -> String {
-        let parts: Vec<String> = self
-            .words(l)
-            .iter()
+        let mut words: Vec<&String> = self.words(l).iter().collect();
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let parts: Vec<String> = words
+            .into_iter()
             .map(|w| {
                 w.split(' ')
                     .map(regex_syntax::escape)
@@ -684,9 +703,10 @@ mod tests {
         assert!(l.has(L::UnitWords, "ETAGE"));
         assert!(!l.has(L::UnitWords, "apt"));
         assert!(l.is_opener("Please"));
+        // Longer words first, so that the longest that fits is matched ("SASU" before "SAS").
         assert_eq!(
-            l.alternation(L::OrgLegalSuffixes, "[ \\t]+"),
-            "(?:and[ \\t]+Sons|\\&[ \\t]+Sons|\\&[ \\t]+Co)"
+            l.alternation(L::OrgLegalFormsBefore, "[ \\t]+"),
+            "(?:SELARL|SARL|EURL|SASU|SAS|SCI|SNC)"
         );
     }
 }

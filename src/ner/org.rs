@@ -24,12 +24,18 @@ pub(crate) enum OrgCue {
     Context,
     /// "A, B and C" / "A & B": a firm named after its partners.
     Partners,
+    /// A trade word or legal form opens the name ("Farmacia Olmedo", "SAS Atelier Roussel").
+    FirmWord,
+    /// A public body's name ("Ankara State Security Court"): kept only where the model found
+    /// a place or a person inside it, which it then holds whole.
+    Institution,
 }
 
 impl OrgCue {
     pub(crate) fn score(self) -> f32 {
         match self {
             OrgCue::LegalForm => 0.85,
+            OrgCue::FirmWord | OrgCue::Institution => 0.8,
             OrgCue::Partners => 0.7,
             OrgCue::Context => 0.65,
         }
@@ -59,6 +65,8 @@ pub(crate) struct OrgFinder {
     /// A capitalised name with a possessive, at the end of the searched text.
     possessive: Regex,
     legal: Regex,
+    firm_word: Regex,
+    institution: Regex,
     partners: Regex,
     before: Regex,
     after: Regex,
@@ -126,6 +134,22 @@ impl OrgFinder {
             legal: compile(&format!(
                 r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{name},?[ \t]+(?:{legal})(?:\.|\b))"
             ))?,
+            // A trade word or a legal form, then one to three capitalised words, and a legal
+            // form after them if there is one ("Ferramenta Olmedo S.r.l.").
+            firm_word: compile(&format!(
+                r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>(?:{}|{})(?:[ \t]+(?:{joint}[ \t]+)?{CAP}){{1,3}}(?:,?[ \t]+(?:{legal})(?:\.|\b))?)",
+                lexicon.alternatives(L::OrgFirmWords, gap),
+                lexicon.alternatives(L::OrgLegalFormsBefore, gap),
+            ))?,
+            // A public body: a name ending on an institution word, or an institution word
+            // before "of", each going on through "of" and capitalised words.
+            institution: {
+                let inst = lexicon.alternatives(L::OrgInstitutions, gap);
+                let of = format!(r"[ \t]+of(?:[ \t]+the)?(?:[ \t]+{CAP}){{1,4}}");
+                compile(&format!(
+                    r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{name}[ \t]+(?:{inst})\b(?:{of})?|(?:{inst}){of})"
+                ))?
+            },
             partners: compile(&format!(
                 r"(?:^|[^\p{{L}}\p{{Nd}}])(?P<org>{CAP}(?:,[ \t]+{CAP})+,?[ \t]+(?:{conj}|&)[ \t]+{CAP}|{CAP}[ \t]+&[ \t]+{CAP})\b"
             ))?,
@@ -171,6 +195,8 @@ impl OrgFinder {
     pub(crate) fn find(&self, text: &str, found_by: u8, out: &mut Vec<OrgHit>) {
         for (re, cue) in [
             (&self.legal, OrgCue::LegalForm),
+            (&self.firm_word, OrgCue::FirmWord),
+            (&self.institution, OrgCue::Institution),
             (&self.partners, OrgCue::Partners),
             (&self.before, OrgCue::Context),
             (&self.after, OrgCue::Context),

@@ -31,7 +31,8 @@ mod enabled {
     }
 
     fn lexicon(path: Option<&Path>) -> Result<Lexicon> {
-        let shipped = Lexicon::default();
+        // Not `Lexicon::default()`: a broken shipped file must be an error here, not no lists.
+        let shipped = Lexicon::shipped()?;
         Ok(match path {
             Some(p) => shipped.with_file(p)?,
             None => shipped,

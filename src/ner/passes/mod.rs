@@ -201,6 +201,12 @@ pub(crate) const PASSES: &[Pass] = &[
         run: people::initialled_names,
     },
     Pass {
+        name: "known-names",
+        family: PassFamily::People,
+        summary: "a known given name, then capitalised words or particles ending on a known surname, is a person the model missed",
+        run: people::known_names,
+    },
+    Pass {
         name: "streets-taken-for-people",
         family: PassFamily::Addresses,
         summary: "a person between two parts of an address line, or ending one, is part of the address",
@@ -217,6 +223,12 @@ pub(crate) const PASSES: &[Pass] = &[
         family: PassFamily::Places,
         summary: "gazetteer countries, states, cities and demonyms standing alone; a country or town after an address joins it",
         run: places::places,
+    },
+    Pass {
+        name: "states-as-parties",
+        family: PassFamily::Places,
+        summary: "a country after 'against' or before 'Government' is the state as a party (STATE, off by default), not a place",
+        run: places::states_as_parties,
     },
     Pass {
         name: "acronyms-in-prose",
@@ -278,6 +290,12 @@ pub(crate) const PASSES: &[Pass] = &[
         summary: "a person found once is found again where the name, its surname or given name recurs",
         run: people::propagate_names,
     },
+    Pass {
+        name: "initials-before-names",
+        family: PassFamily::People,
+        summary: "a person right after initials ('Mr C. Whomersley', 'N.Ö. Akın') takes them into the name",
+        run: people::initials_before_names,
+    },
 ];
 
 /// The index of the pass called `name`.
@@ -337,9 +355,12 @@ pub(crate) fn probe(
         Probe::IdentifierNamed => plausible::names_an_identifier(lexicon, text, span),
         Probe::NameKeptWhole => plausible::name_kept_whole(lexicon, text, span),
         Probe::NameShaped => plausible::name_shaped(lexicon, value),
+        Probe::PersonParticle => lexicon.has(super::lexicon::L::PersonParticles, value),
         Probe::Eponym => plausible::is_eponym(lexicon, text, span),
         Probe::Measure => plausible::is_numeric_range(lexicon, value),
         Probe::Version => plausible::is_version(lexicon, text, span),
+        Probe::NumberRole => plausible::named_other_number(lexicon, text, span),
+        Probe::StateParty => places::named_as_party(lexicon, text, span),
         Probe::PlaceAlone => {
             places::stands_alone(lexicon, text, span, Place::City { population: 1 }, &[])
         }

@@ -191,6 +191,17 @@ pub(super) fn fuse(ctx: &Ctx<'_>, work: &mut Work) {
     let mut drop_people = Vec::new();
     let hits = std::mem::take(&mut work.orgs);
     for mut o in hits {
+        // A public body's name is masked whole where the model masked a part of it (a place
+        // or a person in "Ankara State Security Court"), and left to the model elsewhere:
+        // courts and ministries name no one by themselves.
+        if o.cue == OrgCue::Institution
+            && !work.out.iter().any(|c| {
+                c.span.overlaps(&o.span)
+                    && matches!(c.kind, Target::Model(Kind::Location | Kind::Person))
+            })
+        {
+            continue;
+        }
         // "Jeremy Hale of Brightwater Ltd": the organisation starts after the person. With
         // no joint ("Galorath Incorporated"), the person's word is the firm's name.
         if let Some(p) = people
@@ -205,11 +216,16 @@ pub(super) fn fuse(ctx: &Ctx<'_>, work: &mut Work) {
                 .lexicon
                 .words(L::EmployerJoints)
                 .iter()
-                .chain(if o.cue == OrgCue::LegalForm {
-                    [].iter()
-                } else {
-                    ctx.lexicon.words(L::Conjunctions).iter()
-                })
+                .chain(
+                    if matches!(
+                        o.cue,
+                        OrgCue::LegalForm | OrgCue::FirmWord | OrgCue::Institution
+                    ) {
+                        [].iter()
+                    } else {
+                        ctx.lexicon.words(L::Conjunctions).iter()
+                    },
+                )
                 .map(|j| format!("{j} "))
                 .find(|j| rest.starts_with(j.as_str()));
             if let Some(joint) = joint {
@@ -236,7 +252,10 @@ pub(super) fn fuse(ctx: &Ctx<'_>, work: &mut Work) {
                 && match o.cue {
                     // "Fernandez Inc.", "Davis, Reynolds and Williamson": surnames are part
                     // of the firm's name.
-                    OrgCue::LegalForm | OrgCue::Partners => true,
+                    OrgCue::LegalForm
+                    | OrgCue::Partners
+                    | OrgCue::FirmWord
+                    | OrgCue::Institution => true,
                     OrgCue::Context => lone_words,
                 };
             if !firm_wins {

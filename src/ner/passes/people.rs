@@ -5,6 +5,7 @@ use crate::redact::Span;
 use super::super::candidate::{Candidate, Source, Target, line_around};
 use super::super::decode::Kind;
 use super::super::gazetteer;
+use super::super::lexicon::L;
 use super::plausible::name_shaped;
 use super::{Ctx, Work};
 
@@ -19,6 +20,13 @@ const NAMED_PERSON_FLOOR: f32 = 0.3;
 /// The score of a name written with a middle initial ("Ella H. Snider") that opens with a
 /// known given name or stands alone on its line, whether or not the model saw it.
 const INITIALLED_NAME_SCORE: f32 = 0.6;
+
+/// The score of a name the model missed whose first word is a known given name and whose last
+/// is a known surname ("Łukasz Zieliński", "Sjoerd van den Broek").
+const KNOWN_NAME_SCORE: f32 = 0.6;
+
+/// Most words of such a name, particles included.
+const KNOWN_NAME_WORDS: usize = 5;
 
 /// A surname or given name repeated alone scores this fraction of the full name's score.
 const PROPAGATED_DISCOUNT: f32 = 0.9;
@@ -136,6 +144,162 @@ pub(super) fn initialled_names(ctx: &Ctx<'_>, work: &mut Work) {
             .filter(|c| c.is_person())
             .map(|c| c.score)
             .fold(INITIALLED_NAME_SCORE, f32::max);
+        out.retain(|c| !c.span.overlaps(&span));
+        out.push(Candidate::new(
+            span,
+            Target::Model(Kind::Person),
+            score,
+            Source::Context,
+        ));
+    }
+}
+
+/// Initials before a surname belong to the name: "Mr C. Whomersley", "Ms N.Ö. Akın", "J. R.
+/// Hartley". A person directly after one to three initials (a capital and a period, spaced or
+/// not) on the same line grows to take them, and the pieces the model made of them go.
+/// Masking the surname alone would leave "C." for the reader.
+pub(super) fn initials_before_names(ctx: &Ctx<'_>, work: &mut Work) {
+    let text = ctx.text;
+    let mut grown: Vec<(usize, Span)> = Vec::new();
+    for (k, c) in work.out.iter().enumerate() {
+        if !c.is_person() {
+            continue;
+        }
+        let start = initials_before(text, c.span.start);
+        if start < c.span.start {
+            grown.push((k, Span::new(start, c.span.end)));
+        }
+    }
+    for (k, span) in &grown {
+        if let Some(c) = work.out.get_mut(*k) {
+            c.span = *span;
+        }
+    }
+    // The pieces the model made of the initials ("C") are inside a grown name now.
+    work.out.retain(|c| {
+        !(c.is_person()
+            && grown
+                .iter()
+                .any(|(_, g)| *g != c.span && g.start <= c.span.start && c.span.end <= g.end))
+    });
+}
+
+/// Where the initials that stand right before byte `at` start (`at` when there are none):
+/// one to three groups of an upper-case letter and a period, with or without a space after
+/// each, preceded by the start of the line, a space or an opening bracket.
+fn initials_before(text: &str, at: usize) -> usize {
+    let before = text.get(..at).unwrap_or_default();
+    let mut start = at;
+    let mut rest = before.trim_end_matches(' ');
+    for _ in 0..3 {
+        let Some(head) = rest.strip_suffix('.') else {
+            break;
+        };
+        let mut chars = head.char_indices().rev();
+        let Some((i, letter)) = chars.next() else {
+            break;
+        };
+        if !letter.is_uppercase() {
+            break;
+        }
+        let prev = chars.next().map(|(_, p)| p);
+        if prev.is_some_and(char::is_alphanumeric) && prev != Some('.') {
+            break;
+        }
+        start = i;
+        rest = head.get(..i).unwrap_or_default().trim_end_matches(' ');
+        if !prev.is_some_and(|p| p == '.' || p == ' ') {
+            break;
+        }
+    }
+    start
+}
+
+/// Names the model missed, read from the name lists: a known given name, then up to three
+/// more capitalised words or name particles, the last a known surname, on one line with
+/// single spaces ("salarié Quentin Dubois", "mój dziadek Michał Wróbel", "Sjoerd van den
+/// Broek"). The model reads European names in English prose well and in their own languages
+/// less so; the census and locale lists (see `scripts/fetch-assets`) know them. A name that
+/// overlaps anything but a person is left alone; a shorter person inside it grows to it.
+pub(super) fn known_names(ctx: &Ctx<'_>, work: &mut Work) {
+    let text = ctx.text;
+    let gaz = ctx.gazetteers;
+    let words: Vec<(usize, &str)> = text
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+        .collect();
+    fn bare(w: &str) -> &str {
+        w.trim_end_matches([',', '.', ';', ':', '!', '?', ')', '»', '"', '\'', '”', '’'])
+    }
+    let capitalised = |w: &str| {
+        w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+            && w.chars()
+                .all(|c| c.is_alphabetic() || c == '-' || c == '\'' || c == '’')
+            && name_shaped(ctx.lexicon, w)
+            && !ctx.is_opener(w)
+    };
+    let particle = |w: &str| ctx.lexicon.has(L::PersonParticles, w);
+    let article = |k: usize| {
+        k.checked_sub(1)
+            .and_then(|p| words.get(p))
+            .is_some_and(|(_, w)| ctx.lexicon.has(L::Articles, &w.to_lowercase()))
+    };
+    let mut i = 0;
+    while i < words.len() {
+        let Some(&(start, first)) = words.get(i) else {
+            break;
+        };
+        // The given name must not end a clause ("…, Anna. Meyer …"), nor follow an article
+        // ("The Princess Royal arrived").
+        if first != bare(first) || !capitalised(first) || !gaz.is_given_name(first) || article(i) {
+            i += 1;
+            continue;
+        }
+        let mut end_word = None;
+        for k in i + 1..(i + KNOWN_NAME_WORDS).min(words.len()) {
+            let Some(&(at, w)) = words.get(k) else {
+                break;
+            };
+            let b = bare(w);
+            if particle(b) && b == w {
+                continue;
+            }
+            if !capitalised(b) {
+                break;
+            }
+            // "Apt." or "St." after a name is an address's, not a surname.
+            let abbreviation = b != w && w.ends_with('.') && b.chars().count() <= 3;
+            if gaz.is_surname(b) && !abbreviation && !ctx.lexicon.has(L::UnitWords, b) {
+                end_word = Some((k, at + b.len()));
+            }
+            if b != w {
+                break;
+            }
+        }
+        let Some((k, end)) = end_word else {
+            i += 1;
+            continue;
+        };
+        let span = Span::new(start, end);
+        i = k + 1;
+        if text
+            .get(span.range())
+            .is_none_or(|v| v.contains('\n') || v.contains("  "))
+        {
+            continue;
+        }
+        let out = &mut work.out;
+        let overlapping = || out.iter().filter(|c| c.span.overlaps(&span));
+        let held = |c: &Candidate| c.span.start <= span.start && span.end <= c.span.end;
+        if overlapping().any(|c| !c.is_person() || held(c))
+            || overlapping().any(|c| !(span.start <= c.span.start && c.span.end <= span.end))
+        {
+            continue;
+        }
+        let score = overlapping()
+            .map(|c| c.score)
+            .fold(KNOWN_NAME_SCORE, f32::max);
         out.retain(|c| !c.span.overlaps(&span));
         out.push(Candidate::new(
             span,

@@ -98,6 +98,57 @@ pub(super) fn places(ctx: &Ctx<'_>, work: &mut Work) {
     }
 }
 
+/// A country named as a party or a government ("an application against the United Kingdom",
+/// "the Swedish Government") is the state, not a place someone lives in: its candidate
+/// becomes a `STATE`, which the settings report or not (off by default).
+pub(super) fn states_as_parties(ctx: &Ctx<'_>, work: &mut Work) {
+    let hits = ctx.gazetteers.places(ctx.text);
+    for c in &mut work.out {
+        let country = match c.kind {
+            Target::Nationality => true,
+            Target::Model(Kind::Location) => hits.iter().any(|h| {
+                h.place == Place::Country
+                    && c.span.start <= h.span.start
+                    && h.span.end <= c.span.end
+            }),
+            _ => false,
+        };
+        if country && named_as_party(ctx.lexicon, ctx.text, c.span) {
+            c.kind = Target::State;
+        }
+    }
+}
+
+/// True when a word of the lexicon's `state_party_words` stands right before `span` (an
+/// article between allowed) or right after it.
+pub(super) fn named_as_party(lexicon: &Lexicon, text: &str, span: Span) -> bool {
+    let words = |s: &str| {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let mut from = span.start.saturating_sub(24);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let mut to = (span.end + 24).min(text.len());
+    while !text.is_char_boundary(to) {
+        to -= 1;
+    }
+    let before = words(text.get(from..span.start).unwrap_or_default());
+    let mut back = before.iter().rev();
+    let mut prev = back.next();
+    if prev.is_some_and(|w| lexicon.has(L::Articles, &w.to_lowercase())) {
+        prev = back.next();
+    }
+    let after = words(text.get(span.end..to).unwrap_or_default());
+    prev.is_some_and(|w| lexicon.has(L::StatePartyWords, w))
+        || after
+            .first()
+            .is_some_and(|w| lexicon.has(L::StatePartyWords, w))
+}
+
 /// A gazetteer place written as an acronym in prose is no place ([`acronym_in_prose`]).
 pub(super) fn acronyms_in_prose(ctx: &Ctx<'_>, work: &mut Work) {
     work.out.retain(|c| {

@@ -295,8 +295,25 @@ pub(super) fn phones(ctx: &Ctx<'_>, work: &mut Work) {
             validate::phone(value)
                 && validate::stands_alone(ctx.text, c.span.start, c.span.end)
                 && !is_version(ctx.lexicon, ctx.text, c.span)
+                && !named_other_number(ctx.lexicon, ctx.text, c.span)
         },
     );
+}
+
+/// True when one of the three words before `span` on its line names another kind of number
+/// ("serial", "case", "Bestellung": the lexicon's `number_roles`).
+pub(super) fn named_other_number(lexicon: &Lexicon, text: &str, span: Span) -> bool {
+    let line_start = text
+        .get(..span.start)
+        .and_then(|b| b.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    text.get(line_start..span.start)
+        .unwrap_or_default()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .rev()
+        .take(3)
+        .any(|w| lexicon.has(L::NumberRoles, w))
 }
 
 /// A person starting with a lower-case letter ("miRNA", "vitro"), or with no capital at
