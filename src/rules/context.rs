@@ -6,8 +6,8 @@
 //! candidate, and never reaches further than [`MAX_WINDOW_BYTES`] bytes, so the cost of a
 //! lookup is bounded whatever the text.
 
-use super::table::{HEADER_TOKENS, Tables};
-use super::window::{Window, offset_in, touches, window_after, window_before};
+use super::table::Tables;
+use super::window::{Window, touches, window_after, window_before};
 use crate::redact::Span;
 
 /// The farthest, in bytes, a context window reaches from a candidate on either side.
@@ -375,21 +375,12 @@ impl ContextIndex {
 
 impl ContextHits<'_> {
     /// The part of the header cell of the table column that byte `pos` stands in that counts
-    /// as context (its last [`HEADER_TOKENS`] tokens), as a byte range; `None` outside tables.
+    /// as context (its last few tokens, see [`super::table`]), as a byte range; `None` outside
+    /// tables.
     pub(crate) fn header(&self, pos: usize) -> Option<(usize, usize)> {
-        let (a, b) = self
-            .tables
+        self.tables
             .get_or_init(|| Tables::new(self.text))
-            .header_cell(self.text, pos)?;
-        let cell = self.text.get(a..b)?;
-        let mut starts = Vec::with_capacity(HEADER_TOKENS + 1);
-        for_each_token(cell, |t| starts.push(offset_in(cell, t)));
-        let from = starts
-            .len()
-            .checked_sub(HEADER_TOKENS)
-            .and_then(|k| starts.get(k))
-            .or(starts.first())?;
-        Some((a + from, b))
+            .header_cell(self.text, pos)
     }
 
     /// The header words of `header(pos)`, as the text's own slice.

@@ -8,11 +8,11 @@
 //! - the line right before the run, when it splits by some delimiter into as many cells as
 //!   the run's first line ("the columns are (name, national_id, birth):" above pipe rows).
 //!
-//! A value in a row then has, as context, the header cell of the column it stands in (the
-//! number of delimiters before it on its line). Only the last [`HEADER_TOKENS`] tokens of a
-//! header cell count: a cell is a name, and a long one is likely prose that happens to hold
-//! commas. Rows may hold more delimiters than the header (a decimal comma in an amount),
-//! never fewer.
+//! A header's cells are names: none longer than a few words (a paragraph whose lines hold
+//! commas is no table), and a lead-in before the last `(` of a line above the rows is not a
+//! cell. A value in a row then has, as context, the header cell of the column it stands in
+//! (the number of delimiters before it on its line), its last [`HEADER_TOKENS`] tokens.
+//! Rows may hold more delimiters than the header (a decimal comma in an amount), never fewer.
 
 /// How many tokens at the end of a header cell count as context.
 pub(crate) const HEADER_TOKENS: usize = 3;
@@ -20,122 +20,185 @@ pub(crate) const HEADER_TOKENS: usize = 3;
 /// The delimiters, in the order a line's own delimiter is chosen.
 const DELIMITERS: [u8; 4] = [b'\t', b'|', b';', b','];
 
-/// One line of a text: where it starts and, for a table row, its delimiter and header.
-#[derive(Debug, Clone, Copy)]
-struct Line {
-    start: usize,
-    end: usize,
-    row: Option<Row>,
-}
+/// Longest header cell, in bytes and in tokens: a header cell is a name; longer comma-separated
+/// pieces are prose (a paragraph whose lines all hold commas is no table).
+const MAX_CELL_BYTES: usize = 40;
+const MAX_CELL_TOKENS: usize = 4;
 
+/// A table row: the line's range, its delimiter, and where its columns' header cells are in
+/// [`Tables::cells`].
 #[derive(Debug, Clone, Copy)]
 struct Row {
+    start: usize,
+    end: usize,
     delim: u8,
-    /// The header line: its range and its own delimiter.
-    header: (usize, usize),
-    header_delim: u8,
+    cells: (usize, usize),
 }
 
-/// The table structure of one text, built once on first need.
+/// The table rows of one text (sorted), built once on first need.
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
-    lines: Vec<Line>,
-}
-
-fn delimiter(line: &[u8]) -> Option<u8> {
-    DELIMITERS.into_iter().find(|d| line.contains(d))
+    rows: Vec<Row>,
+    /// Each header's cells, as the byte ranges of their last [`HEADER_TOKENS`] tokens.
+    cells: Vec<(usize, usize)>,
 }
 
 fn count(line: &[u8], d: u8) -> usize {
     line.iter().filter(|&&c| c == d).count()
 }
 
-impl Tables {
-    /// Finds the tables of `text`.
-    pub(crate) fn new(text: &str) -> Tables {
-        let b = text.as_bytes();
-        let mut lines = Vec::new();
-        let mut start = 0;
-        for (i, &c) in b.iter().enumerate() {
-            if c == b'\n' {
-                lines.push(Line {
-                    start,
-                    end: i,
-                    row: None,
-                });
-                start = i + 1;
-            }
+/// The header cells of the line at `start..end` split by `d`, trimmed to their last tokens,
+/// when every cell is short enough to be a name. A lead-in before the last `(` is dropped
+/// ("the columns are (name, tax_id, gross):").
+fn header_cells(text: &str, (start, end): (usize, usize), d: u8) -> Option<Vec<(usize, usize)>> {
+    let line = text.get(start..end)?;
+    let (mut at, body) = match line.rfind('(') {
+        Some(i) if d != b'|' => (start + i + 1, line.get(i + 1..)?),
+        _ => (start, line),
+    };
+    let body = body.trim_end_matches([')', ':', ' ', '\t', '\r']);
+    let mut out = Vec::new();
+    for cell in body.split(char::from(d)) {
+        let tokens: Vec<usize> = token_starts(cell);
+        if cell.len() > MAX_CELL_BYTES || tokens.len() > MAX_CELL_TOKENS {
+            return None;
         }
-        lines.push(Line {
+        let from = tokens
+            .len()
+            .checked_sub(HEADER_TOKENS)
+            .and_then(|k| tokens.get(k))
+            .or(tokens.first())
+            .copied()
+            .unwrap_or(cell.len());
+        out.push((at + from, at + cell.len()));
+        at += cell.len() + 1;
+    }
+    (out.len() >= 2).then_some(out)
+}
+
+/// Where each run of letters and digits in `s` starts.
+fn token_starts(s: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut in_token = false;
+    for (i, c) in s.char_indices() {
+        let word = c.is_alphanumeric();
+        if word && !in_token {
+            out.push(i);
+        }
+        in_token = word;
+    }
+    out
+}
+
+/// One line, read once: its range, its delimiter and how many times it holds it.
+#[derive(Debug, Clone, Copy)]
+struct LineInfo {
+    start: usize,
+    end: usize,
+    delim: Option<u8>,
+    count: usize,
+}
+
+impl LineInfo {
+    fn read(b: &[u8], start: usize, end: usize) -> LineInfo {
+        let line = b.get(start..end).unwrap_or_default();
+        // Vectorised searches: most lines hold no delimiter but a comma, or none at all.
+        let delim = if memchr::memchr3(b'\t', b'|', b';', line).is_some() {
+            DELIMITERS
+                .into_iter()
+                .take(3)
+                .find(|&d| memchr::memchr(d, line).is_some())
+        } else {
+            memchr::memchr(b',', line).map(|_| b',')
+        };
+        LineInfo {
             start,
-            end: b.len(),
-            row: None,
-        });
-        let bytes = |l: &Line| b.get(l.start..l.end).unwrap_or_default();
+            end,
+            delim,
+            count: delim.map_or(0, |d| memchr::memchr_iter(d, line).count()),
+        }
+    }
+
+    fn has_digit(&self, b: &[u8]) -> bool {
+        b.get(self.start..self.end)
+            .unwrap_or_default()
+            .iter()
+            .any(u8::is_ascii_digit)
+    }
+}
+
+impl Tables {
+    /// Finds the tables of `text` (one pass over its bytes, then one over its lines).
+    pub(crate) fn new(text: &str) -> Tables {
+        let mut tables = Tables::default();
+        let b = text.as_bytes();
+        let mut lines: Vec<LineInfo> = Vec::new();
+        let mut start = 0;
+        for i in memchr::memchr_iter(b'\n', b) {
+            lines.push(LineInfo::read(b, start, i));
+            start = i + 1;
+        }
+        if lines.is_empty() {
+            return tables;
+        }
+        lines.push(LineInfo::read(b, start, b.len()));
         let mut i = 0;
         while i < lines.len() {
             let Some(first) = lines.get(i).copied() else {
                 break;
             };
-            let Some(d) = delimiter(bytes(&first)) else {
+            let Some(d) = first.delim else {
                 i += 1;
                 continue;
             };
             let mut j = i + 1;
-            while lines.get(j).is_some_and(|l| delimiter(bytes(l)) == Some(d)) {
+            while lines.get(j).is_some_and(|l| l.delim == Some(d)) {
                 j += 1;
             }
-            let cells = count(bytes(&first), d);
-            let (header, header_delim, rows) =
-                if !bytes(&first).iter().any(u8::is_ascii_digit) && j > i + 1 {
-                    ((first.start, first.end), d, i + 1..j)
-                } else if let Some(prev) = i.checked_sub(1).and_then(|p| lines.get(p)).copied()
-                    && let Some(pd) = delimiter(bytes(&prev))
-                    && pd != d
-                    && count(bytes(&prev), pd) == cells
-                {
-                    ((prev.start, prev.end), pd, i..j)
-                } else {
-                    i = j;
-                    continue;
-                };
-            let min = count(b.get(header.0..header.1).unwrap_or_default(), header_delim);
-            for k in rows {
-                if let Some(line) = lines.get_mut(k)
-                    && count(b.get(line.start..line.end).unwrap_or_default(), d) >= min
-                {
-                    line.row = Some(Row {
-                        delim: d,
-                        header,
-                        header_delim,
-                    });
+            let own = (j > i + 1 && !first.has_digit(b))
+                .then(|| header_cells(text, (first.start, first.end), d).map(|h| (h, i + 1..j)))
+                .flatten();
+            let before = || {
+                let prev = i.checked_sub(1).and_then(|p| lines.get(p))?;
+                let pd = prev.delim.filter(|&pd| pd != d)?;
+                let h = header_cells(text, (prev.start, prev.end), pd)?;
+                (h.len() == first.count + 1).then_some((h, i..j))
+            };
+            if let Some((header, rows)) = own.or_else(before) {
+                let from = tables.cells.len();
+                let min = header.len() - 1;
+                tables.cells.extend(header);
+                let range = (from, tables.cells.len());
+                for l in lines.get(rows).unwrap_or_default() {
+                    if l.count >= min {
+                        tables.rows.push(Row {
+                            start: l.start,
+                            end: l.end,
+                            delim: d,
+                            cells: range,
+                        });
+                    }
                 }
             }
             i = j;
         }
-        Tables { lines }
+        tables
     }
 
-    /// The header cell of the column that byte `pos` of `text` stands in, as a byte range,
-    /// when `pos` is in a table row.
+    /// The context part (last tokens) of the header cell of the column that byte `pos` of
+    /// `text` stands in, as a byte range, when `pos` is in a table row.
     pub(crate) fn header_cell(&self, text: &str, pos: usize) -> Option<(usize, usize)> {
         let k = self
-            .lines
-            .partition_point(|l| l.start <= pos)
+            .rows
+            .partition_point(|r| r.start <= pos)
             .checked_sub(1)?;
-        let line = self.lines.get(k)?;
-        let row = line.row?;
-        let before = text.as_bytes().get(line.start..pos)?;
-        let column = count(before, row.delim);
-        let header = text.as_bytes().get(row.header.0..row.header.1)?;
-        let mut at = row.header.0;
-        for (n, cell) in header.split(|&c| c == row.header_delim).enumerate() {
-            if n == column {
-                return Some((at, at + cell.len()));
-            }
-            at += cell.len() + 1;
-        }
-        None
+        let row = self.rows.get(k).filter(|r| pos <= r.end)?;
+        let column = count(text.as_bytes().get(row.start..pos)?, row.delim);
+        self.cells
+            .get(row.cells.0..row.cells.1)?
+            .get(column)
+            .copied()
+            .filter(|(a, b)| a < b)
     }
 }
 
@@ -162,9 +225,9 @@ mod tests {
     #[test]
     fn a_line_of_names_above_pipe_rows_is_their_header() {
         let t = "Columns (name, member_no, born):\nA B | 123456 | 1970\nC D | 654321 | 1980";
-        assert_eq!(header(t, "654321"), Some(" member_no"));
+        assert_eq!(header(t, "654321"), Some("member_no"));
         let t = "| who | id |\n|---|---|\n| Ann | 778899 |";
-        assert_eq!(header(t, "778899"), Some(" id "));
+        assert_eq!(header(t, "778899"), Some("id "));
     }
 
     #[test]
@@ -176,5 +239,8 @@ mod tests {
         assert_eq!(header("a,b\n\nid 5", "5"), None);
         // A row with fewer cells than the header is not a row of that table.
         assert_eq!(header("a,b,c\nx 7,8", "7"), None);
+        // A wrapped paragraph whose lines hold commas is prose, not a table.
+        let t = "We met the team, then the client asked for the phone number,\nwhich was 555 0199, and left.";
+        assert_eq!(header(t, "555"), None);
     }
 }

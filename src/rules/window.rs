@@ -125,20 +125,26 @@ pub(super) fn window_before<'t>(
     let n = n.min(MAX_TOKENS);
     let start = floor_boundary(text, start);
     let from = floor_boundary(text, start.saturating_sub(MAX_WINDOW_BYTES));
-    // A window stops at a blank line: the paragraph before says nothing of this value.
-    let from = text
-        .get(from..start)
-        .and_then(|w| w.rfind("\n\n").map(|i| from + i + 2))
-        .unwrap_or(from);
     let slice = text.get(from..start).unwrap_or_default();
     let mut toks = Window::new();
     let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t, mask);
     // Walk backwards; `end` is the exclusive end of the token being read.
     let mut end: Option<usize> = None;
     let mut next: Option<char> = None; // the character to the right of the current one
+    let mut newline = false;
     for (i, c) in slice.char_indices().rev() {
         if toks.len == n {
             break;
+        }
+        // A window stops at a blank line: the paragraph before says nothing of this value.
+        if c == '\n' {
+            if newline {
+                end = None;
+                break;
+            }
+            newline = true;
+        } else if !matches!(c, ' ' | '\t' | '\r') {
+            newline = false;
         }
         if !c.is_alphanumeric() {
             if let Some(e) = end.take() {
@@ -183,18 +189,23 @@ pub(super) fn window_after<'t>(text: &'t str, end: usize, n: usize, mask: &[Span
     let n = n.min(MAX_TOKENS);
     let end = floor_boundary(text, end);
     let to = floor_boundary(text, end.saturating_add(MAX_WINDOW_BYTES));
-    let to = text
-        .get(end..to)
-        .and_then(|w| w.find("\n\n").map(|i| end + i))
-        .unwrap_or(to);
     let slice = text.get(end..to).unwrap_or_default();
     let mut toks = Window::new();
     let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t, mask);
     let mut start: Option<usize> = None;
     let mut prev_lower = false;
+    let mut newline = false;
     for (i, c) in slice.char_indices() {
         if toks.len == n {
             return toks;
+        }
+        if c == '\n' {
+            if newline {
+                return toks;
+            }
+            newline = true;
+        } else if !matches!(c, ' ' | '\t' | '\r') {
+            newline = false;
         }
         if !c.is_alphanumeric() {
             if let Some(st) = start.take() {

@@ -285,6 +285,12 @@ pub(crate) const PASSES: &[Pass] = &[
         run: orgs::resolve,
     },
     Pass {
+        name: "defined-acronyms",
+        family: PassFamily::Organizations,
+        summary: "an acronym defined in brackets after an organisation ('the Nationalist Party (BNP)') is the organisation wherever it recurs",
+        run: orgs::defined_acronyms,
+    },
+    Pass {
         name: "propagate-names",
         family: PassFamily::People,
         summary: "a person found once is found again where the name, its surname or given name recurs",

@@ -395,6 +395,63 @@ fn names_people(ctx: &Ctx<'_>, list: Span, people: &[Span], after_noun: bool) ->
     }
 }
 
+/// An acronym defined in the text after an organisation's name ("the Nationalist Party
+/// (BNP)", "the Employment Appeal Tribunal (“EAT”)") names the same organisation wherever it
+/// recurs: each whole-word use of it becomes the organisation too, so that "the BNP" later in
+/// the text does not give away what the placeholder hid.
+pub(super) fn defined_acronyms(ctx: &Ctx<'_>, work: &mut Work) {
+    let text = ctx.text;
+    let mut defined: Vec<(String, f32)> = Vec::new();
+    for c in work.out.iter().filter(|c| c.kind == Target::Organization) {
+        if let Some(acronym) = acronym_after(text, c.span.end)
+            && !defined.iter().any(|(a, _)| *a == acronym)
+        {
+            defined.push((acronym, c.score));
+        }
+    }
+    for (acronym, score) in defined {
+        for (at, _) in text.match_indices(acronym.as_str()) {
+            let span = Span::new(at, at + acronym.len());
+            let alone = !text
+                .get(..at)
+                .unwrap_or_default()
+                .ends_with(char::is_alphanumeric)
+                && !text
+                    .get(span.end..)
+                    .unwrap_or_default()
+                    .starts_with(char::is_alphanumeric);
+            if alone && !work.out.iter().any(|c| c.span.overlaps(&span)) {
+                work.out.push(Candidate::new(
+                    span,
+                    Target::Organization,
+                    score,
+                    Source::Context,
+                ));
+            }
+        }
+    }
+}
+
+/// The acronym written in brackets right after byte `end` ("(BNP)", "(“EAT”)", "(the ECJ)"):
+/// two to eight capital letters, digits or `&`, at least two of them letters.
+fn acronym_after(text: &str, end: usize) -> Option<String> {
+    let rest = text.get(end..)?.trim_start_matches([' ', '\t']);
+    let inner = rest.strip_prefix('(')?;
+    let close = inner.find(')')?;
+    let inside = inner
+        .get(..close)?
+        .trim()
+        .trim_start_matches("the ")
+        .trim_matches(['"', '\'', '“', '”', '‘', '’']);
+    let letters = inside.chars().filter(char::is_ascii_uppercase).count();
+    ((2..=8).contains(&inside.chars().count())
+        && letters >= 2
+        && inside
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '&'))
+    .then(|| inside.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
