@@ -55,7 +55,7 @@
 //! | `pt_nif` | Portuguese NIF: nine digits, weighted mod 11 |
 //! | `br_cpf`, `br_cnpj` | Brazilian CPF (11 digits) and CNPJ (14 digits): two mod-11 check digits |
 //! | `ca_sin` | Canadian SIN: nine digits, Luhn, not starting with 0 or 8 |
-//! | `vat` | an EU, UK or Northern Ireland VAT number with its country prefix (AT BE DE DK ES FI FR GB XI IT NL PL PT SE), checked by the country's rule |
+//! | `vat` | an EU, UK or Northern Ireland VAT number with its country prefix (AT BE CZ DE DK EE EL ES FI FR GB XI HR HU IE IT LU MT NL PL PT RO SE SI SK), checked by the country's rule |
 //! | `vat_be`, `vat_de`, `vat_es`, `vat_fr`, `vat_gb`, `vat_it`, `vat_nl`, `vat_pl`, `vat_se` | the same country's VAT number written without its prefix (partita IVA, NIP, USt-IdNr…) |
 //! | `es_cif` | Spanish CIF: organisation letter, seven digits, check digit or letter |
 //! | `in_gstin` | Indian GSTIN: state code, the holder's PAN, entity code, mod-36 check character |

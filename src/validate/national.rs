@@ -34,7 +34,7 @@ pub(super) fn weighted(d: &[u32], w: &[u32]) -> u32 {
 }
 
 /// The number the digits spell (at most 18 of them).
-fn number(d: &[u32]) -> u64 {
+pub(super) fn number(d: &[u32]) -> u64 {
     d.iter().fold(0u64, |n, d| n * 10 + u64::from(*d))
 }
 

@@ -3,10 +3,11 @@
 //! VAT registration number and India's GSTIN. Each check is the one the tax administration
 //! publishes (as the EU's VIES service applies them).
 
-use super::national::{compact, digit_sum, digits_of, iso7064_mod11_10, weighted};
+use super::national::{compact, digit_sum, digits_of, iso7064_mod11_10, number, weighted};
 
 /// A VAT number with its country prefix (`DE 123 456 788`, `FR40303265045`, `ATU13585627`,
-/// `NL004495445B01`): the prefix picks the country's check.
+/// `NL004495445B01`): the prefix picks the country's check. Covered: AT BE CZ DE DK EE EL ES
+/// FI FR GB/XI HR HU IE IT LU MT NL PL PT RO SE SI SK (not yet BG CY LT LV).
 pub(crate) fn vat(value: &str) -> bool {
     let Some(s) = compact(value) else {
         return false;
@@ -15,17 +16,28 @@ pub(crate) fn vat(value: &str) -> bool {
     match cc {
         "AT" => at(body),
         "BE" => be(body),
+        "CZ" => cz(body),
         "DE" => de(body),
         "DK" => dk(body),
+        "EE" => ee(body),
+        "EL" => el(body),
         "ES" => es(body),
         "FI" => fi(body),
         "FR" => fr(body),
         "GB" | "XI" => gb(body),
+        "HR" => hr(body),
+        "HU" => hu(body),
+        "IE" => ie(body),
         "IT" => it(body),
+        "LU" => lu(body),
+        "MT" => mt(body),
         "NL" => nl(body),
         "PL" => pl(body),
         "PT" => pt(body),
+        "RO" => ro(body),
         "SE" => se(body),
+        "SI" => si(body),
+        "SK" => sk(body),
         _ => false,
     }
 }
@@ -301,6 +313,115 @@ pub(crate) fn in_gstin(value: &str) -> bool {
     b.get(14).copied().and_then(value_of) == Some(check)
 }
 
+/// Czechia (DIČ): a company's 8 digits, weights 8…2 on the first seven, the check 11 minus the
+/// remainder (10 → 0, 11 → 1); a person's 10-digit birth number, a multiple of 11.
+fn cz(body: &str) -> bool {
+    if let Some(d) = digits_of(body, 8) {
+        let (head, last) = d.split_at(7);
+        let c = match 11 - weighted(head, &[8, 7, 6, 5, 4, 3, 2]) % 11 {
+            10 => 0,
+            11 => 1,
+            c => c,
+        };
+        return d.first() != Some(&9) && last.first() == Some(&c);
+    }
+    digits_of(body, 10).is_some_and(|d| number(&d).is_multiple_of(11))
+}
+
+/// Estonia (KMKR): 9 digits starting 10, weights 3 7 1 3 7 1 3 7, the check making the sum a
+/// multiple of 10.
+fn ee(body: &str) -> bool {
+    digits_of(body, 9).is_some_and(|d| {
+        let (head, last) = d.split_at(8);
+        let c = (10 - weighted(head, &[3, 7, 1, 3, 7, 1, 3, 7]) % 10) % 10;
+        body.starts_with("10") && last.first() == Some(&c)
+    })
+}
+
+/// Greece (ΑΦΜ, prefix EL): 9 digits, weights 256 128 … 2 on the first eight, mod 11 mod 10.
+fn el(body: &str) -> bool {
+    digits_of(body, 9).is_some_and(|d| {
+        let (head, last) = d.split_at(8);
+        let c = weighted(head, &[256, 128, 64, 32, 16, 8, 4, 2]) % 11 % 10;
+        last.first() == Some(&c)
+    })
+}
+
+/// Croatia (OIB): 11 digits, the last the ISO 7064 MOD 11,10 check of the first ten.
+fn hr(body: &str) -> bool {
+    digits_of(body, 11).is_some_and(|d| {
+        let (head, last) = d.split_at(10);
+        last.first() == Some(&iso7064_mod11_10(head))
+    })
+}
+
+/// Hungary: 8 digits, weights 9 7 3 1 9 7 3 1, a multiple of 10.
+fn hu(body: &str) -> bool {
+    digits_of(body, 8).is_some_and(|d| weighted(&d, &[9, 7, 3, 1, 9, 7, 3, 1]).is_multiple_of(10))
+}
+
+/// Ireland: the new form, seven digits and one or two letters, checked as a PPS number.
+fn ie(body: &str) -> bool {
+    super::national::ie_ppsn(body)
+}
+
+/// Luxembourg: 8 digits, the first six mod 89 give the last two.
+fn lu(body: &str) -> bool {
+    digits_of(body, 8).is_some_and(|d| {
+        let (head, last) = d.split_at(6);
+        number(head) % 89 == number(last)
+    })
+}
+
+/// Malta: 8 digits, the first not 0, weights 3 4 6 7 8 9 on the first six plus the last two
+/// a multiple of 37.
+fn mt(body: &str) -> bool {
+    digits_of(body, 8).is_some_and(|d| {
+        let (head, last) = d.split_at(6);
+        d.first() != Some(&0)
+            && (u64::from(weighted(head, &[3, 4, 6, 7, 8, 9])) + number(last)).is_multiple_of(37)
+    })
+}
+
+/// Romania (CIF): 2 to 10 digits, weights 7 5 3 2 1 7 5 3 2 aligned right on all but the
+/// last, the check ten times the sum mod 11 mod 10.
+fn ro(body: &str) -> bool {
+    let Some(d) = (2..=10).find_map(|n| digits_of(body, n)) else {
+        return false;
+    };
+    let (head, last) = d.split_at(d.len() - 1);
+    let weights = [7, 5, 3, 2, 1, 7, 5, 3, 2];
+    let w = weights
+        .get(weights.len() - head.len()..)
+        .unwrap_or_default();
+    let c = weighted(head, w) * 10 % 11 % 10;
+    d.first() != Some(&0) && last.first() == Some(&c)
+}
+
+/// Slovenia (ID za DDV): 8 digits, the first not 0, weights 8…2 on the first seven, the check
+/// 11 minus the remainder (10 → 0; 11 is never issued).
+fn si(body: &str) -> bool {
+    digits_of(body, 8).is_some_and(|d| {
+        let (head, last) = d.split_at(7);
+        let c = match 11 - weighted(head, &[8, 7, 6, 5, 4, 3, 2]) % 11 {
+            10 => Some(0),
+            11 => None,
+            c => Some(c),
+        };
+        d.first() != Some(&0) && c.is_some_and(|c| last.first() == Some(&c))
+    })
+}
+
+/// Slovakia (IČ DPH): 10 digits, the first not 0, the third 2, 3, 4, 7, 8 or 9, the number a
+/// multiple of 11.
+fn sk(body: &str) -> bool {
+    digits_of(body, 10).is_some_and(|d| {
+        d.first() != Some(&0)
+            && matches!(d.get(2), Some(2 | 3 | 4 | 7 | 8 | 9))
+            && number(&d).is_multiple_of(11)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +445,17 @@ mod tests {
             ("PL 8567346215", "PL 8567346216"),
             ("PT 501964843", "PT 501964844"),
             ("SE 123456789701", "SE 123456789801"),
+            ("CZ24262129", "CZ24262128"),
+            ("EE102040560", "EE102040561"),
+            ("EL865690702", "EL865690703"),
+            ("HR06749657713", "HR06749657714"),
+            ("HU79012603", "HU79012604"),
+            ("IE1234567T", "IE1234567W"),
+            ("LU90834410", "LU90834411"),
+            ("MT14978838", "MT14978839"),
+            ("RO19134658", "RO19134659"),
+            ("SI57132283", "SI57132284"),
+            ("SK2034136687", "SK2034136688"),
         ];
         for (good, bad) in cases {
             assert!(vat(good), "{good} should pass");
