@@ -287,10 +287,14 @@ pub(crate) struct Scan {
 /// Shortest literal worth looking for on its own.
 const MIN_LITERAL: usize = 3;
 
-/// A pattern matching `word` (ASCII, lower case) where a context token can start after a
-/// separator: at the start of the text, or after a character that is not an ASCII letter or
-/// digit. Inside a longer token (`st` in `first`) it does not match, as the token window
-/// would not count it either; its match ends where the word ends.
+/// A pattern matching `word` (ASCII letters in any case) where a context token can start
+/// after a separator — at the start of the text, or after a character that is not an ASCII
+/// letter or digit — and end: at the end of the text, or before a character that is not a
+/// lower-case ASCII letter or a digit (an upper-case letter may open the next token of a
+/// camel-case name, `idNumber`). Inside a longer token (`st` in `first`, `case` in `cases`)
+/// it does not match, as the token window would not count it either; each such match was a
+/// report the scan paid for. The match takes the character after the word with it, which
+/// [`word_start`] accounts for.
 ///
 /// Tokens that start at a camel-case hump (`Phone` in `homePhone`) are not located: an
 /// alternative for them starts automaton threads at every lower-upper pair, which on
@@ -298,11 +302,29 @@ const MIN_LITERAL: usize = 3;
 /// check instead looks for humps in the candidate's window itself (see
 /// `rules::context`).
 fn word_hir(word: &str) -> Option<Hir> {
-    let pattern = format!("(?:^|[^A-Za-z0-9])(?i-u:{})", regex_syntax::escape(word));
+    let pattern = format!(
+        "(?:^|[^A-Za-z0-9])(?i-u:{})(?:[^a-z0-9]|$)",
+        regex_syntax::escape(word)
+    );
     regex_syntax::ParserBuilder::new()
         .build()
         .parse(&pattern)
         .ok()
+}
+
+/// Where a context word whose [`word_hir`] match ends at `end` starts: the match holds the
+/// character after the word, unless the word ends the text.
+fn word_start(text: &str, word: &str, end: usize) -> usize {
+    let before = text.get(..end).unwrap_or_default();
+    let tail = before
+        .len()
+        .checked_sub(word.len())
+        .and_then(|i| before.get(i..));
+    if end == text.len() && tail.is_some_and(|t| t.eq_ignore_ascii_case(word)) {
+        return end.saturating_sub(word.len());
+    }
+    let last = before.chars().next_back().map_or(0, char::len_utf8);
+    end.saturating_sub(word.len() + last)
 }
 
 impl Matcher {
@@ -399,7 +421,7 @@ impl Matcher {
         if let Some(joint) = &self.joint {
             let ends = joint.with_caches(|(fwd, _)| self.joint_ends(joint, fwd, text));
             if let Ok(all) = ends {
-                return self.split(all);
+                return self.split(text, all);
             }
         }
         self.needles_scan(text)
@@ -407,7 +429,7 @@ impl Matcher {
     }
 
     /// Splits the joint automaton's reports into pattern ends, literals and words.
-    fn split(&self, all: Vec<(usize, usize)>) -> Scan {
+    fn split(&self, text: &str, all: Vec<(usize, usize)>) -> Scan {
         let (n_real, n_lit) = (self.joint_ids.len(), self.literals.len());
         let mut scan = Scan {
             complete: true,
@@ -439,9 +461,9 @@ impl Matcher {
                     *at += 1;
                 }
             } else if let Some(k) = (pid - n_real).checked_sub(n_lit) {
-                let len = self.words.get(k).map_or(0, String::len);
+                let word = self.words.get(k).map_or("", String::as_str);
                 scan.words.push((
-                    end.saturating_sub(len),
+                    word_start(text, word, end),
                     u32::try_from(k).unwrap_or(u32::MAX),
                 ));
             } else if let Some(seen) = scan.literals.get_mut(pid - n_real) {
@@ -508,9 +530,9 @@ impl Matcher {
             let (pid, end) = (hm.pattern().as_usize(), hm.offset());
             match pid.checked_sub(n_lit) {
                 Some(k) => {
-                    let len = self.words.get(k).map_or(0, String::len);
+                    let word = self.words.get(k).map_or("", String::as_str);
                     scan.words.push((
-                        end.saturating_sub(len),
+                        word_start(text, word, end),
                         u32::try_from(k).unwrap_or(u32::MAX),
                     ));
                 }

@@ -35,16 +35,21 @@ fn rejects_empty_matching_and_reports_columns() {
 }
 
 #[test]
-fn context_words_only_start_tokens() {
+fn context_words_only_match_whole_tokens() {
     let hir = word_hir("id").unwrap_or_else(|| panic!("word"));
     let p = compile_pattern(&hir, 0).unwrap_or_else(|e| panic!("{e}"));
-    let ends: Vec<usize> = p
+    let text = "id did userId ID x-Id idea idNumber id_no";
+    let starts: Vec<usize> = p
         .regex
-        .find_iter("id did userId ID x-Id")
-        .map(|m| m.end())
+        .find_iter(text)
+        .map(|m| word_start(text, "id", m.end()))
         .collect();
-    // "id" at 0..2, "ID" at 14..16, "x-Id" ends at 21; never inside "did" or "userId".
-    assert_eq!(ends, vec![2, 16, 21]);
+    // "id" at 0, "ID" at 14, "Id" at 19, "id" before a camel hump at 27 and before `_` at
+    // 36; never inside "did" or "userId", nor at the start of "idea".
+    assert_eq!(starts, vec![0, 14, 19, 27, 36]);
+    // At the end of the text the match holds no character after the word.
+    assert_eq!(word_start("x id", "id", 4), 2);
+    assert_eq!(word_start("x ID.", "id", 5), 2);
 }
 
 #[test]
