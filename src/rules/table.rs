@@ -44,7 +44,7 @@ pub(crate) struct Tables {
 }
 
 fn count(line: &[u8], d: u8) -> usize {
-    line.iter().filter(|&&c| c == d).count()
+    memchr::memchr_iter(d, line).count()
 }
 
 /// The header cells of the line at `start..end` split by `d`, trimmed to their last tokens,
@@ -115,7 +115,7 @@ impl LineInfo {
             start,
             end,
             delim,
-            count: delim.map_or(0, |d| memchr::memchr_iter(d, line).count()),
+            count: delim.map_or(0, |d| count(line, d)),
         }
     }
 

@@ -115,6 +115,28 @@ fn push_token<'t>(text: &'t str, toks: &mut Window<'t>, t: &'t str, mask: &[Span
     }
 }
 
+/// A window stops at a blank line: the paragraph beyond says nothing of this value. Fed the
+/// window's characters walking away from the candidate, it tells when one closes a blank line
+/// (a second line break with only spaces since the first).
+#[derive(Default)]
+struct BlankLine {
+    newline: bool,
+}
+
+impl BlankLine {
+    fn ends_at(&mut self, c: char) -> bool {
+        if c == '\n' {
+            if self.newline {
+                return true;
+            }
+            self.newline = true;
+        } else if !matches!(c, ' ' | '\t' | '\r') {
+            self.newline = false;
+        }
+        false
+    }
+}
+
 /// The last `n` tokens before byte `start` (at most [`MAX_WINDOW_BYTES`] back), in text order.
 pub(super) fn window_before<'t>(
     text: &'t str,
@@ -131,20 +153,14 @@ pub(super) fn window_before<'t>(
     // Walk backwards; `end` is the exclusive end of the token being read.
     let mut end: Option<usize> = None;
     let mut next: Option<char> = None; // the character to the right of the current one
-    let mut newline = false;
+    let mut blank = BlankLine::default();
     for (i, c) in slice.char_indices().rev() {
         if toks.len == n {
             break;
         }
-        // A window stops at a blank line: the paragraph before says nothing of this value.
-        if c == '\n' {
-            if newline {
-                end = None;
-                break;
-            }
-            newline = true;
-        } else if !matches!(c, ' ' | '\t' | '\r') {
-            newline = false;
+        if blank.ends_at(c) {
+            end = None;
+            break;
         }
         if !c.is_alphanumeric() {
             if let Some(e) = end.take() {
@@ -194,18 +210,10 @@ pub(super) fn window_after<'t>(text: &'t str, end: usize, n: usize, mask: &[Span
     let push = |toks: &mut Window<'t>, t: &'t str| push_token(text, toks, t, mask);
     let mut start: Option<usize> = None;
     let mut prev_lower = false;
-    let mut newline = false;
+    let mut blank = BlankLine::default();
     for (i, c) in slice.char_indices() {
-        if toks.len == n {
+        if toks.len == n || blank.ends_at(c) {
             return toks;
-        }
-        if c == '\n' {
-            if newline {
-                return toks;
-            }
-            newline = true;
-        } else if !matches!(c, ' ' | '\t' | '\r') {
-            newline = false;
         }
         if !c.is_alphanumeric() {
             if let Some(st) = start.take() {

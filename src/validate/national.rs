@@ -689,11 +689,9 @@ pub(crate) fn br_cnpj(value: &str) -> bool {
 
 /// Canada SIN: 9 digits, Luhn, the first not 0 or 8 (8 is for business numbers).
 pub(crate) fn ca_sin(value: &str) -> bool {
-    compact_digits(value, 9).is_some_and(|d| {
-        !matches!(d.first(), Some(0 | 8)) && {
-            let s: String = d.iter().filter_map(|x| char::from_digit(*x, 10)).collect();
-            super::checksum::luhn(&s)
-        }
+    compact(value).is_some_and(|s| {
+        digits_of(&s, 9).is_some_and(|d| !matches!(d.first(), Some(0 | 8)))
+            && super::checksum::luhn(&s)
     })
 }
 

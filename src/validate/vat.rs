@@ -92,8 +92,8 @@ fn be(body: &str) -> bool {
     let Some(d) = digits_of(body, 10) else {
         return false;
     };
-    let n = d.iter().take(8).fold(0u64, |n, &x| n * 10 + u64::from(x));
-    let check = d.iter().skip(8).fold(0u64, |n, &x| n * 10 + u64::from(x));
+    let (head, tail) = d.split_at(8);
+    let (n, check) = (number(head), number(tail));
     d.first().is_some_and(|&f| f <= 1) && n > 0 && 97 - n % 97 == check
 }
 
@@ -175,10 +175,7 @@ fn fr(body: &str) -> bool {
         return false;
     }
     match key.parse::<u64>() {
-        Ok(k) => {
-            let n = d.iter().fold(0u64, |n, &x| n * 10 + u64::from(x));
-            (12 + 3 * (n % 97)) % 97 == k
-        }
+        Ok(k) => (12 + 3 * (number(&d) % 97)) % 97 == k,
         Err(_) => key.bytes().all(|c| c.is_ascii_alphanumeric()) && !key.contains(['O', 'I']),
     }
 }

@@ -140,18 +140,25 @@ pub(super) fn initialled_names(ctx: &Ctx<'_>, work: &mut Work) {
         }) {
             continue;
         }
-        let score = overlapping()
-            .filter(|c| c.is_person())
-            .map(|c| c.score)
-            .fold(INITIALLED_NAME_SCORE, f32::max);
-        out.retain(|c| !c.span.overlaps(&span));
-        out.push(Candidate::new(
-            span,
-            Target::Model(Kind::Person),
-            score,
-            Source::Context,
-        ));
+        put_person(out, span, INITIALLED_NAME_SCORE);
     }
+}
+
+/// Puts a person at `span` in place of every candidate it overlaps, scoring `floor` or the
+/// best score of the people it replaces.
+fn put_person(out: &mut Vec<Candidate>, span: Span, floor: f32) {
+    let score = out
+        .iter()
+        .filter(|c| c.is_person() && c.span.overlaps(&span))
+        .map(|c| c.score)
+        .fold(floor, f32::max);
+    out.retain(|c| !c.span.overlaps(&span));
+    out.push(Candidate::new(
+        span,
+        Target::Model(Kind::Person),
+        score,
+        Source::Context,
+    ));
 }
 
 /// Initials before a surname belong to the name: "Mr C. Whomersley", "Ms N.Ö. Akın", "J. R.
@@ -297,16 +304,8 @@ pub(super) fn known_names(ctx: &Ctx<'_>, work: &mut Work) {
         {
             continue;
         }
-        let score = overlapping()
-            .map(|c| c.score)
-            .fold(KNOWN_NAME_SCORE, f32::max);
-        out.retain(|c| !c.span.overlaps(&span));
-        out.push(Candidate::new(
-            span,
-            Target::Model(Kind::Person),
-            score,
-            Source::Context,
-        ));
+        // Only people inside the name overlap it here.
+        put_person(out, span, KNOWN_NAME_SCORE);
     }
 }
 

@@ -102,18 +102,24 @@ pub(super) fn places(ctx: &Ctx<'_>, work: &mut Work) {
 /// "the Swedish Government") is the state, not a place someone lives in: its candidate
 /// becomes a `STATE`, which the settings report or not (off by default).
 pub(super) fn states_as_parties(ctx: &Ctx<'_>, work: &mut Work) {
-    let hits = ctx.gazetteers.places(ctx.text);
+    // The gazetteer's places are looked up again only for a location named as a party: the
+    // `places` pass kept no record of them for the model's own locations.
+    let hits = std::cell::OnceCell::new();
     for c in &mut work.out {
-        let country = match c.kind {
-            Target::Nationality => true,
-            Target::Model(Kind::Location) => hits.iter().any(|h| {
-                h.place == Place::Country
-                    && c.span.start <= h.span.start
-                    && h.span.end <= c.span.end
-            }),
-            _ => false,
-        };
-        if country && named_as_party(ctx.lexicon, ctx.text, c.span) {
+        let candidate = matches!(c.kind, Target::Nationality | Target::Model(Kind::Location));
+        if !candidate || !named_as_party(ctx.lexicon, ctx.text, c.span) {
+            continue;
+        }
+        let country = c.kind == Target::Nationality
+            || hits
+                .get_or_init(|| ctx.gazetteers.places(ctx.text))
+                .iter()
+                .any(|h: &PlaceHit| {
+                    h.place == Place::Country
+                        && c.span.start <= h.span.start
+                        && h.span.end <= c.span.end
+                });
+        if country {
             c.kind = Target::State;
         }
     }
