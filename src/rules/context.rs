@@ -120,6 +120,12 @@ impl ContextScorer {
         self.positive.is_empty() && self.negative.is_empty()
     }
 
+    /// False when [`adjust`](Self::adjust) gives 0 whatever the text: no entries, or no
+    /// window to find them in.
+    pub(crate) fn adjusts(&self) -> bool {
+        !self.is_empty() && self.window > 0
+    }
+
     /// The score adjustment for a candidate at `start..end` of `text`: `+boost` when a positive
     /// entry is in the window, `-penalty` when a negative one is (both may apply). `near`
     /// limits the entries looked for to those whose first word occurs nearby. Tokens inside
@@ -134,7 +140,7 @@ impl ContextScorer {
         mask: &[Span],
         header: Option<&str>,
     ) -> f32 {
-        if self.is_empty() || self.window == 0 {
+        if !self.adjusts() {
             return 0.0;
         }
         if let Near::Ids(ids) = near
@@ -176,10 +182,12 @@ impl ContextScorer {
         }
         let head = head.as_slice();
         let in_header = |list: &[Vec<String>], offset: usize| {
-            list.iter()
-                .enumerate()
-                .filter(|&(k, _)| wanted(offset + k))
-                .any(|(_, phrase)| distance(head, &[], phrase).is_some())
+            !head.is_empty()
+                && list
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, _)| wanted(offset + k))
+                    .any(|(_, phrase)| distance(head, &[], phrase).is_some())
         };
         let mut delta = 0.0;
         let positive = nearest(&self.positive, 0, clear_before, clear_after)
@@ -244,6 +252,9 @@ pub(crate) struct ContextIndex {
     /// upper-case form stands for).
     canon: Vec<u32>,
     longest: usize,
+    /// The ids of the words (lower-case forms only) that start with each ASCII letter, `a`
+    /// to `z`: the words that can start at a camel-case hump.
+    by_initial: Vec<Vec<u32>>,
 }
 
 /// The words one rule needs, as ids into a [`ContextIndex`].
@@ -253,9 +264,6 @@ pub(crate) struct RuleWords {
     phrase_ids: Vec<Option<u32>>,
     positive_ids: Vec<u32>,
     all_ids: Vec<u32>,
-    /// The first words of the positive entries, and of all entries.
-    positive_words: Vec<String>,
-    all_words: Vec<String>,
     /// `all_ids` as a bit set, for constant-time membership.
     mask: Vec<u64>,
     positive_mask: Vec<u64>,
@@ -277,17 +285,73 @@ fn has_bit(mask: &[u64], id: u32) -> bool {
         .is_some_and(|w| w & (1 << (id % 64)) != 0)
 }
 
+/// A byte range of the text, `(start, end)`.
+type ByteRange = (usize, usize);
+
+/// A bit set of the bytes of `x` (eight bytes, little-endian) in `lo..=hi`, all below 0x80: the
+/// high bit of each such byte. No byte's sum carries into the next.
+fn bytes_in(x: u64, lo: u8, hi: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    let at_least_lo = low7 + ONES * u64::from(0x80 - lo);
+    let above_hi = low7 + ONES * u64::from(0x7f - hi);
+    at_least_lo & !above_hi & !x & HIGH
+}
+
+/// The offsets of the upper-case letters of `b` that follow a lower-case one (ASCII): the
+/// camel-case humps, eight bytes at a time.
+fn humps(b: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut carry = 0u64;
+    let mut push = |base: usize, x: u64| {
+        let lower = bytes_in(x, b'a', b'z');
+        let mut hits = ((lower << 8) | carry) & bytes_in(x, b'A', b'Z');
+        carry = lower >> 56;
+        while hits != 0 {
+            out.push(base + hits.trailing_zeros() as usize / 8);
+            hits &= hits - 1;
+        }
+    };
+    let chunks = b.chunks_exact(8);
+    let tail = chunks.remainder();
+    let mut base = 0;
+    for chunk in chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        push(base, u64::from_le_bytes(word));
+        base += 8;
+    }
+    let mut word = [0u8; 8];
+    if let Some(w) = word.get_mut(..tail.len()) {
+        w.copy_from_slice(tail);
+    }
+    push(base, u64::from_le_bytes(word));
+    out
+}
+
+/// The entries of `list` (sorted by offset) at offsets in `lo..hi`.
+fn in_list(list: &[(usize, u32)], lo: usize, hi: usize) -> impl Iterator<Item = &(usize, u32)> {
+    let first = list.partition_point(|&(pos, _)| pos < lo);
+    list.get(first..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(move |&&(pos, _)| pos < hi)
+}
+
 /// Occurrences of context words in one text, sorted by start.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ContextHits<'s> {
     text: &'s str,
     hits: &'s [(usize, u32)],
-    canon: &'s [u32],
-    longest: usize,
-    /// Offsets of the upper-case letter of every camel-case hump, found on first need.
-    humps: std::cell::OnceCell<Vec<usize>>,
+    index: &'s ContextIndex,
+    /// (offset, word id) of every word that starts at the upper-case letter of a camel-case
+    /// hump, sorted: found on first need, once for all rules.
+    humps: std::cell::OnceCell<Vec<(usize, u32)>>,
     /// The text's tables, found on first need (see [`super::table`]).
     tables: std::cell::OnceCell<Tables>,
+    /// The last header lookup and its answer: one candidate asks several times.
+    last_header: std::cell::Cell<Option<(usize, Option<ByteRange>)>>,
 }
 
 impl ContextIndex {
@@ -334,22 +398,36 @@ impl ContextIndex {
                 let id = u32::try_from(id).unwrap_or(u32::MAX);
                 rw.phrase_ids.push(Some(id));
                 rw.all_ids.push(id);
-                rw.all_words.push(first.clone());
                 set_bit(&mut rw.mask, id);
                 if k < sc.positive.len() {
                     rw.positive_ids.push(id);
-                    rw.positive_words.push(first.clone());
                     set_bit(&mut rw.positive_mask, id);
                 }
             }
             per_rule.push(rw);
         }
         let longest = words.iter().map(String::len).max().unwrap_or(0);
+        let mut by_initial = vec![Vec::new(); 26];
+        for (id, w) in words.iter().enumerate() {
+            let own = canon.get(id).is_some_and(|&c| c as usize == id);
+            let first = w
+                .bytes()
+                .next()
+                .filter(u8::is_ascii_alphabetic)
+                .map(|c| c.to_ascii_lowercase());
+            let bucket = first
+                .filter(|_| own)
+                .and_then(|c| by_initial.get_mut(usize::from(c - b'a')));
+            if let Some(bucket) = bucket {
+                bucket.push(u32::try_from(id).unwrap_or(u32::MAX));
+            }
+        }
         (
             ContextIndex {
                 words,
                 canon,
                 longest,
+                by_initial,
             },
             per_rule,
         )
@@ -365,10 +443,10 @@ impl ContextIndex {
         ContextHits {
             text,
             hits: found,
-            canon: &self.canon,
-            longest: self.longest,
+            index: self,
             humps: std::cell::OnceCell::new(),
             tables: std::cell::OnceCell::new(),
+            last_header: std::cell::Cell::new(None),
         }
     }
 }
@@ -378,9 +456,17 @@ impl ContextHits<'_> {
     /// as context (its last few tokens, see [`super::table`]), as a byte range; `None` outside
     /// tables.
     pub(crate) fn header(&self, pos: usize) -> Option<(usize, usize)> {
-        self.tables
+        if let Some((at, cell)) = self.last_header.get()
+            && at == pos
+        {
+            return cell;
+        }
+        let cell = self
+            .tables
             .get_or_init(|| Tables::new(self.text))
-            .header_cell(self.text, pos)
+            .header_cell(self.text, pos);
+        self.last_header.set(Some((pos, cell)));
+        cell
     }
 
     /// The header words of `header(pos)`, as the text's own slice.
@@ -394,76 +480,52 @@ impl ContextHits<'_> {
     }
 
     /// The hits close enough to `start..end` to be in its window, with where they start,
-    /// then those in the header of its table column.
+    /// then those in the header of its table column. Words that start at a camel-case hump
+    /// (`Phone` in `homePhone`), which the scan does not locate (see [`crate::rules`]), are
+    /// among them.
     fn around_at(&self, start: usize, end: usize) -> impl Iterator<Item = (usize, u32)> + '_ {
-        let lo = start.saturating_sub(MAX_WINDOW_BYTES + self.longest);
+        let lo = start.saturating_sub(MAX_WINDOW_BYTES + self.index.longest);
         let hi = end.saturating_add(MAX_WINDOW_BYTES);
-        let in_range = |lo: usize, hi: usize| {
-            let first = self.hits.partition_point(|&(pos, _)| pos < lo);
-            self.hits
-                .get(first..)
-                .unwrap_or_default()
-                .iter()
-                .take_while(move |&&(pos, _)| pos < hi)
-                .map(|&(pos, id)| (pos, self.canon.get(id as usize).copied().unwrap_or(id)))
-        };
-        // A header within reach of the window is already in it.
-        let header = self.header(start).filter(|&(a, _)| a < lo);
-        in_range(lo, hi).chain(header.into_iter().flat_map(move |(a, b)| in_range(a, b)))
-    }
-
-    /// True when one of `list` starts at a camel-case hump (`Phone` in `homePhone`) in the
-    /// window of `start..end`: the scan does not locate such tokens (see [`crate::rules`]),
-    /// so they are looked for here, in the few bytes around the candidate.
-    fn at_hump(&self, list: &[String], start: usize, end: usize) -> bool {
-        self.hump_word(list, start, end, |_| true)
-    }
-
-    /// [`at_hump`](Self::at_hump), for the humps at positions `keep` accepts.
-    fn hump_word(
-        &self,
-        list: &[String],
-        start: usize,
-        end: usize,
-        keep: impl Fn(usize) -> bool,
-    ) -> bool {
-        if list.is_empty() {
-            return false;
-        }
-        let b = self.text.as_bytes();
-        let humps = self.humps.get_or_init(|| {
-            let mut out = Vec::new();
-            let mut prev_lower = false;
-            for (i, &c) in b.iter().enumerate() {
-                if prev_lower && c.is_ascii_uppercase() {
-                    out.push(i);
-                }
-                prev_lower = c.is_ascii_lowercase();
-            }
-            out
-        });
-        let lo = start.saturating_sub(MAX_WINDOW_BYTES + self.longest);
-        let hi = end.saturating_add(MAX_WINDOW_BYTES);
-        let in_range = |lo: usize, hi: usize| {
-            let first = humps.partition_point(|&h| h < lo);
-            humps
-                .get(first..)
-                .unwrap_or_default()
-                .iter()
-                .take_while(|&&h| h < hi)
-                .filter(|&&h| keep(h))
-                .any(|&h| {
-                    list.iter().any(|w| {
-                        b.get(h..h + w.len())
-                            .is_some_and(|t| t.eq_ignore_ascii_case(w.as_bytes()))
-                    })
+        let humps = self.humps.get_or_init(|| self.hump_hits()).as_slice();
+        let in_range = move |lo: usize, hi: usize| {
+            in_list(self.hits, lo, hi)
+                .chain(in_list(humps, lo, hi))
+                .map(|&(pos, id)| {
+                    (
+                        pos,
+                        self.index.canon.get(id as usize).copied().unwrap_or(id),
+                    )
                 })
         };
-        in_range(lo, hi)
-            || self
-                .header(start)
-                .filter(|&(a, _)| a < lo)
-                .is_some_and(|(a, b)| in_range(a, b))
+        // A header within reach of the window is already in it. It is looked up only when
+        // the words nearby did not answer.
+        let header = std::iter::once_with(move || self.header(start))
+            .flatten()
+            .filter(move |&(a, _)| a < lo);
+        in_range(lo, hi).chain(header.flat_map(move |(a, b)| in_range(a, b)))
+    }
+
+    /// Every (offset, word id) where a word starts at the upper-case letter of a camel-case
+    /// hump (a lower-case ASCII letter, then an upper-case one), in text order.
+    fn hump_hits(&self) -> Vec<(usize, u32)> {
+        let b = self.text.as_bytes();
+        let mut out = Vec::new();
+        for i in humps(b) {
+            let bucket = b.get(i).and_then(|c| {
+                self.index
+                    .by_initial
+                    .get(usize::from(c.to_ascii_lowercase() - b'a'))
+            });
+            for &id in bucket.map(Vec::as_slice).unwrap_or_default() {
+                let w = self.index.words.get(id as usize).map_or("", String::as_str);
+                if b.get(i..i + w.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(w.as_bytes()))
+                {
+                    out.push((i, id));
+                }
+            }
+        }
+        out
     }
 
     /// True when some negative word of the rule may start inside one of `spans` (disjoint,
@@ -494,7 +556,6 @@ impl ContextHits<'_> {
             || self.around_at(start, end).any(|(pos, id)| {
                 has_bit(&words.mask, id) && !has_bit(&words.positive_mask, id) && at(pos)
             })
-            || self.hump_word(&words.all_words, start, end, at)
     }
 
     /// True when some positive word of the rule may be in the window of `start..end`.
@@ -503,7 +564,6 @@ impl ContextHits<'_> {
             || self
                 .around(start, end)
                 .any(|id| has_bit(&words.positive_mask, id))
-            || self.at_hump(&words.positive_words, start, end)
     }
 
     /// The rule's words that may be in the window of `start..end`, written into `buf`.
@@ -514,7 +574,7 @@ impl ContextHits<'_> {
         end: usize,
         buf: &'b mut NearIds,
     ) -> Near<'b> {
-        if words.always_precise || self.at_hump(&words.all_words, start, end) {
+        if words.always_precise {
             return Near::All;
         }
         buf.len = 0;
@@ -667,6 +727,28 @@ mod tests {
             window_before("aBcD é", 7, 9, &[]).as_slice(),
             ["a", "Bc", "D", "é"]
         );
+    }
+
+    #[test]
+    fn humps_are_found_eight_bytes_at_a_time() {
+        let plain = |b: &[u8]| -> Vec<usize> {
+            (1..b.len())
+                .filter(|&i| b[i - 1].is_ascii_lowercase() && b[i].is_ascii_uppercase())
+                .collect()
+        };
+        for t in [
+            "homePhone",
+            "aB",
+            "abcdefgHijklmnoPqrstuvwXyz",
+            "ABCdefGHIjkL mNoP",
+            "naïveVal éA zZ",
+            "",
+            "x",
+            "1234567aB",
+            "1234567a\u{e9}B",
+        ] {
+            assert_eq!(humps(t.as_bytes()), plain(t.as_bytes()), "{t}");
+        }
     }
 
     #[test]

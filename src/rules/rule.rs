@@ -241,10 +241,11 @@ impl Rule {
         if self.is_gated() && !hits.positive_near(&self.words, span.start, span.end) {
             return Some(Verdict::NoContext);
         }
-        let mut buf = NearIds::default();
-        let near = hits.near(&self.words, span.start, span.end, &mut buf);
-        let score = self.score
-            + self.scorer.adjust(
+        let mut score = self.score;
+        if self.scorer.adjusts() {
+            let mut buf = NearIds::default();
+            let near = hits.near(&self.words, span.start, span.end, &mut buf);
+            score += self.scorer.adjust(
                 text,
                 (span.start, span.end),
                 &self.words,
@@ -252,6 +253,7 @@ impl Rule {
                 mask,
                 hits.header_text(span.start),
             );
+        }
         // A small tolerance so that 0.15 + 0.35 reaches a 0.5 threshold despite rounding.
         if score + 1e-4 < self.threshold {
             return Some(Verdict::BelowThreshold(span));

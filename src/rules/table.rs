@@ -100,22 +100,19 @@ struct LineInfo {
 }
 
 impl LineInfo {
-    fn read(b: &[u8], start: usize, end: usize) -> LineInfo {
-        let line = b.get(start..end).unwrap_or_default();
-        // Vectorised searches: most lines hold no delimiter but a comma, or none at all.
-        let delim = if memchr::memchr3(b'\t', b'|', b';', line).is_some() {
-            DELIMITERS
-                .into_iter()
-                .take(3)
-                .find(|&d| memchr::memchr(d, line).is_some())
-        } else {
-            memchr::memchr(b',', line).map(|_| b',')
-        };
+    /// The line at `start..end`, given how many tabs, pipes, semicolons and commas it holds:
+    /// its delimiter is the first of these it holds at all.
+    fn new(start: usize, end: usize, counts: [usize; 4]) -> LineInfo {
+        let (delim, count) = DELIMITERS
+            .into_iter()
+            .zip(counts)
+            .find(|&(_, n)| n > 0)
+            .map_or((None, 0), |(d, n)| (Some(d), n));
         LineInfo {
             start,
             end,
             delim,
-            count: delim.map_or(0, |d| count(line, d)),
+            count,
         }
     }
 
@@ -132,16 +129,39 @@ impl Tables {
     pub(crate) fn new(text: &str) -> Tables {
         let mut tables = Tables::default();
         let b = text.as_bytes();
-        let mut lines: Vec<LineInfo> = Vec::new();
-        let mut start = 0;
-        for i in memchr::memchr_iter(b'\n', b) {
-            lines.push(LineInfo::read(b, start, i));
-            start = i + 1;
-        }
-        if lines.is_empty() {
+        if memchr::memchr3(b'\t', b'|', b';', b).is_none() && memchr::memchr(b',', b).is_none() {
             return tables;
         }
-        lines.push(LineInfo::read(b, start, b.len()));
+        // The delimiters are found by vectorised searches over the whole text and counted
+        // into their lines: a search call per line cost more than all the rest of a clean
+        // text's redaction.
+        let mut rare = memchr::memchr3_iter(b'\t', b'|', b';', b).peekable();
+        let mut commas = memchr::memchr_iter(b',', b).peekable();
+        let mut lines: Vec<LineInfo> = Vec::new();
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', b).chain(std::iter::once(b.len()));
+        for end in ends {
+            let mut counts = [0usize; 4];
+            while let Some(p) = rare.next_if(|&p| p < end) {
+                let slot = match b.get(p) {
+                    Some(b'\t') => 0,
+                    Some(b'|') => 1,
+                    _ => 2,
+                };
+                if let Some(n) = counts.get_mut(slot) {
+                    *n += 1;
+                }
+            }
+            let n_commas = std::iter::from_fn(|| commas.next_if(|&p| p < end)).count();
+            if let Some(n) = counts.get_mut(3) {
+                *n = n_commas;
+            }
+            lines.push(LineInfo::new(start, end, counts));
+            start = end + 1;
+        }
+        if lines.len() < 2 {
+            return tables;
+        }
         let mut i = 0;
         while i < lines.len() {
             let Some(first) = lines.get(i).copied() else {
