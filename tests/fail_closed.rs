@@ -75,7 +75,7 @@ impl ModelBackend for Recorder {
     }
 
     async fn complete(&self, r: &BackendRequest) -> Result<BackendResponse, BackendError> {
-        let texts: Vec<&str> = r.texts().collect();
+        let texts: Vec<String> = r.texts().map(|t| t.into_owned()).collect();
         self.received.lock().expect("lock").push(texts.join("\n"));
         Ok(BackendResponse::new("ok", "recorder"))
     }

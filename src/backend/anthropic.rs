@@ -62,6 +62,8 @@ impl AnthropicBackend {
     /// the HTTP client cannot be built.
     pub fn new(base_url: &str, model: &str, profile: BackendProfile) -> Result<AnthropicBackend> {
         let (http, base) = Http::new(&profile, base_url)?;
+        // The Messages API takes tools.
+        let profile = profile.with_tools(true);
         Ok(AnthropicBackend {
             http,
             url: format!("{base}/messages"),
@@ -72,13 +74,22 @@ impl AnthropicBackend {
     }
 
     fn request(&self, request: &BackendRequest, stream: bool) -> reqwest::RequestBuilder {
-        let body = serde_json::json!({
+        let (system, messages) = super::wire::anthropic_messages(request);
+        let mut body = serde_json::json!({
             "model": self.model,
             "max_tokens": request.max_tokens,
-            "messages": super::http::chat_messages(request),
+            "messages": messages,
             "temperature": request.temperature,
             "stream": stream,
         });
+        if let Some(fields) = body.as_object_mut() {
+            if let Some(system) = system {
+                fields.insert("system".into(), system.into());
+            }
+            if let Some(tools) = super::wire::anthropic_tools(request) {
+                fields.insert("tools".into(), tools);
+            }
+        }
         let mut http = self
             .http
             .client
@@ -111,6 +122,12 @@ struct Block {
     kind: String,
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    input: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Clone, Copy, Default)]
@@ -126,6 +143,10 @@ struct WireUsage {
 struct Event {
     #[serde(rename = "type")]
     kind: String,
+    #[serde(default)]
+    index: usize,
+    #[serde(default)]
+    content_block: Option<Block>,
     #[serde(default)]
     message: Option<StartMessage>,
     #[serde(default)]
@@ -148,6 +169,8 @@ struct Delta {
     kind: Option<String>,
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    partial_json: Option<String>,
     #[serde(default)]
     stop_reason: Option<String>,
 }
@@ -186,15 +209,36 @@ impl EventDecoder for EventsDecoder {
                     }
                 }
             }
-            "content_block_delta" => {
-                if let Some(d) = e.delta
-                    && d.kind.as_deref() == Some("text_delta")
-                    && let Some(text) = d.text
-                    && !text.is_empty()
+            "content_block_start" => {
+                if let Some(b) = e.content_block
+                    && b.kind == "tool_use"
                 {
-                    out.push_back(StreamEvent::Delta(text));
+                    let call = super::wire::anthropic_call(b.id, b.name, None)?;
+                    out.push_back(StreamEvent::ToolCallDelta {
+                        index: e.index,
+                        id: Some(call.id),
+                        name: Some(call.name),
+                        // The input arrives in `input_json_delta` pieces.
+                        arguments: String::new(),
+                    });
                 }
             }
+            "content_block_delta" => match e.delta {
+                Some(d) if d.kind.as_deref() == Some("text_delta") => {
+                    if let Some(text) = d.text.filter(|t| !t.is_empty()) {
+                        out.push_back(StreamEvent::Delta(text));
+                    }
+                }
+                Some(d) if d.kind.as_deref() == Some("input_json_delta") => {
+                    out.push_back(StreamEvent::ToolCallDelta {
+                        index: e.index,
+                        id: None,
+                        name: None,
+                        arguments: d.partial_json.unwrap_or_default(),
+                    });
+                }
+                _ => {}
+            },
             "message_delta" => {
                 if let Some(reason) = e.delta.and_then(|d| d.stop_reason) {
                     self.stop_reason = Some(reason);
@@ -235,15 +279,18 @@ impl ModelBackend for AnthropicBackend {
             .send(self.request(request, false), Expect::Json)
             .await?;
         let message: Message = self.http.json(response, "a Messages answer").await?;
-        let texts: Vec<String> = message
-            .content
-            .into_iter()
-            .filter(|b| b.kind == "text")
-            .filter_map(|b| b.text)
-            .collect();
-        if texts.is_empty() {
+        let mut texts = Vec::new();
+        let mut calls = Vec::new();
+        for b in message.content {
+            match b.kind.as_str() {
+                "text" => texts.extend(b.text),
+                "tool_use" => calls.push(super::wire::anthropic_call(b.id, b.name, b.input)?),
+                _ => {}
+            }
+        }
+        if texts.is_empty() && calls.is_empty() {
             return Err(BackendError::Malformed {
-                detail: "the answer has no text block".into(),
+                detail: "the answer has no text block and calls no tool".into(),
             });
         }
         Ok(BackendResponse {
@@ -254,6 +301,7 @@ impl ModelBackend for AnthropicBackend {
             }),
             model: message.model,
             finish_reason: message.stop_reason,
+            tool_calls: calls,
         })
     }
 

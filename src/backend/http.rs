@@ -211,18 +211,6 @@ impl Http {
     }
 }
 
-/// The chat messages of a request, as both chat APIs take them: the history's turns with
-/// their roles, then the prompt as the user's last message.
-pub(crate) fn chat_messages(request: &super::BackendRequest) -> serde_json::Value {
-    let mut messages: Vec<serde_json::Value> = request
-        .history()
-        .iter()
-        .map(|t| serde_json::json!({"role": t.role().as_str(), "content": t.text()}))
-        .collect();
-    messages.push(serde_json::json!({"role": "user", "content": request.prompt()}));
-    serde_json::Value::Array(messages)
-}
-
 pub(crate) fn transport_error(e: reqwest::Error) -> BackendError {
     if e.is_timeout() {
         BackendError::Timeout

@@ -56,6 +56,8 @@ mod http;
 #[cfg(feature = "http")]
 pub mod openai;
 pub mod sse;
+#[cfg(feature = "http")]
+mod wire;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -64,7 +66,7 @@ use async_trait::async_trait;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
-use crate::enrich::{EnrichedPrompt, Turn};
+use crate::enrich::{EnrichedPrompt, RedactedTool, Role, ToolCall, Turn};
 use crate::error::{Error, Result as CrateResult};
 use crate::route::BackendProfile;
 
@@ -177,12 +179,47 @@ impl BackendRequest {
         &self.prompt
     }
 
-    /// Every text the request carries: the history's turns, then the prompt.
-    pub fn texts(&self) -> impl Iterator<Item = &str> {
-        self.history()
-            .iter()
-            .map(Turn::text)
-            .chain(std::iter::once(self.prompt()))
+    /// The tools the model may call (redacted); empty when the request has none.
+    pub fn tools(&self) -> &[RedactedTool] {
+        self.prompt.tools()
+    }
+
+    /// True when the request carries tool definitions, calls or results: only a backend
+    /// whose profile says it can call tools gets it.
+    pub fn uses_tools(&self) -> bool {
+        !self.tools().is_empty()
+            || self
+                .history()
+                .iter()
+                .any(|t| t.role() == Role::Tool || !t.calls().is_empty())
+    }
+
+    /// Every text the request carries, as the egress guard reads it: the history's turns
+    /// (and their tool calls' names, ids and arguments), the tools' names, descriptions and
+    /// schemas, then the prompt.
+    pub fn texts(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        // Names and ids are identifiers, sent as they are: read as words (`lookup_4111…` as
+        // `lookup 4111…`), so a value glued into one is still seen.
+        let words = |id: &str| Cow::Owned(id.replace(['_', '-'], " "));
+        let turns = self.history().iter().flat_map(move |t| {
+            t.texts().map(Cow::Borrowed).chain(
+                t.calls()
+                    .iter()
+                    .flat_map(move |c| [words(&c.id), words(&c.name)])
+                    .chain(t.call_id().map(words)),
+            )
+        });
+        let tools = self.tools().iter().flat_map(move |t| {
+            [
+                words(t.name()),
+                Cow::Borrowed(t.description()),
+                Cow::Owned(t.parameters().to_string()),
+            ]
+        });
+        turns
+            .chain(tools)
+            .chain(std::iter::once(Cow::Borrowed(self.prompt())))
     }
 }
 
@@ -205,8 +242,10 @@ pub struct BackendResponse {
     pub usage: Option<Usage>,
     /// The model that answered, as the backend named it.
     pub model: String,
-    /// Why generation stopped (`stop`, `length`, ...), as the backend said.
+    /// Why generation stopped (`stop`, `length`, `tool_calls`, ...), as the backend said.
     pub finish_reason: Option<String>,
+    /// The tools the model called, in order (placeholders in their arguments).
+    pub tool_calls: Vec<ToolCall>,
 }
 
 impl BackendResponse {
@@ -217,7 +256,14 @@ impl BackendResponse {
             usage: None,
             model: model.into(),
             finish_reason: None,
+            tool_calls: Vec::new(),
         }
+    }
+
+    /// Sets the tools the model called.
+    pub fn with_tool_calls(mut self, calls: Vec<ToolCall>) -> BackendResponse {
+        self.tool_calls = calls;
+        self
     }
 
     /// Sets the token counts.
@@ -240,6 +286,7 @@ impl std::fmt::Debug for BackendResponse {
             .field("usage", &self.usage)
             .field("model", &self.model)
             .field("finish_reason", &self.finish_reason)
+            .field("tool_calls", &self.tool_calls)
             .finish()
     }
 }
@@ -357,6 +404,18 @@ impl std::error::Error for BackendError {}
 pub enum StreamEvent {
     /// The next piece of the answer's text.
     Delta(String),
+    /// A piece of a tool call: the call's first piece has its id and name; its arguments
+    /// (JSON text) arrive in pieces, to be joined in order.
+    ToolCallDelta {
+        /// Which call of the answer this piece belongs to (0 for the first).
+        index: usize,
+        /// The call's id, in its first piece.
+        id: Option<String>,
+        /// The tool's name, in its first piece.
+        name: Option<String>,
+        /// The next piece of the arguments.
+        arguments: String,
+    },
     /// The answer is complete: always the last event of a stream that did not fail.
     Finished {
         /// Token counts, when the backend reported them.
@@ -372,6 +431,18 @@ impl std::fmt::Debug for StreamEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StreamEvent::Delta(t) => f.debug_struct("Delta").field("len", &t.len()).finish(),
+            StreamEvent::ToolCallDelta {
+                index,
+                id,
+                name,
+                arguments,
+            } => f
+                .debug_struct("ToolCallDelta")
+                .field("index", index)
+                .field("id", id)
+                .field("name", name)
+                .field("len", &arguments.len())
+                .finish(),
             StreamEvent::Finished {
                 usage,
                 model,
@@ -395,6 +466,12 @@ pub type BackendStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, BackendEr
 /// A request may carry earlier turns of a conversation ([`BackendRequest::history`]) besides
 /// its prompt; a service without chat messages should fold them into its input rather than
 /// drop them (a conversation's answer depends on them).
+///
+/// A request may carry tools ([`BackendRequest::tools`], and tool calls and results in its
+/// history). Only a backend whose [profile](BackendProfile::tools) says it can call tools is
+/// sent such a request; the default profile says it cannot, so a custom backend that does
+/// nothing about tools is never given one. One that can answers with
+/// [`BackendResponse::tool_calls`] (and [`StreamEvent::ToolCallDelta`] when streaming).
 #[async_trait]
 pub trait ModelBackend: Send + Sync + std::fmt::Debug {
     /// What the backend is and what it may receive; routing reads it.
@@ -407,17 +484,23 @@ pub trait ModelBackend: Send + Sync + std::fmt::Debug {
     /// HTTP status is known); errors after that arrive in the stream.
     ///
     /// The default calls [`complete`](ModelBackend::complete) and sends its text as one
-    /// delta.
+    /// delta, then each tool call whole.
     async fn stream(&self, request: &BackendRequest) -> Result<BackendStream, BackendError> {
         let r = self.complete(request).await?;
-        let events = [
-            Ok(StreamEvent::Delta(r.text)),
-            Ok(StreamEvent::Finished {
-                usage: r.usage,
-                model: r.model,
-                finish_reason: r.finish_reason,
-            }),
-        ];
+        let mut events = vec![Ok(StreamEvent::Delta(r.text))];
+        events.extend(r.tool_calls.into_iter().enumerate().map(|(index, c)| {
+            Ok(StreamEvent::ToolCallDelta {
+                index,
+                id: Some(c.id),
+                name: Some(c.name),
+                arguments: c.arguments,
+            })
+        }));
+        events.push(Ok(StreamEvent::Finished {
+            usage: r.usage,
+            model: r.model,
+            finish_reason: r.finish_reason,
+        }));
         Ok(Box::pin(futures_util::stream::iter(events)))
     }
 }

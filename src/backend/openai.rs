@@ -43,6 +43,7 @@ use super::sse::SseEvent;
 use super::{
     BackendError, BackendRequest, BackendResponse, BackendStream, ModelBackend, StreamEvent, Usage,
 };
+use crate::enrich::ToolCall;
 use crate::error::Result;
 use crate::route::BackendProfile;
 
@@ -66,6 +67,8 @@ impl OpenAiBackend {
     /// the HTTP client cannot be built.
     pub fn new(base_url: &str, model: &str, profile: BackendProfile) -> Result<OpenAiBackend> {
         let (http, base) = Http::new(&profile, base_url)?;
+        // The chat completions API takes tools (a model that cannot use them ignores them).
+        let profile = profile.with_tools(true);
         Ok(OpenAiBackend {
             http,
             url: format!("{base}/chat/completions"),
@@ -78,11 +81,16 @@ impl OpenAiBackend {
     fn request(&self, request: &BackendRequest, stream: bool) -> reqwest::RequestBuilder {
         let mut body = serde_json::json!({
             "model": self.model,
-            "messages": super::http::chat_messages(request),
+            "messages": super::wire::openai_messages(request),
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "stream": stream,
         });
+        if let (Some(tools), Some(fields)) =
+            (super::wire::openai_tools(request), body.as_object_mut())
+        {
+            fields.insert("tools".into(), tools);
+        }
         if stream && let Some(fields) = body.as_object_mut() {
             fields.insert(
                 "stream_options".into(),
@@ -119,6 +127,8 @@ struct Choice {
 struct Message {
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<super::wire::OpenAiCall>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -150,9 +160,17 @@ struct Chunk {
 }
 
 #[derive(Deserialize)]
+struct ChunkDelta {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<super::wire::OpenAiCallDelta>,
+}
+
+#[derive(Deserialize)]
 struct ChunkChoice {
     #[serde(default)]
-    delta: Option<Message>,
+    delta: Option<ChunkDelta>,
     #[serde(default)]
     finish_reason: Option<String>,
 }
@@ -196,10 +214,13 @@ impl EventDecoder for ChunkDecoder {
             self.usage = Some(u.into());
         }
         if let Some(choice) = chunk.choices.into_iter().next() {
-            if let Some(text) = choice.delta.and_then(|d| d.content)
-                && !text.is_empty()
-            {
-                out.push_back(StreamEvent::Delta(text));
+            if let Some(delta) = choice.delta {
+                if let Some(text) = delta.content
+                    && !text.is_empty()
+                {
+                    out.push_back(StreamEvent::Delta(text));
+                }
+                out.extend(delta.tool_calls.into_iter().map(StreamEvent::from));
             }
             if choice.finish_reason.is_some() {
                 self.finish_reason = choice.finish_reason;
@@ -228,14 +249,28 @@ impl ModelBackend for OpenAiBackend {
             .ok_or(BackendError::Malformed {
                 detail: "no choices in the answer".into(),
             })?;
-        let text = choice.message.content.ok_or(BackendError::Malformed {
-            detail: "the first choice has no text content".into(),
-        })?;
+        let calls: Vec<ToolCall> = choice
+            .message
+            .tool_calls
+            .into_iter()
+            .map(ToolCall::from)
+            .collect();
+        let text = match choice.message.content {
+            Some(text) => text,
+            // A turn that only calls tools has no text.
+            None if !calls.is_empty() => String::new(),
+            None => {
+                return Err(BackendError::Malformed {
+                    detail: "the first choice has no text content and calls no tool".into(),
+                });
+            }
+        };
         Ok(BackendResponse {
             text,
             usage: completion.usage.map(Usage::from),
             model: completion.model,
             finish_reason: choice.finish_reason,
+            tool_calls: calls,
         })
     }
 

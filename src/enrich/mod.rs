@@ -33,6 +33,7 @@
 //! ```
 
 mod template;
+mod turn;
 
 use std::collections::HashSet;
 
@@ -43,6 +44,8 @@ use crate::index::{Passage, PassageId};
 use crate::redact::RedactedText;
 
 pub use template::{DEFAULT_TEMPLATE, Template};
+pub(crate) use turn::check_name as check_tool_name;
+pub use turn::{RedactedCall, RedactedTool, Role, ToolCall, ToolSpec, Turn};
 
 /// Counts tokens for budgets.
 pub trait TokenCounter: Send + Sync {
@@ -139,69 +142,6 @@ impl ContextPassage {
     }
 }
 
-/// Who said a turn of a conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// The person asking (the caller's user).
-    User,
-    /// The model.
-    Assistant,
-}
-
-impl Role {
-    /// `user` or `assistant`, as chat APIs spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        }
-    }
-}
-
-/// An earlier turn of the conversation, redacted: made only from a [`RedactedText`] (redact
-/// every turn with the question's vault, so a person is the same placeholder throughout).
-/// Raw text cannot ride along in the history (checked at compile time):
-///
-/// ```compile_fail,E0308
-/// use promptveil::enrich::{Role, Turn};
-/// let turn = Turn::new(Role::User, "my card is 4111 1111 1111 1111");
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct Turn {
-    role: Role,
-    text: String,
-}
-
-impl std::fmt::Debug for Turn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Turn")
-            .field("role", &self.role)
-            .field("len", &self.text.len())
-            .finish()
-    }
-}
-
-impl Turn {
-    /// A turn said by `role`.
-    pub fn new(role: Role, text: &RedactedText) -> Turn {
-        Turn {
-            role,
-            text: text.as_str().to_string(),
-        }
-    }
-
-    /// Who said it.
-    pub fn role(&self) -> Role {
-        self.role
-    }
-
-    /// What was said (redacted).
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-}
-
 /// Tokens a chat API adds around each message (role, separators).
 const TURN_OVERHEAD_TOKENS: usize = 4;
 
@@ -226,6 +166,7 @@ pub struct EnrichedPrompt {
     dropped: usize,
     history: Vec<Turn>,
     history_dropped: usize,
+    tools: Vec<RedactedTool>,
 }
 
 impl std::fmt::Debug for EnrichedPrompt {
@@ -312,37 +253,69 @@ impl EnrichedPrompt {
         budget: usize,
         counter: &dyn TokenCounter,
     ) -> EnrichedPrompt {
-        let mut room = budget.saturating_sub(self.tokens);
+        let cost =
+            |t: &Turn| t.texts().map(|x| counter.count(x)).sum::<usize>() + TURN_OVERHEAD_TOKENS;
+        // System instructions are kept whole, whatever the budget: they say how to answer.
+        let (system, turns): (Vec<Turn>, Vec<Turn>) =
+            turns.into_iter().partition(|t| t.role == Role::System);
+        let mut room = budget
+            .saturating_sub(self.tokens)
+            .saturating_sub(system.iter().map(cost).sum());
         let mut keep = turns.len();
         for turn in turns.iter().rev() {
-            let cost = counter.count(&turn.text) + TURN_OVERHEAD_TOKENS;
-            if cost > room {
+            let c = cost(turn);
+            if c > room {
                 break;
             }
-            room -= cost;
+            room -= c;
             keep -= 1;
         }
         let mut kept: Vec<Turn> = turns.into_iter().skip(keep).collect();
         let total = keep + kept.len();
-        let leading = kept
-            .iter()
-            .take_while(|t| t.role == Role::Assistant)
-            .count();
+        // A conversation opens with the user: an answer or a tool's result whose question
+        // was left out goes too (a result without its call is an error to both chat APIs).
+        let leading = kept.iter().take_while(|t| t.role != Role::User).count();
         kept.drain(..leading);
-        self.tokens += kept
-            .iter()
-            .map(|t| counter.count(&t.text) + TURN_OVERHEAD_TOKENS)
-            .sum::<usize>();
         self.history_dropped = total - kept.len();
-        self.history = kept;
+        let mut all = system;
+        all.append(&mut kept);
+        self.tokens += all.iter().map(cost).sum::<usize>();
+        self.history = all;
         self
+    }
+
+    /// Adds the tools the model may call (redacted); their definitions count towards
+    /// [`tokens`](Self::tokens) as their JSON text does.
+    #[must_use]
+    pub fn with_tools(
+        mut self,
+        tools: Vec<RedactedTool>,
+        counter: &dyn TokenCounter,
+    ) -> EnrichedPrompt {
+        self.tokens += tools
+            .iter()
+            .map(|t| {
+                counter.count(t.name())
+                    + counter.count(t.description())
+                    + counter.count(&t.parameters().to_string())
+            })
+            .sum::<usize>();
+        self.tools = tools;
+        self
+    }
+
+    /// The tools the model may call (redacted).
+    pub fn tools(&self) -> &[RedactedTool] {
+        &self.tools
     }
 }
 
 /// Least tokens of a passage worth putting in when only its start fits.
 const MIN_PARTIAL_TOKENS: usize = 24;
 
-/// Builds the prompt: `passages` best first, within `budget` tokens in all.
+/// Builds the prompt: `passages` best first, within `budget` tokens in all. An empty
+/// question without passages makes an empty prompt: a conversation that ends with a tool's
+/// answer asks nothing new, and its turns go alone ([`EnrichedPrompt::with_history`]).
 ///
 /// ```
 /// use promptveil::enrich::{ContextPassage, HeuristicCounter, Template, enrich};
@@ -377,6 +350,21 @@ pub fn enrich(
     budget: usize,
     counter: &dyn TokenCounter,
 ) -> Result<EnrichedPrompt> {
+    if question.as_str().is_empty() && passages.is_empty() {
+        // No new question (a conversation that ends with a tool's result): no user message
+        // is added, and no template around nothing.
+        return Ok(EnrichedPrompt {
+            text: String::new(),
+            citations: Vec::new(),
+            tokens: 0,
+            question_tokens: 0,
+            context_tokens: 0,
+            dropped: 0,
+            history: Vec::new(),
+            history_dropped: 0,
+            tools: Vec::new(),
+        });
+    }
     let bare = template.render(instructions, "", question.as_str(), "");
     let fixed = counter.count(&bare);
     if fixed > budget {
@@ -489,6 +477,7 @@ pub fn enrich(
         dropped,
         history: Vec::new(),
         history_dropped: 0,
+        tools: Vec::new(),
     })
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::enrich::RedactedCall;
 use crate::redact::{Redactor, Vault};
 
 fn passage(id: &str, title: &str, text: &str) -> ContextPassage {
@@ -229,4 +230,54 @@ fn the_heuristic_counts_non_ascii_characters_one_each() {
     assert_eq!(HeuristicCounter.count("abcde"), 2);
     assert_eq!(HeuristicCounter.count("東京都"), 3);
     assert_eq!(HeuristicCounter.count(""), 0);
+}
+
+#[test]
+fn history_keeps_system_turns_and_never_a_tool_answer_without_its_call() {
+    let r = Redactor::builder().default_rules().build().expect("rules");
+    let vault = Vault::new();
+    let red = |text: &str| r.redact(text, &vault);
+    let args = r
+        .redact_json(&serde_json::json!({"email": "ana@example.com"}), &vault)
+        .expect("json");
+    let turns = vec![
+        Turn::new(Role::System, red("Answer briefly.").text()),
+        Turn::new(
+            Role::User,
+            red("Find ana@example.com please, it is urgent").text(),
+        ),
+        Turn::assistant_calls(
+            red("").text(),
+            vec![RedactedCall::new("c1", "find_person", &args)],
+        ),
+        Turn::tool_result("c1", red("found: ana@example.com, account active").text()),
+    ];
+    // No new question: the prompt is empty, and the turns go alone.
+    let empty = enrich(
+        &Template::default(),
+        "",
+        red("").text(),
+        &[],
+        1000,
+        &HeuristicCounter,
+    )
+    .expect("fits");
+    assert_eq!(empty.text(), "");
+    let all = empty
+        .clone()
+        .with_history(turns.clone(), 1000, &HeuristicCounter);
+    assert_eq!(all.history().len(), 4);
+    assert_eq!(
+        all.history()[2].calls()[0].arguments,
+        r#"{"email":"[EMAIL_1]"}"#
+    );
+    // Room for the system turn and the last two only: the call's turn and its answer would
+    // open the conversation without the user's question, so they go too; the system turn
+    // stays.
+    let cost = |t: &Turn| t.texts().map(|x| HeuristicCounter.count(x)).sum::<usize>() + 4;
+    let budget = cost(&turns[0]) + cost(&turns[2]) + cost(&turns[3]);
+    let cut = empty.with_history(turns, budget, &HeuristicCounter);
+    assert_eq!(cut.history().len(), 1);
+    assert_eq!(cut.history()[0].role(), Role::System);
+    assert_eq!(cut.history_dropped(), 3);
 }

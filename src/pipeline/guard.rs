@@ -142,13 +142,13 @@ pub(crate) fn check_egress_with<'a>(
     profiles: impl IntoIterator<Item = &'a BackendProfile>,
     model_gaps: ModelGaps,
 ) -> Result<(), EgressRefusal> {
-    // Each text (earlier turns, then the prompt) is scanned on its own, as it is sent; the
-    // values found are never kept.
+    // Each text (earlier turns and their tool calls, the tools, then the prompt) is scanned on
+    // its own, as it is sent; the values found are never kept.
     let mut records = Vec::new();
     let mut unscanned = 0;
     let mut models_only = true;
     for text in request.texts() {
-        let report = scan(redactor, text);
+        let report = scan(redactor, &text);
         unscanned += report.unscanned.len();
         models_only &= report.is_complete_but_for_models();
         records.extend(report.records);

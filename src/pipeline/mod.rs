@@ -9,8 +9,10 @@
 //! For each [`PromptRequest`]:
 //!
 //! 1. **Redact** the prompt into numbered placeholders with a fresh vault — and, for a
-//!    conversation ([`PromptRequest::with_history`]), every earlier turn with the same vault,
-//!    so a value is one placeholder throughout. A redaction a detector could not finish
+//!    conversation ([`PromptRequest::with_history`], [`PromptRequest::conversation`]), every
+//!    earlier turn with the same vault, so a value is one placeholder throughout — tool calls'
+//!    arguments and JSON tool answers as JSON, and the tools' descriptions and schemas
+//!    ([`PromptRequest::with_tools`]) too. A redaction a detector could not finish
 //!    (its model failed on part of the text) refuses the request: fail closed.
 //! 2. **Retrieve** passages for the *redacted* question without its placeholders (values never
 //!    reach the retriever, which may be a remote search service; placeholder names would match
@@ -21,15 +23,20 @@
 //!    most recent earlier turns that fit what is left go before it as messages of their own.
 //! 4. **Route**: the [`RoutingPolicy`] reads a summary (highest sensitivity touched by the
 //!    question, the earlier turns *and* the passages, token counts, complexity score,
-//!    budgets, backends cooling down) and approves an ordered chain, with reasons. A chain
-//!    naming a backend the pipeline does not have is refused.
-//! 5. **Guard**: the exact payload (prompt and earlier turns) is scanned again; if it holds
+//!    budgets, backends cooling down, whether tools are involved) and approves an ordered
+//!    chain, with reasons, among the backends admitted (a request with tools only goes to
+//!    backends that can call them). A chain naming a backend the pipeline does not have is
+//!    refused.
+//! 5. **Guard**: the exact payload (prompt, earlier turns, tool calls and answers, tool
+//!    definitions, and the names and ids sent as they are) is scanned again; if it holds
 //!    anything above what a backend of the chain may receive in clear, the request is
 //!    refused ([`ErrorKind::Refused`]), fail closed: the guard firing means a rule missed
 //!    something or an index was wrongly declared public, and rerouting would hide that.
 //! 6. **Dispatch** along the chain: retries, backoff, cooldown, fallback only within it.
 //! 7. **Restore** the placeholders in the answer (whole, or chunk by chunk when streaming,
-//!    holding back only what could be the start of a placeholder).
+//!    holding back only what could be the start of a placeholder) and in the tools the model
+//!    called ([`PipelineOutput::tool_calls`]; a stream's in its [`StreamSummary`]), each
+//!    string of their JSON arguments on its own so they stay JSON.
 //!
 //! From a configuration file (the TOML schema is in [`PipelineBuilder::from_toml_file`]'s
 //! module docs; here the file names an index folder and an OpenAI-compatible server, so the
@@ -72,12 +79,13 @@ mod request;
 mod steps;
 mod stream;
 mod toml;
+mod tools;
 
 use std::sync::Arc;
 
 pub use builder::PipelineBuilder;
 pub use output::{PipelineOutput, RequestTrace, StreamSummary};
-pub use request::PromptRequest;
+pub use request::{Message, PromptRequest};
 pub use stream::PipelineStream;
 
 /// What a request does when a model detector (the NER) fails on part of a text: its runtime
@@ -102,7 +110,7 @@ pub enum OnModelFailure {
 use crate::audit::{AuditEvent, AuditSink, RequestId};
 use crate::backend::dispatch::{Attempt, DispatchError, Dispatcher};
 use crate::backend::{BackendRequest, Usage};
-use crate::enrich::{Template, TokenCounter, enrich};
+use crate::enrich::{Role, Template, TokenCounter, enrich};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::Retriever;
 use crate::redact::{RedactionReport, Redactor, StreamRestorer, Vault};
@@ -288,8 +296,12 @@ impl Pipeline {
         let inner = &*self.inner;
         let id = id.clone();
         let vault = Arc::new(Vault::new());
-        let (question, history, mut redaction) =
-            steps::redact_conversation(self, &id, req, &vault)?;
+        let steps::Conversation {
+            question,
+            history,
+            tools,
+            mut redaction,
+        } = steps::redact_conversation(self, &id, req, &vault)?;
         let context =
             steps::gather_context(self, &id, req, &question, &vault, &mut redaction).await?;
         let prompt = enrich(
@@ -305,7 +317,14 @@ impl Pipeline {
             self.refuse_as(&id, reason, "the question does not fit the token budget")
                 .with_source(e)
         })?
+        .with_tools(tools, &*inner.counter)
         .with_history(history, inner.budget, &*inner.counter);
+        if prompt.text().is_empty() && prompt.history().iter().all(|t| t.role() == Role::System) {
+            return Err(self.refuse(
+                &id,
+                "nothing to send: no question, and no turn of the conversation fits the token budget".into(),
+            ));
+        }
         let complexity = match &inner.router {
             Some(router) => {
                 // Embedded as the retriever embeds it, without placeholders: an embedder
@@ -418,9 +437,15 @@ impl Pipeline {
         let response = dispatched.response;
         let (trace, vault) = p.trace(dispatched.backend, dispatched.attempts);
         self.audit(&trace.request_id, self.dispatched(&trace, response.usage));
-        let (answer, restore) = vault
+        let (answer, mut restore) = vault
             .restore_with(&response.text, self.inner.url_values)
             .into_parts();
+        let tool_calls = tools::restore_calls(
+            &vault,
+            &response.tool_calls,
+            self.inner.url_values,
+            &mut restore,
+        );
         self.audit(&trace.request_id, AuditEvent::restored(&restore));
         Ok(PipelineOutput {
             answer,
@@ -429,6 +454,7 @@ impl Pipeline {
             usage: response.usage,
             model: response.model,
             finish_reason: response.finish_reason,
+            tool_calls,
         })
     }
 
@@ -488,10 +514,14 @@ impl Pipeline {
             pipeline: self.clone(),
             trace,
             events: opened.stream,
-            restorer: Some(StreamRestorer::new(vault).with_urls(self.inner.url_values)),
+            restorer: Some(
+                StreamRestorer::new(Arc::clone(&vault)).with_urls(self.inner.url_values),
+            ),
+            vault,
             pending: None,
             summary: None,
             done: false,
+            calls: std::collections::BTreeMap::new(),
         })
     }
 }

@@ -3,7 +3,7 @@
 use crate::audit::RequestId;
 use crate::backend::dispatch::Attempt;
 use crate::backend::{BackendRequest, Usage};
-use crate::enrich::{Citation, Turn};
+use crate::enrich::{Citation, ToolCall, Turn};
 use crate::redact::{RedactionReport, RestoreReport};
 use crate::route::{BackendId, Complexity, RouteDecision};
 
@@ -89,9 +89,16 @@ pub struct PipelineOutput {
     pub(super) usage: Option<Usage>,
     pub(super) model: String,
     pub(super) finish_reason: Option<String>,
+    pub(super) tool_calls: Vec<ToolCall>,
 }
 
 impl PipelineOutput {
+    /// The tools the model called, their arguments restored (each string of the JSON on its
+    /// own, so the arguments stay JSON); empty for a plain answer.
+    pub fn tool_calls(&self) -> &[ToolCall] {
+        &self.tool_calls
+    }
+
     /// The answer, with the placeholders restored.
     pub fn answer(&self) -> &str {
         &self.answer
@@ -137,6 +144,7 @@ impl std::fmt::Debug for PipelineOutput {
             .field("usage", &self.usage)
             .field("model", &self.model)
             .field("finish_reason", &self.finish_reason)
+            .field("tool_calls", &self.tool_calls)
             .finish()
     }
 }
@@ -151,6 +159,8 @@ pub struct StreamSummary {
     pub model: String,
     /// Why generation stopped.
     pub finish_reason: Option<String>,
-    /// How the placeholders were restored.
+    /// How the placeholders were restored (text and tool calls).
     pub restore: RestoreReport,
+    /// The tools the model called, their arguments restored whole once the answer ended.
+    pub tool_calls: Vec<ToolCall>,
 }

@@ -1,6 +1,69 @@
 //! What a caller asks: a prompt, its conversation so far, and per-request settings.
 
-use crate::enrich::Role;
+use crate::enrich::{Role, ToolCall, ToolSpec};
+
+/// One message of a conversation as the caller has it, in clear (the assistant's turns as
+/// they were shown, restored). Its `Debug` shows lengths, never the text.
+#[derive(Clone, PartialEq)]
+pub struct Message {
+    pub(super) role: Role,
+    pub(super) content: String,
+    pub(super) calls: Vec<ToolCall>,
+    pub(super) call_id: Option<String>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("role", &self.role)
+            .field("len", &self.content.len())
+            .field("calls", &self.calls)
+            .finish()
+    }
+}
+
+impl Message {
+    /// A message said by `role` (for a tool's answer, use [`tool_result`](Self::tool_result)).
+    pub fn new(role: Role, content: impl Into<String>) -> Message {
+        Message {
+            role,
+            content: content.into(),
+            calls: Vec::new(),
+            call_id: None,
+        }
+    }
+
+    /// The user's message.
+    pub fn user(content: impl Into<String>) -> Message {
+        Message::new(Role::User, content)
+    }
+
+    /// Instructions (a `system` or `developer` message): sent as system instructions.
+    pub fn system(content: impl Into<String>) -> Message {
+        Message::new(Role::System, content)
+    }
+
+    /// The model's answer.
+    pub fn assistant(content: impl Into<String>) -> Message {
+        Message::new(Role::Assistant, content)
+    }
+
+    /// The model's turn that called tools, as the caller got it (arguments restored).
+    pub fn assistant_calls(content: impl Into<String>, calls: Vec<ToolCall>) -> Message {
+        Message {
+            calls,
+            ..Message::new(Role::Assistant, content)
+        }
+    }
+
+    /// A tool's answer to the call `call_id` (JSON text is redacted as JSON).
+    pub fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Message {
+        Message {
+            call_id: Some(call_id.into()),
+            ..Message::new(Role::Tool, content)
+        }
+    }
+}
 
 /// One prompt to answer, with its per-request settings. Its `Debug` shows lengths, never the
 /// prompt.
@@ -8,7 +71,8 @@ use crate::enrich::Role;
 #[non_exhaustive]
 pub struct PromptRequest {
     pub(super) prompt: String,
-    pub(super) history: Vec<(Role, String)>,
+    pub(super) history: Vec<Message>,
+    pub(super) tools: Vec<ToolSpec>,
     /// Longest answer, in tokens; the pipeline's default when `None`.
     pub max_tokens: Option<usize>,
     /// Sampling temperature; the pipeline's default when `None`.
@@ -28,6 +92,7 @@ impl std::fmt::Debug for PromptRequest {
         f.debug_struct("PromptRequest")
             .field("prompt_len", &self.prompt.len())
             .field("history", &self.history.len())
+            .field("tools", &self.tools.len())
             .field("max_tokens", &self.max_tokens)
             .field("temperature", &self.temperature)
             .field("max_cost", &self.max_cost)
@@ -55,6 +120,7 @@ impl PromptRequest {
         PromptRequest {
             prompt: prompt.into(),
             history: Vec::new(),
+            tools: Vec::new(),
             max_tokens: None,
             temperature: None,
             max_cost: None,
@@ -105,7 +171,58 @@ impl PromptRequest {
         mut self,
         turns: impl IntoIterator<Item = (Role, impl Into<String>)>,
     ) -> PromptRequest {
-        self.history = turns.into_iter().map(|(r, t)| (r, t.into())).collect();
+        self.history = turns.into_iter().map(|(r, t)| Message::new(r, t)).collect();
         self
+    }
+
+    /// A request for a whole conversation, oldest message first, as chat APIs send it: the
+    /// last message, when it is the user's, is the question; otherwise (the conversation
+    /// ends with a tool's answer) nothing new is asked, nothing is retrieved, and the
+    /// messages go alone. Every message is redacted with this request's vault, tool-call
+    /// arguments and JSON tool answers as JSON, so a value is one placeholder across them
+    /// all.
+    ///
+    /// ```
+    /// use promptveil::enrich::ToolCall;
+    /// use promptveil::pipeline::{Message, PromptRequest};
+    ///
+    /// let req = PromptRequest::conversation([
+    ///     Message::system("You book meetings."),
+    ///     Message::user("Book a call with ana@example.com"),
+    ///     Message::assistant_calls("", vec![ToolCall::new("c1", "find_person", r#"{"email":"ana@example.com"}"#)]),
+    ///     Message::tool_result("c1", r#"{"name":"Ana Lima","card":"4111 1111 1111 1111"}"#),
+    /// ]);
+    /// assert!(!format!("{req:?}").contains("ana@"));
+    /// ```
+    pub fn conversation(messages: impl IntoIterator<Item = Message>) -> PromptRequest {
+        let mut history: Vec<Message> = messages.into_iter().collect();
+        let prompt = match history.last() {
+            Some(m) if m.role == Role::User && m.calls.is_empty() => {
+                history.pop().map(|m| m.content).unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        PromptRequest {
+            history,
+            ..PromptRequest::new(prompt)
+        }
+    }
+
+    /// The tools the model may call. Their descriptions and schemas are redacted with the
+    /// request's vault; the request goes only to backends that can call tools
+    /// ([`BackendProfile::tools`](crate::route::BackendProfile::tools)).
+    pub fn with_tools(mut self, tools: impl IntoIterator<Item = ToolSpec>) -> PromptRequest {
+        self.tools = tools.into_iter().collect();
+        self
+    }
+
+    /// True when the request carries tools or tool traffic: only backends that can call
+    /// tools may take it.
+    pub fn uses_tools(&self) -> bool {
+        !self.tools.is_empty()
+            || self
+                .history
+                .iter()
+                .any(|m| m.role == Role::Tool || !m.calls.is_empty())
     }
 }

@@ -3,40 +3,129 @@
 //! fails closed.
 
 use super::guard::{ModelGaps, check_egress_with};
+use super::request::Message;
 use super::{OnModelFailure, Pipeline, PromptRequest};
 use crate::audit::{AuditEvent, RequestId};
 use crate::backend::BackendRequest;
-use crate::enrich::{ContextPassage, EnrichedPrompt, Turn};
-use crate::error::Result;
-use crate::redact::{RedactedText, RedactionReport, Vault};
+use crate::enrich::{
+    ContextPassage, EnrichedPrompt, RedactedCall, RedactedTool, Role, Turn, check_tool_name,
+};
+use crate::error::{Error, Result};
+use crate::redact::{RedactedText, RedactionReport, Redactor, Vault};
 use crate::route::{BackendProfile, Complexity, RouteDecision, RouteSummary};
 use crate::sensitivity::Sensitivity;
 
-/// The question and the earlier turns, redacted with one vault: the turns first, in their
-/// order, so placeholders are numbered as the conversation said them.
+/// The question, the earlier turns and the tools, redacted with one vault: the turns first,
+/// in their order, so placeholders are numbered as the conversation said them; then the
+/// tools' definitions, then the question.
 pub(super) fn redact_conversation(
     p: &Pipeline,
     id: &RequestId,
     req: &PromptRequest,
     vault: &Vault,
-) -> Result<(RedactedText, Vec<Turn>, RedactionReport)> {
+) -> Result<Conversation> {
     let redactor = &p.inner.redactor;
     let mut history = Vec::with_capacity(req.history.len());
     let mut earlier = RedactionReport::default();
-    for (role, text) in &req.history {
-        let (text, report) = redactor.redact(text, vault).into_parts();
-        history.push(Turn::new(*role, &text));
-        earlier.merge(report);
+    for m in &req.history {
+        let turn = redact_message(redactor, m, vault, &mut earlier).map_err(|e| {
+            p.refuse_as(
+                id,
+                format!("a message could not be redacted: {e}"),
+                "a message could not be redacted",
+            )
+            .with_source(e)
+        })?;
+        history.push(turn);
     }
     if !req.history.is_empty() {
         p.audit(id, redacted(p, "history", &earlier));
         complete(p, id, "history", "an earlier turn", &earlier)?;
     }
+    let mut tools = Vec::with_capacity(req.tools.len());
+    let mut defined = RedactionReport::default();
+    for t in &req.tools {
+        let (description, report) = redactor.redact(&t.description, vault).into_parts();
+        defined.merge(report);
+        let parameters = redactor.redact_json(&t.parameters, vault).map_err(|e| {
+            p.refuse_as(
+                id,
+                format!("the tool `{}` could not be redacted: {e}", t.name),
+                "a tool's definition could not be redacted",
+            )
+            .with_source(e)
+        })?;
+        defined.merge(parameters.report());
+        tools.push(RedactedTool::new(&t.name, &description, &parameters)?);
+    }
+    if !req.tools.is_empty() {
+        p.audit(id, redacted(p, "tools", &defined));
+        complete(p, id, "tools", "a tool's definition", &defined)?;
+    }
     let (question, mut redaction) = redactor.redact(&req.prompt, vault).into_parts();
     p.audit(id, redacted(p, "question", &redaction));
     complete(p, id, "question", "the question", &redaction)?;
     redaction.merge(earlier);
-    Ok((question, history, redaction))
+    redaction.merge(defined);
+    Ok(Conversation {
+        question,
+        history,
+        tools,
+        redaction,
+    })
+}
+
+/// A conversation redacted: what [`redact_conversation`] gives.
+pub(super) struct Conversation {
+    pub(super) question: RedactedText,
+    pub(super) history: Vec<Turn>,
+    pub(super) tools: Vec<RedactedTool>,
+    pub(super) redaction: RedactionReport,
+}
+
+/// One message as a turn: its text redacted, a call's arguments and a tool's JSON answer
+/// redacted as JSON (field rules apply, every string is scanned).
+fn redact_message(
+    redactor: &Redactor,
+    m: &Message,
+    vault: &Vault,
+    report: &mut RedactionReport,
+) -> Result<Turn> {
+    let mut text = |t: &str| {
+        let (t, r) = redactor.redact(t, vault).into_parts();
+        report.merge(r);
+        t
+    };
+    match m.role {
+        Role::Tool => {
+            let call_id = m
+                .call_id
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| Error::config("a tool's answer names no call (`tool_call_id`)"))?;
+            let content = match serde_json::from_str::<serde_json::Value>(&m.content) {
+                Ok(json) if json.is_object() || json.is_array() => {
+                    let red = redactor.redact_json(&json, vault)?;
+                    report.merge(red.report());
+                    RedactedText::from_json(&red)
+                }
+                _ => text(&m.content),
+            };
+            Ok(Turn::tool_result(call_id, &content))
+        }
+        _ if !m.calls.is_empty() => {
+            let words = text(&m.content);
+            let mut calls = Vec::with_capacity(m.calls.len());
+            for c in &m.calls {
+                check_tool_name(&c.name)?;
+                let red = redactor.redact_json(&c.arguments_json()?, vault)?;
+                report.merge(red.report());
+                calls.push(RedactedCall::new(&c.id, &c.name, &red));
+            }
+            Ok(Turn::assistant_calls(&words, calls))
+        }
+        role => Ok(Turn::new(role, &text(&m.content))),
+    }
 }
 
 /// Passages for the *redacted* question without its placeholders (values never reach the
@@ -52,7 +141,9 @@ pub(super) async fn gather_context(
 ) -> Result<Vec<ContextPassage>> {
     let inner = &*p.inner;
     let k = req.top_k.unwrap_or(inner.top_k);
-    let Some(retriever) = inner.retriever.as_ref().filter(|_| k > 0) else {
+    // No new question (the conversation ends with a tool's answer): nothing to look up.
+    let asked = k > 0 && !question.is_empty();
+    let Some(retriever) = inner.retriever.as_ref().filter(|_| asked) else {
         return Ok(Vec::new());
     };
     let hits = retriever
@@ -118,6 +209,7 @@ pub(super) fn summarize(
         .with_budget(req.max_cost, req.max_latency_ms)
         .with_cooling_down(p.inner.dispatcher.cooling_down());
     summary.entity_types = redaction.entity_counts().into_keys().collect();
+    summary.tools = req.uses_tools();
     summary.complexity_drivers.clone_from(&complexity.drivers);
     summary.tags.clone_from(&req.tags);
     summary

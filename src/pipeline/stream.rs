@@ -9,6 +9,7 @@ use futures_util::Stream;
 use super::{Pipeline, RequestTrace, StreamSummary};
 use crate::audit::AuditEvent;
 use crate::backend::{BackendError, BackendStream, StreamEvent};
+use crate::enrich::ToolCall;
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::{RestoreReport, StreamRestorer, Vault};
 
@@ -21,15 +22,25 @@ use crate::redact::{RestoreReport, StreamRestorer, Vault};
 /// Text that could be the start of a placeholder is held back until the next piece shows
 /// what it is (at most the longest placeholder of the request's vault); everything else is
 /// yielded as soon as it arrives. After an error, nothing more is yielded.
+///
+/// Tool calls are not yielded as pieces: their arguments are JSON, and a value restored into
+/// a piece could need escaping that depends on what came before. They are gathered as they
+/// arrive and restored whole once the answer is complete, in the
+/// [summary](StreamSummary::tool_calls).
 pub struct PipelineStream {
     pub(super) pipeline: Pipeline,
     pub(super) trace: RequestTrace,
     pub(super) events: BackendStream,
     pub(super) restorer: Option<StreamRestorer<Arc<Vault>>>,
+    /// The request's vault, for the tool calls.
+    pub(super) vault: Arc<Vault>,
     /// An error to yield after the held-back text.
     pub(super) pending: Option<Error>,
     pub(super) summary: Option<StreamSummary>,
     pub(super) done: bool,
+    /// The tool calls so far, by their index in the answer: held until the answer is
+    /// complete, then restored as JSON ([`super::tools`]).
+    pub(super) calls: std::collections::BTreeMap<usize, ToolCall>,
 }
 
 impl std::fmt::Debug for PipelineStream {
@@ -59,7 +70,17 @@ impl PipelineStream {
         let Some(restorer) = self.restorer.take() else {
             return String::new();
         };
-        let (rest, report) = restorer.finish();
+        let (rest, mut report) = restorer.finish();
+        let calls: Vec<ToolCall> = std::mem::take(&mut self.calls).into_values().collect();
+        let calls = super::tools::restore_calls(
+            &self.vault,
+            &calls,
+            self.pipeline.inner.url_values,
+            &mut report,
+        );
+        if let Some(s) = &mut self.summary {
+            s.tool_calls = calls;
+        }
         if self.pending.is_none() {
             self.pipeline
                 .audit(&self.trace.request_id, AuditEvent::restored(&report));
@@ -133,6 +154,25 @@ impl Stream for PipelineStream {
                     // after that.
                     None => String::new(),
                 },
+                Some(Ok(StreamEvent::ToolCallDelta {
+                    index,
+                    id,
+                    name,
+                    arguments,
+                })) => {
+                    let call = this
+                        .calls
+                        .entry(index)
+                        .or_insert_with(|| ToolCall::new("", "", ""));
+                    if let Some(id) = id {
+                        call.id = id;
+                    }
+                    if let Some(name) = name {
+                        call.name = name;
+                    }
+                    call.arguments.push_str(&arguments);
+                    String::new()
+                }
                 Some(Ok(StreamEvent::Finished {
                     usage,
                     model,
@@ -147,6 +187,7 @@ impl Stream for PipelineStream {
                         model,
                         finish_reason,
                         restore: RestoreReport::default(),
+                        tool_calls: Vec::new(),
                     });
                     this.done = true;
                     this.flush()

@@ -125,6 +125,11 @@ impl RedactedText {
         RedactedText(s)
     }
 
+    /// A redacted JSON document as its JSON text (a tool's answer, say).
+    pub fn from_json(json: &JsonRedaction) -> RedactedText {
+        RedactedText(json.value().to_string())
+    }
+
     /// The redacted text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -168,6 +168,17 @@ impl JsonRedaction {
         &self.records
     }
 
+    /// What was replaced, as a text's redaction report (levels, entity types, counts): a
+    /// document comes back only when every string was scanned whole, so the report is
+    /// complete.
+    pub fn report(&self) -> super::RedactionReport {
+        let mut report = super::RedactionReport::default();
+        for r in &self.records {
+            report.push(r.record.clone());
+        }
+        report
+    }
+
     /// Splits into document and records.
     pub fn into_parts(self) -> (Value, Vec<JsonRecord>) {
         (self.value, self.records)

@@ -282,7 +282,7 @@ pub struct RestoreReport {
 }
 
 impl RestoreReport {
-    fn merge(&mut self, other: RestoreReport) {
+    pub(crate) fn merge(&mut self, other: RestoreReport) {
         self.exact += other.exact;
         self.tolerant += other.tolerant;
         self.unknown.extend(other.unknown);

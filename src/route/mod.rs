@@ -129,6 +129,11 @@ pub struct BackendProfile {
     pub price_out: f64,
     /// Typical latency of a short answer, in milliseconds.
     pub typical_latency_ms: u64,
+    /// Whether it can call tools: a request that carries tool definitions, calls or results
+    /// goes only to backends that can. The shipped HTTP backends can; a custom backend says
+    /// so with [`with_tools`](Self::with_tools).
+    #[serde(default)]
+    pub tools: bool,
 }
 
 impl BackendProfile {
@@ -157,7 +162,14 @@ impl BackendProfile {
             price_in: 0.0,
             price_out: 0.0,
             typical_latency_ms: 1000,
+            tools: false,
         }
+    }
+
+    /// Sets whether the backend can call tools.
+    pub fn with_tools(mut self, tools: bool) -> BackendProfile {
+        self.tools = tools;
+        self
     }
 
     /// Sets the prices per million input and output tokens.
@@ -215,6 +227,8 @@ pub struct RouteSummary {
     pub cooling_down: Vec<BackendId>,
     /// Free-form tags of the caller (`"batch"`, `"interactive"`), for custom policies.
     pub tags: Vec<String>,
+    /// Whether the request carries tool definitions, calls or results.
+    pub tools: bool,
 }
 
 impl RouteSummary {
@@ -231,6 +245,7 @@ impl RouteSummary {
             max_latency_ms: None,
             cooling_down: Vec::new(),
             tags: Vec::new(),
+            tools: false,
         }
     }
 
@@ -271,6 +286,11 @@ pub enum Reason {
         touched: Sensitivity,
         /// The backend's limit.
         never_receives: Sensitivity,
+    },
+    /// The request carries tools and the backend cannot call them.
+    NoTools {
+        /// The backend.
+        backend: BackendId,
     },
     /// The backend is in cooldown.
     CoolingDown {
@@ -330,6 +350,7 @@ impl Reason {
         match self {
             Reason::SensitivityExcludes { backend, .. }
             | Reason::CoolingDown { backend }
+            | Reason::NoTools { backend }
             | Reason::ContextTooSmall { backend, .. }
             | Reason::OverBudget { backend, .. }
             | Reason::TooSlow { backend, .. }
@@ -436,6 +457,12 @@ pub fn admit(
                 backend: b.name.clone(),
                 touched: summary.max_sensitivity,
                 never_receives: limit,
+            });
+            continue;
+        }
+        if summary.tools && !b.tools {
+            reasons.push(Reason::NoTools {
+                backend: b.name.clone(),
             });
             continue;
         }

@@ -259,17 +259,20 @@ pub fn openai_json(text: &str, usage: (u64, u64)) -> Reply {
     )
 }
 
+/// One OpenAI stream chunk holding `delta`, as an SSE event.
+fn openai_chunk(delta: serde_json::Value, finish: Option<&str>) -> String {
+    let v = serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
+        "model": "fake-gpt",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    });
+    format!("data: {v}\n\n")
+}
+
 /// An OpenAI stream of `pieces`, with the usage-only last chunk when `usage` is given, and
 /// `[DONE]` unless `truncate`.
 pub fn openai_events(pieces: &[&str], usage: Option<(u64, u64)>, truncate: bool) -> Reply {
-    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
-        let v = serde_json::json!({
-            "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
-            "model": "fake-gpt",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        });
-        format!("data: {v}\n\n")
-    };
+    let chunk = openai_chunk;
     let mut chunks = vec![chunk(
         serde_json::json!({"role": "assistant", "content": ""}),
         None,
@@ -409,4 +412,107 @@ pub async fn read_stream(
         }
     }
     (shown, None)
+}
+
+/// An OpenAI chat completion that calls tools: `(id, name, arguments)` each.
+pub fn openai_calls_json(calls: &[(&str, &str, String)]) -> Reply {
+    let calls: Vec<serde_json::Value> = calls
+        .iter()
+        .map(|(id, name, args)| {
+            serde_json::json!({"id": id, "type": "function",
+                               "function": {"name": name, "arguments": args}})
+        })
+        .collect();
+    json(
+        200,
+        serde_json::json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "fake-gpt",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null,
+                                                 "tool_calls": calls},
+                         "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }),
+    )
+}
+
+/// An OpenAI stream that calls one tool, its arguments cut into `pieces` (as models stream
+/// them: a placeholder may be split).
+pub fn openai_call_events(id: &str, name: &str, pieces: &[&str]) -> Reply {
+    let chunk = openai_chunk;
+    let mut chunks = vec![chunk(
+        serde_json::json!({"role": "assistant", "content": null, "tool_calls": [
+            {"index": 0, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]}),
+        None,
+    )];
+    for p in pieces {
+        chunks.push(chunk(
+            serde_json::json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}),
+            None,
+        ));
+    }
+    chunks.push(chunk(serde_json::json!({}), Some("tool_calls")));
+    chunks.push("data: [DONE]\n\n".into());
+    Reply::Events {
+        chunks,
+        delay: Duration::from_millis(2),
+    }
+}
+
+/// An Anthropic answer that says `text` and calls one tool with `input`.
+pub fn anthropic_call_json(text: &str, id: &str, name: &str, input: serde_json::Value) -> Reply {
+    json(
+        200,
+        serde_json::json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "fake-claude",
+            "content": [{"type": "text", "text": text},
+                        {"type": "tool_use", "id": id, "name": name, "input": input}],
+            "stop_reason": "tool_use", "stop_sequence": null,
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        }),
+    )
+}
+
+/// An Anthropic stream that calls one tool, its input JSON cut into `pieces`.
+pub fn anthropic_call_events(id: &str, name: &str, pieces: &[&str]) -> Reply {
+    let event = |name: &str, data: serde_json::Value| format!("event: {name}\ndata: {data}\n\n");
+    let mut chunks = vec![
+        event(
+            "message_start",
+            serde_json::json!({"type": "message_start", "message": {
+                "id": "msg_1", "type": "message", "role": "assistant", "content": [],
+                "model": "fake-claude", "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+        ),
+        event(
+            "content_block_start",
+            serde_json::json!({"type": "content_block_start", "index": 0,
+                               "content_block": {"type": "tool_use", "id": id, "name": name,
+                                                 "input": {}}}),
+        ),
+    ];
+    for p in pieces {
+        chunks.push(event(
+            "content_block_delta",
+            serde_json::json!({"type": "content_block_delta", "index": 0,
+                               "delta": {"type": "input_json_delta", "partial_json": p}}),
+        ));
+    }
+    chunks.push(event(
+        "content_block_stop",
+        serde_json::json!({"type": "content_block_stop", "index": 0}),
+    ));
+    chunks.push(event(
+        "message_delta",
+        serde_json::json!({"type": "message_delta",
+                           "delta": {"stop_reason": "tool_use", "stop_sequence": null},
+                           "usage": {"output_tokens": 7}}),
+    ));
+    chunks.push(event(
+        "message_stop",
+        serde_json::json!({"type": "message_stop"}),
+    ));
+    Reply::Events {
+        chunks,
+        delay: Duration::from_millis(2),
+    }
 }
