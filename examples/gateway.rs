@@ -17,17 +17,21 @@
 //! reply = client.chat.completions.create(model="promptveil", messages=[{"role": "user", "content": "..."}])
 //! ```
 //!
-//! - `POST /v1/chat/completions`: `messages` (text content, or text parts), `stream`,
-//!   `stream_options.include_usage`, `max_tokens` / `max_completion_tokens`, `temperature`.
-//!   The last message is the user's question; the user and assistant messages before it are
-//!   the conversation (redacted with the question's vault and sent as messages of their own,
-//!   the oldest left out first when the budget is short); system or developer messages go
-//!   in front of the question. Answers carry the headers `x-promptveil-request-id` (as in
+//! - `POST /v1/chat/completions`: `messages` (text content, or text parts), `tools`
+//!   (functions), `stream`, `stream_options.include_usage`, `max_tokens` /
+//!   `max_completion_tokens`, `temperature`. The last message is the user's question or a
+//!   tool's answer; the messages before it are the conversation (redacted with the
+//!   question's vault and sent as messages of their own, the oldest left out first when the
+//!   budget is short): system and developer messages as system instructions, the model's
+//!   tool calls with their arguments redacted as JSON, the tools' answers (`role: tool`).
+//!   The model's calls come back restored, their arguments still JSON; in a stream, after
+//!   the text, each call whole. Answers carry the headers `x-promptveil-request-id` (as in
 //!   the audit trail) and `x-promptveil-backend`.
 //! - `GET /v1/models`: one model, `promptveil`.
-//! - Errors use OpenAI's error body: 400 `invalid_request_error` (bad JSON, no text, a last
-//!   message not from the user, a role other than system, developer, user or assistant,
-//!   prompt over budget), 403 `request_refused` (no backend may receive it, or the egress guard
+//! - Errors use OpenAI's error body: 400 `invalid_request_error` (bad JSON, a last message
+//!   neither the user's nor a tool's, a role other than system, developer, user, assistant
+//!   or tool, a tool answer naming no call, a content part that is not text, a tool that is
+//!   not a function or whose name is not an identifier, prompt over budget), 403 `request_refused` (no backend may receive it, or the egress guard
 //!   refused), 502 `backend_error` (every approved backend failed). Messages never hold
 //!   prompt text. A stream that fails after it began ends with an `error` chunk.
 //!
@@ -45,8 +49,8 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::{Stream, StreamExt};
-use promptveil::enrich::Role;
-use promptveil::pipeline::{Pipeline, PipelineStream, PromptRequest};
+use promptveil::enrich::{ToolCall, ToolSpec};
+use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 use promptveil::{Error, ErrorKind};
 use serde_json::{Value, json};
 
@@ -113,47 +117,118 @@ fn pipeline_error(e: &Error) -> Response {
     }
 }
 
-/// The text of a message's `content`: a string, or the text parts of an array.
-fn content_text(content: &Value) -> Option<String> {
+/// The text of a message's `content`: a string, or the text parts of an array; `None` when
+/// it has none. A part that is not text (an image, audio, a file) is an error naming it:
+/// no backend here takes them, and dropping one would answer a question nobody asked.
+fn content_text(content: &Value, at: usize) -> Result<Option<String>, String> {
     match content {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Null => Ok(None),
         Value::Array(parts) => {
-            let texts: Vec<&str> = parts
-                .iter()
-                .filter(|p| p["type"] == "text")
-                .filter_map(|p| p["text"].as_str())
-                .collect();
-            (!texts.is_empty()).then(|| texts.join("\n"))
+            let mut texts = Vec::new();
+            for (k, p) in parts.iter().enumerate() {
+                match (p["type"].as_str(), p["text"].as_str()) {
+                    (Some("text"), Some(t)) => texts.push(t),
+                    (kind, _) => {
+                        return Err(format!(
+                            "part {k} of message {at} is `{}`: only text parts are taken (no \
+                             backend for images, audio or files is configured)",
+                            kind.unwrap_or("untyped")
+                        ));
+                    }
+                }
+            }
+            Ok((!texts.is_empty()).then(|| texts.join("\n")))
         }
-        _ => None,
+        _ => Err(format!(
+            "the content of message {at} is neither text nor parts"
+        )),
     }
 }
 
-/// The question (system or developer messages in front of the last user message) and the
-/// conversation before it; an error message when the messages cannot make a request.
+/// The tool calls of an assistant message.
+fn calls_of(m: &Value, at: usize) -> Result<Vec<ToolCall>, String> {
+    let Some(calls) = m["tool_calls"].as_array() else {
+        return Ok(Vec::new());
+    };
+    calls
+        .iter()
+        .map(|c| {
+            let (Some(id), Some(name)) = (c["id"].as_str(), c["function"]["name"].as_str()) else {
+                return Err(format!("a tool call of message {at} has no id or name"));
+            };
+            let arguments = c["function"]["arguments"].as_str().unwrap_or("{}");
+            Ok(ToolCall::new(id, name, arguments))
+        })
+        .collect()
+}
+
+/// The conversation as the pipeline takes it: system and developer messages as system
+/// instructions, the user's and the model's turns (with their tool calls), the tools'
+/// answers; the last message is the user's question or a tool's answer. An error message
+/// when the messages cannot make a request.
 fn request_of(messages: &[Value]) -> Result<PromptRequest, String> {
-    let mut system = Vec::new();
-    let mut turns = Vec::new();
-    for m in messages {
-        let role = m["role"].as_str().unwrap_or("user");
-        let Some(text) = content_text(&m["content"]) else {
-            continue;
-        };
-        match role {
-            "system" | "developer" => system.push(text),
-            "user" => turns.push((Role::User, text)),
-            "assistant" => turns.push((Role::Assistant, text)),
+    let mut out = Vec::with_capacity(messages.len());
+    for (at, m) in messages.iter().enumerate() {
+        let text = content_text(&m["content"], at)?;
+        let message = match m["role"].as_str().unwrap_or("user") {
+            "system" | "developer" => Message::system(text.unwrap_or_default()),
+            "user" => Message::user(text.unwrap_or_default()),
+            "assistant" => Message::assistant_calls(text.unwrap_or_default(), calls_of(m, at)?),
+            "tool" => {
+                let Some(call) = m["tool_call_id"].as_str() else {
+                    return Err(format!(
+                        "message {at} of role `tool` names no `tool_call_id`"
+                    ));
+                };
+                Message::tool_result(call, text.unwrap_or_default())
+            }
             other => return Err(format!("messages of role `{other}` are not supported")),
-        }
+        };
+        out.push(message);
     }
-    match turns.pop() {
-        Some((Role::User, question)) => {
-            system.push(question);
-            Ok(PromptRequest::new(system.join("\n\n")).with_history(turns))
-        }
-        Some(_) => Err("the last message must be the user's".into()),
-        None => Err("`messages` holds no text".into()),
+    match messages.last().and_then(|m| m["role"].as_str()) {
+        Some("user" | "tool") => Ok(PromptRequest::conversation(out)),
+        Some(_) => Err("the last message must be the user's or a tool's answer".into()),
+        None => Err("`messages` holds no message".into()),
     }
+}
+
+/// The request's `tools` (functions only).
+fn tools_of(req: &Value) -> Result<Vec<ToolSpec>, String> {
+    let Some(tools) = req["tools"].as_array() else {
+        return Ok(Vec::new());
+    };
+    tools
+        .iter()
+        .map(|t| {
+            if t["type"] != "function" {
+                return Err("only tools of type `function` are taken".to_string());
+            }
+            let f = &t["function"];
+            let parameters = match &f["parameters"] {
+                Value::Null => json!({"type": "object", "properties": {}}),
+                p => p.clone(),
+            };
+            ToolSpec::new(
+                f["name"].as_str().unwrap_or_default(),
+                f["description"].as_str().unwrap_or_default(),
+                parameters,
+            )
+            .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// The model's calls in a chat completion message.
+fn calls_json(calls: &[ToolCall]) -> Vec<Value> {
+    calls
+        .iter()
+        .map(|c| {
+            json!({"id": c.id, "type": "function",
+                   "function": {"name": c.name, "arguments": c.arguments}})
+        })
+        .collect()
 }
 
 fn now() -> u64 {
@@ -182,7 +257,7 @@ async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response 
         );
     };
     let messages = req["messages"].as_array().map_or(&[][..], Vec::as_slice);
-    let mut request = match request_of(messages) {
+    let mut request = match request_of(messages).and_then(|r| Ok(r.with_tools(tools_of(&req)?))) {
         Ok(request) => request,
         Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
     };
@@ -218,7 +293,7 @@ async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response 
                     "id": id, "object": "chat.completion", "created": now(),
                     "model": if out.model().is_empty() { "promptveil" } else { out.model() },
                     "choices": [{"index": 0,
-                                 "message": {"role": "assistant", "content": out.answer()},
+                                 "message": message_json(out.answer(), out.tool_calls()),
                                  "finish_reason": out.finish_reason().unwrap_or("stop")}],
                     "usage": usage,
                 });
@@ -231,6 +306,19 @@ async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response 
             Err(e) => pipeline_error(&e),
         }
     }
+}
+
+/// An answer as a chat completion message: its text (none when it only calls tools) and
+/// its calls.
+fn message_json(text: &str, calls: &[ToolCall]) -> Value {
+    let mut message = json!({"role": "assistant", "content": text});
+    if !calls.is_empty() {
+        message["tool_calls"] = Value::Array(calls_json(calls));
+        if text.is_empty() {
+            message["content"] = Value::Null;
+        }
+    }
+    message
 }
 
 /// Where a streamed answer is.
@@ -286,6 +374,14 @@ fn chunks(
                             None => {
                                 phase = Phase::Done;
                                 let summary = stream.summary();
+                                // The calls, restored whole once the answer ended.
+                                let calls = summary.map_or(&[][..], |s| s.tool_calls.as_slice());
+                                for (index, call) in calls_json(calls).into_iter().enumerate() {
+                                    let mut call = call;
+                                    call["index"] = json!(index);
+                                    let c = chunk(&id, json!({"tool_calls": [call]}), None);
+                                    queue.push(Event::default().data(c.to_string()));
+                                }
                                 let reason = summary
                                     .and_then(|s| s.finish_reason.clone())
                                     .unwrap_or_else(|| "stop".into());

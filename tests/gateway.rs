@@ -13,8 +13,27 @@ use std::process::{Child, Command, Stdio};
 
 use loopback::{Received, Reply, anthropic_events, anthropic_json, openai_events, openai_json};
 
-/// The echo model: "Re: " and the question it saw.
+/// The echo model: "Re: " and the question it saw; given tools and a tool's answer, it calls
+/// `charge_card` with the e-mail and card it was shown.
 fn echo(r: &Received, anthropic: bool) -> Reply {
+    if !anthropic && r.body.get("tools").is_some() {
+        let messages = r.body["messages"].as_array().cloned().unwrap_or_default();
+        let answer: serde_json::Value = messages
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "tool")
+            .and_then(|m| m["content"].as_str())
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_default();
+        let args =
+            serde_json::json!({"email": answer["email"], "card": answer["card"]}).to_string();
+        return if r.streaming() {
+            let (a, b) = args.split_at(args.len() / 2);
+            loopback::openai_call_events("call_2", "charge_card", &[a, b])
+        } else {
+            loopback::openai_calls_json(&[("call_2", "charge_card", args)])
+        };
+    }
     let answer = format!("Re: {}", loopback::question_of(&r.prompt()));
     let chars: Vec<char> = answer.chars().collect();
     let pieces: Vec<String> = chars.chunks(5).map(|c| c.iter().collect()).collect();
@@ -180,29 +199,34 @@ context_window = 200000
 
     // 3. A conversation: earlier turns go as messages of their own, redacted with the
     // question's vault (one placeholder for the address throughout); the system message goes
-    // in front of the question (the echo model repeats the question's first line).
-    assert_eq!(seen["multi"], "Re: Be brief.");
+    // as a system message, never into the user's question.
+    assert_eq!(
+        seen["multi"],
+        "Re: Is the clinic open on Sunday? Ask ann.lee@example.org."
+    );
     let sent = local.requests();
     let messages = sent[2].messages();
-    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    assert_eq!(messages[0], ("system".into(), "Be brief.".into()));
     assert_eq!(
-        messages[0],
+        messages[1],
         (
             "user".into(),
             "My e-mail is [EMAIL_1], call me [PERSON_1].".into()
         )
     );
     assert_eq!(
-        messages[1],
+        messages[2],
         ("assistant".into(), "Noted: [EMAIL_1].".into())
     );
-    assert_eq!(messages[2].0, "user");
+    assert_eq!(messages[3].0, "user");
     assert!(
-        messages[2]
+        messages[3]
             .1
-            .contains("Be brief.\n\nIs the clinic open on Sunday? Ask [EMAIL_1]."),
+            .contains("Is the clinic open on Sunday? Ask [EMAIL_1].")
+            && !messages[3].1.contains("Be brief"),
         "{}",
-        messages[2].1
+        messages[3].1
     );
 
     // 4. Hard and public: the external tier.
@@ -216,14 +240,20 @@ context_window = 200000
     for (messages, says) in [
         (
             serde_json::json!([{"role": "tool", "content": "ann.lee@example.org"}]),
-            "role `tool`",
+            "names no `tool_call_id`",
         ),
         (
             serde_json::json!([
                 {"role": "user", "content": "Hi"},
                 {"role": "assistant", "content": "Mail ann.lee@example.org"}
             ]),
-            "the last message must be the user's",
+            "the last message must be the user's or a tool's answer",
+        ),
+        (
+            serde_json::json!([{"role": "user", "content": [
+                {"type": "text", "text": "What is in ann.lee@example.org's picture?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}]),
+            "part 1 of message 0 is `image_url`",
         ),
     ] {
         let response = client
@@ -248,7 +278,50 @@ context_window = 200000
             "{p}"
         );
     }
-    assert_eq!(local.requests().len(), 3);
+    // 6. Tools, whole and streamed: the backend saw placeholders only — in the earlier
+    // call's arguments and in the tool's answer, the same one for the address — and the
+    // client got the model's call with the values, its arguments JSON.
+    for key in ["tools", "tools_stream"] {
+        let t = &seen[key];
+        assert_eq!(t["finish_reason"], "tool_calls", "{key}");
+        assert_eq!(t["calls"][0]["name"], "charge_card", "{key}");
+        assert_eq!(t["calls"][0]["id"], "call_2", "{key}");
+        assert_eq!(
+            t["calls"][0]["arguments"],
+            serde_json::json!({"email": "ann.lee@example.org", "card": "4111 1111 1111 1111"}),
+            "{key}"
+        );
+    }
+    let sent = local.requests();
+    for r in &sent[3..5] {
+        let body = r.body.to_string();
+        assert!(
+            !body.contains("ann.lee@") && !body.contains("4111"),
+            "{body}"
+        );
+        assert_eq!(r.body["messages"][0]["role"], "system");
+        assert_eq!(r.body["tools"][0]["function"]["name"], "charge_card");
+        let schema = &r.body["tools"][0]["function"]["parameters"];
+        assert_eq!(schema["properties"]["email"]["type"], "string", "{schema}");
+        let call = &r.body["messages"][2]["tool_calls"][0]["function"];
+        assert_eq!(call["name"], "find_card");
+        let tool = &r.body["messages"][3];
+        assert_eq!(tool["role"], "tool");
+        assert_eq!(tool["tool_call_id"], "call_1");
+        let email = call["arguments"]
+            .as_str()
+            .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok());
+        let email = email
+            .as_ref()
+            .and_then(|a| a["email"].as_str())
+            .expect("placeholder");
+        assert!(email.starts_with("[EMAIL_"), "{email}");
+        assert!(
+            tool["content"].as_str().is_some_and(|c| c.contains(email)),
+            "{body}"
+        );
+    }
+    assert_eq!(local.requests().len(), 5);
     assert_eq!(cloud.requests().len(), 1);
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit");
     assert!(!audit.contains("ann.lee@example.org"));

@@ -163,6 +163,11 @@ async fn openai_tool_round_trip_whole() {
     // The conversation ends with the tool's answer: no user message after it.
     assert_eq!(body["messages"].as_array().map(Vec::len), Some(4));
     assert_eq!(body["tools"][1]["function"]["name"], "charge_card");
+    // A schema describes fields, it holds none: a property named `email` keeps its type.
+    assert_eq!(
+        body["tools"][1]["function"]["parameters"]["properties"]["email"]["type"],
+        "string"
+    );
     assert_eq!(out.finish_reason(), Some("tool_calls"));
     assert_eq!(out.tool_calls().len(), 1);
     check_restored(&out.tool_calls()[0]);

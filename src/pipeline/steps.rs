@@ -47,14 +47,16 @@ pub(super) fn redact_conversation(
     for t in &req.tools {
         let (description, report) = redactor.redact(&t.description, vault).into_parts();
         defined.merge(report);
-        let parameters = redactor.redact_json(&t.parameters, vault).map_err(|e| {
-            p.refuse_as(
-                id,
-                format!("the tool `{}` could not be redacted: {e}", t.name),
-                "a tool's definition could not be redacted",
-            )
-            .with_source(e)
-        })?;
+        let parameters = redactor
+            .redact_json_text(&t.parameters, vault)
+            .map_err(|e| {
+                p.refuse_as(
+                    id,
+                    format!("the tool `{}` could not be redacted: {e}", t.name),
+                    "a tool's definition could not be redacted",
+                )
+                .with_source(e)
+            })?;
         defined.merge(parameters.report());
         tools.push(RedactedTool::new(&t.name, &description, &parameters)?);
     }

@@ -200,6 +200,8 @@ struct Walk<'a> {
     redactor: &'a Redactor,
     vault: &'a Vault,
     records: Vec<JsonRecord>,
+    /// Whether field rules apply (not in a schema, whose keys name no data).
+    fields: bool,
 }
 
 impl Redactor {
@@ -226,11 +228,39 @@ impl Redactor {
     /// # Ok::<(), promptveil::Error>(())
     /// ```
     pub fn redact_json(&self, value: &Value, vault: &Vault) -> Result<JsonRedaction> {
+        self.walk_json(value, vault, true)
+    }
+
+    /// Redacts a JSON document whose keys name no data — a JSON Schema, where `"email":
+    /// {"type": "string"}` describes a field rather than holding one: every string and key
+    /// is scanned as text, and field rules do not apply.
+    ///
+    /// # Errors
+    ///
+    /// As [`redact_json`](Redactor::redact_json).
+    ///
+    /// ```
+    /// use promptveil::redact::{Redactor, Vault};
+    /// use serde_json::json;
+    ///
+    /// let redactor = Redactor::builder().default_rules().build()?;
+    /// let schema = json!({"properties": {"email": {"type": "string", "description": "e.g. ana@example.com"}}});
+    /// let red = redactor.redact_json_text(&schema, &Vault::new())?;
+    /// assert_eq!(red.value()["properties"]["email"]["type"], "string");
+    /// assert_eq!(red.value()["properties"]["email"]["description"], "e.g. [EMAIL_1]");
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    pub fn redact_json_text(&self, value: &Value, vault: &Vault) -> Result<JsonRedaction> {
+        self.walk_json(value, vault, false)
+    }
+
+    fn walk_json(&self, value: &Value, vault: &Vault, fields: bool) -> Result<JsonRedaction> {
         reserve(value, vault, 0)?;
         let mut walk = Walk {
             redactor: self,
             vault,
             records: Vec::new(),
+            fields,
         };
         let value = walk.value(value, "", "", 0)?;
         Ok(JsonRedaction {
@@ -332,7 +362,11 @@ impl Walk<'_> {
                             record,
                         });
                     }
-                    let new = match self.field_for(&child_in, k).cloned() {
+                    let field = self
+                        .fields
+                        .then(|| self.field_for(&child_in, k).cloned())
+                        .flatten();
+                    let new = match field {
                         Some(field) => self.whole(x, &field, &child_out, depth + 1)?,
                         None => self.value(x, &child_in, &child_out, depth + 1)?,
                     };

@@ -70,4 +70,46 @@ try:
 except openai.BadRequestError as e:
     out["bad"] = {"status": e.status_code, "type": e.body.get("type") if isinstance(e.body, dict) else None}
 
+# 6. A tool round trip: the tool's answer carries an e-mail and a card number; the model
+# behind the gateway calls the next tool with them (it sees placeholders only), and the
+# client gets the call with the values back, its arguments still JSON. Whole, then streamed.
+tools = [{"type": "function", "function": {
+    "name": "charge_card", "description": "Charges a customer's card.",
+    "parameters": {"type": "object", "properties": {
+        "email": {"type": "string"}, "card": {"type": "string"}}}}}]
+conversation = [
+    {"role": "developer", "content": "You run billing."},
+    {"role": "user", "content": "Charge the card on file for ann.lee@example.org."},
+    {"role": "assistant", "content": None, "tool_calls": [{
+        "id": "call_1", "type": "function",
+        "function": {"name": "find_card", "arguments": json.dumps({"email": "ann.lee@example.org"})}}]},
+    {"role": "tool", "tool_call_id": "call_1",
+     "content": json.dumps({"email": "ann.lee@example.org", "card": "4111 1111 1111 1111"})},
+]
+reply = client.chat.completions.create(model="promptveil", messages=conversation, tools=tools)
+choice = reply.choices[0]
+out["tools"] = {
+    "finish_reason": choice.finish_reason,
+    "calls": [{"id": c.id, "name": c.function.name, "arguments": json.loads(c.function.arguments)}
+              for c in choice.message.tool_calls or []],
+}
+calls, finish = {}, None
+for chunk in client.chat.completions.create(model="promptveil", messages=conversation, tools=tools, stream=True):
+    for choice in chunk.choices:
+        for d in choice.delta.tool_calls or []:
+            call = calls.setdefault(d.index, {"id": None, "name": None, "arguments": ""})
+            if d.id:
+                call["id"] = d.id
+            if d.function and d.function.name:
+                call["name"] = d.function.name
+            if d.function and d.function.arguments:
+                call["arguments"] += d.function.arguments
+        if choice.finish_reason:
+            finish = choice.finish_reason
+out["tools_stream"] = {
+    "finish_reason": finish,
+    "calls": [{"id": c["id"], "name": c["name"], "arguments": json.loads(c["arguments"])}
+              for _, c in sorted(calls.items())],
+}
+
 print(json.dumps(out))
