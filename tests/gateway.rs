@@ -1,6 +1,6 @@
-//! The OpenAI-compatible gateway example (`examples/gateway.rs`, built by `cargo test`) with
-//! the official `openai` Python client as a real client (`tests/python/openai_client.py`,
-//! the client installed by `scripts/fetch-assets`). The model backends behind the gateway are
+//! The gateway example (`examples/gateway/`, built by `cargo test`) with the official `openai`
+//! and `anthropic` Python clients as real clients (`tests/python/`, the clients installed by
+//! `scripts/fetch-assets`). The model backends behind the gateway are
 //! loopback servers speaking the OpenAI and Anthropic wire formats.
 
 mod support;
@@ -43,6 +43,38 @@ fn echo(r: &Received, anthropic: bool) -> Reply {
         (false, true) => openai_events(&refs, Some((40, 8)), false),
         (true, false) => anthropic_json(&answer, (50, 9)),
         (true, true) => anthropic_events(&refs, (50, 9), None),
+    }
+}
+
+/// What the streamed question's answer reads, restored.
+const STREAMED: &str =
+    "Re: Call +44 20 7946 0958 and tell ann.lee@example.org the clinic opens at eight.";
+
+/// The pieces a client saw, joined.
+fn joined(pieces: &serde_json::Value) -> String {
+    pieces
+        .as_array()
+        .expect("pieces")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect()
+}
+
+/// The model's `charge_card` call as a client got it, whole (`tools`) and streamed
+/// (`tools_stream`): the values restored, the arguments (under `args`) JSON.
+fn check_calls(seen: &serde_json::Value, stop: &str, args: &str) {
+    for key in ["tools", "tools_stream"] {
+        let t = &seen[key];
+        assert!(
+            t["finish_reason"] == stop || t["stop_reason"] == stop,
+            "{key}: {t}"
+        );
+        assert_eq!(t["calls"][0]["name"], "charge_card", "{key}");
+        assert_eq!(
+            t["calls"][0][args],
+            serde_json::json!({"email": "ann.lee@example.org", "card": "4111 1111 1111 1111"}),
+            "{key}"
+        );
     }
 }
 
@@ -100,20 +132,10 @@ fn start_gateway(config: &std::path::Path) -> Gateway {
     Gateway { child, base }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_official_openai_client_talks_through_the_gateway() {
-    let python = support::assets().join(".venv/bin/python");
-    support::fetch_assets(|| {
-        python.is_file()
-            && Command::new(&python)
-                .args(["-c", "import openai"])
-                .status()
-                .is_ok_and(|s| s.success())
-    });
-    let local = loopback::start(|r| echo(r, false)).await;
-    let cloud = loopback::start(|r| echo(r, true)).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("gateway.toml");
+/// The gateway's configuration: the local tier speaks the OpenAI wire format, the external
+/// tier Anthropic's.
+fn write_config(dir: &std::path::Path, local: &str, cloud: &str) -> PathBuf {
+    let config = dir.join("gateway.toml");
     std::fs::write(
         &config,
         format!(
@@ -145,14 +167,24 @@ locality = "external"
 size = "large"
 context_window = 200000
 "#,
-            local.base, cloud.base
+            local, cloud
         ),
     )
     .expect("config");
-    let gateway = start_gateway(&config);
+    config
+}
 
-    let base = gateway.base.clone();
-    let script = root().join("tests/python/openai_client.py");
+/// Runs a Python client script against the gateway at `base`; what it printed, as JSON.
+async fn run_client(script: &str, base: String) -> serde_json::Value {
+    let python = support::assets().join(".venv/bin/python");
+    support::fetch_assets(|| {
+        python.is_file()
+            && Command::new(&python)
+                .args(["-c", "import openai, anthropic"])
+                .status()
+                .is_ok_and(|s| s.success())
+    });
+    let script = root().join("tests/python").join(script);
     let output = tokio::task::spawn_blocking(move || {
         Command::new(&python)
             .arg(script)
@@ -167,8 +199,17 @@ context_window = 200000
         "the client failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let seen: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("the client prints JSON");
+    serde_json::from_slice(&output.stdout).expect("the client prints JSON")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_openai_client_talks_through_the_gateway() {
+    let local = loopback::start(|r| echo(r, false)).await;
+    let cloud = loopback::start(|r| echo(r, true)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &local.base, &cloud.base);
+    let gateway = start_gateway(&config);
+    let seen = run_client("openai_client.py", gateway.base.clone()).await;
 
     // 1. The answer comes back restored; the backend saw a placeholder.
     let plain = &seen["plain"];
@@ -183,16 +224,7 @@ context_window = 200000
 
     // 2. Streamed through the client's SSE parser, placeholders restored across chunks.
     let stream = &seen["stream"];
-    let text: String = stream["pieces"]
-        .as_array()
-        .expect("pieces")
-        .iter()
-        .filter_map(|p| p.as_str())
-        .collect();
-    assert_eq!(
-        text,
-        "Re: Call +44 20 7946 0958 and tell ann.lee@example.org the clinic opens at eight."
-    );
+    assert_eq!(joined(&stream["pieces"]), STREAMED);
     assert!(stream["pieces"].as_array().is_some_and(|p| p.len() > 3));
     assert_eq!(stream["usage"], serde_json::json!([40, 8]));
     assert_eq!(stream["finish_reason"], "stop");
@@ -281,17 +313,8 @@ context_window = 200000
     // 6. Tools, whole and streamed: the backend saw placeholders only — in the earlier
     // call's arguments and in the tool's answer, the same one for the address — and the
     // client got the model's call with the values, its arguments JSON.
-    for key in ["tools", "tools_stream"] {
-        let t = &seen[key];
-        assert_eq!(t["finish_reason"], "tool_calls", "{key}");
-        assert_eq!(t["calls"][0]["name"], "charge_card", "{key}");
-        assert_eq!(t["calls"][0]["id"], "call_2", "{key}");
-        assert_eq!(
-            t["calls"][0]["arguments"],
-            serde_json::json!({"email": "ann.lee@example.org", "card": "4111 1111 1111 1111"}),
-            "{key}"
-        );
-    }
+    check_calls(&seen, "tool_calls", "arguments");
+    assert_eq!(seen["tools_stream"]["calls"][0]["id"], "call_2");
     let sent = local.requests();
     for r in &sent[3..5] {
         let body = r.body.to_string();
@@ -326,4 +349,169 @@ context_window = 200000
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit");
     assert!(!audit.contains("ann.lee@example.org"));
     assert!(audit.contains(plain["request_id"].as_str().unwrap_or("-")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_anthropic_client_talks_through_the_gateway() {
+    let local = loopback::start(|r| echo(r, false)).await;
+    let cloud = loopback::start(|r| echo(r, true)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &local.base, &cloud.base);
+    let gateway = start_gateway(&config);
+    // The Anthropic client adds `/v1/messages` to its base URL itself.
+    let base = gateway.base.trim_end_matches("/v1").to_string();
+    let seen = run_client("anthropic_client.py", base).await;
+
+    // 1. A message: restored; the system text went as system instructions.
+    let plain = &seen["plain"];
+    assert_eq!(
+        plain["text"],
+        "Re: Please confirm to ann.lee@example.org that Saturday at 09:00 works."
+    );
+    assert_eq!(plain["stop_reason"], "end_turn");
+    assert_eq!(plain["backend"], "local-slm");
+    let sent = local.requests();
+    assert_eq!(sent[0].messages()[0], ("system".into(), "Be brief.".into()));
+
+    // 2. Streamed through the client's event parser, placeholders restored across events.
+    assert_eq!(joined(&seen["stream"]["pieces"]), STREAMED);
+    assert_eq!(seen["stream"]["stop_reason"], "end_turn");
+
+    // 3. Tools, whole and streamed, through the OpenAI-format backend on premises (the card
+    // keeps the request there): the client gets `tool_use` blocks with the values.
+    check_calls(&seen, "tool_use", "input");
+    for r in &sent[2..4] {
+        let body = r.body.to_string();
+        assert!(
+            !body.contains("ann.lee@") && !body.contains("4111"),
+            "{body}"
+        );
+        assert_eq!(r.body["messages"][0]["role"], "system");
+        assert_eq!(r.body["messages"][2]["tool_calls"][0]["id"], "toolu_1");
+        assert_eq!(r.body["messages"][3]["tool_call_id"], "toolu_1");
+    }
+
+    // 4. An image is a 400 naming the block, not a silent drop.
+    assert_eq!(seen["image"]["status"], 400);
+    let message = seen["image"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("block 0 of message 0 is `image`"),
+        "{message}"
+    );
+
+    for r in local.requests().iter().chain(cloud.requests().iter()) {
+        let body = r.body.to_string();
+        assert!(
+            !body.contains("ann.lee@example.org") && !body.contains("7946 0958"),
+            "{body}"
+        );
+    }
+    assert_eq!(local.requests().len(), 4);
+}
+
+/// Both endpoints, both modes, go through the same path: the egress guard refuses a value
+/// the redaction could not replace (here glued into a tool's name, which is sent as it is),
+/// before anything reaches a backend; a clean request comes back restored; every request
+/// ends in the audit trail exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_endpoint_and_mode_goes_through_the_guard_restore_and_audit() {
+    let local = loopback::start(|r| echo(r, false)).await;
+    let cloud = loopback::start(|r| echo(r, true)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &local.base, &cloud.base);
+    let gateway = start_gateway(&config);
+    let client = reqwest::Client::new();
+    let name = "lookup_4111111111111111";
+    let endpoints = [
+        (
+            "chat/completions",
+            serde_json::json!([{"type": "function", "function": {
+                "name": name, "description": "Looks up.", "parameters": {"type": "object"}}}]),
+            "request_refused",
+        ),
+        (
+            "messages",
+            serde_json::json!([{"name": name, "description": "Looks up.",
+                                "input_schema": {"type": "object"}}]),
+            "permission_error",
+        ),
+    ];
+    for (endpoint, tools, refused) in &endpoints {
+        for stream in [false, true] {
+            let ask = |text: &str, tools: Option<&serde_json::Value>| {
+                let mut body = serde_json::json!({"model": "promptveil", "max_tokens": 64,
+                    "stream": stream, "messages": [{"role": "user", "content": text}]});
+                if let Some(t) = tools {
+                    body["tools"] = t.clone();
+                }
+                client
+                    .post(format!("{}/{endpoint}", gateway.base))
+                    .json(&body)
+                    .send()
+            };
+            let r = ask("Look this up.", Some(tools)).await.expect("answer");
+            assert_eq!(r.status().as_u16(), 403, "{endpoint} stream={stream}");
+            let body: serde_json::Value = r.json().await.expect("JSON error");
+            assert_eq!(
+                body["error"]["type"], *refused,
+                "{endpoint} stream={stream}"
+            );
+            let r = ask("Mail ann.lee@example.org the plan.", None)
+                .await
+                .expect("answer");
+            assert_eq!(r.status().as_u16(), 200, "{endpoint} stream={stream}");
+            let text = r.text().await.expect("body");
+            assert!(
+                text.contains("ann.lee@example.org"),
+                "{endpoint} stream={stream}: {text}"
+            );
+        }
+    }
+    // Four clean requests reached a backend, with placeholders only; no refused one did.
+    let sent: Vec<Received> = local
+        .requests()
+        .into_iter()
+        .chain(cloud.requests())
+        .collect();
+    assert_eq!(sent.len(), 4);
+    for r in &sent {
+        let body = r.body.to_string();
+        assert!(!body.contains("ann.lee@") && !body.contains(name), "{body}");
+    }
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit");
+    let events: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let terminal: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| {
+            ["restored", "refused", "failed", "cancelled"]
+                .contains(&e["event"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(terminal.len(), 8, "{audit}");
+    let refused: Vec<_> = terminal
+        .iter()
+        .filter(|e| e["event"] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 4);
+    assert!(
+        refused.iter().all(|e| e["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("egress guard"))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        terminal.iter().filter(|e| e["event"] == "restored").count(),
+        4
+    );
+    let mut ids: Vec<&str> = terminal
+        .iter()
+        .filter_map(|e| e["request"].as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "one terminal event per request");
+    assert!(!audit.contains("ann.lee@example.org") && !audit.contains("4111111111111111"));
 }

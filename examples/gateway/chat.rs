@@ -1,98 +1,19 @@
-//! An OpenAI-compatible gateway: every chat completion goes through the promptveil pipeline.
-//!
-//! An application that already speaks the OpenAI API switches by changing its base URL to
-//! this server's. Each request is redacted, enriched from the local index, routed to an
-//! on-premises or external backend by the pipeline's policy, checked at egress, and its
-//! answer restored — JSON or server-sent events, as the client asked.
-//!
-//! ```text
-//! cargo run --all-features --example gateway -- --config promptveil.toml [--listen 127.0.0.1:8787]
-//! ```
-//!
-//! Then, from any OpenAI client:
-//!
-//! ```python
-//! from openai import OpenAI
-//! client = OpenAI(base_url="http://127.0.0.1:8787/v1", api_key="unused")
-//! reply = client.chat.completions.create(model="promptveil", messages=[{"role": "user", "content": "..."}])
-//! ```
-//!
-//! - `POST /v1/chat/completions`: `messages` (text content, or text parts), `tools`
-//!   (functions), `stream`, `stream_options.include_usage`, `max_tokens` /
-//!   `max_completion_tokens`, `temperature`. The last message is the user's question or a
-//!   tool's answer; the messages before it are the conversation (redacted with the
-//!   question's vault and sent as messages of their own, the oldest left out first when the
-//!   budget is short): system and developer messages as system instructions, the model's
-//!   tool calls with their arguments redacted as JSON, the tools' answers (`role: tool`).
-//!   The model's calls come back restored, their arguments still JSON; in a stream, after
-//!   the text, each call whole. Answers carry the headers `x-promptveil-request-id` (as in
-//!   the audit trail) and `x-promptveil-backend`.
-//! - `GET /v1/models`: one model, `promptveil`.
-//! - Errors use OpenAI's error body: 400 `invalid_request_error` (bad JSON, a last message
-//!   neither the user's nor a tool's, a role other than system, developer, user, assistant
-//!   or tool, a tool answer naming no call, a content part that is not text, a tool that is
-//!   not a function or whose name is not an identifier, prompt over budget), 403 `request_refused` (no backend may receive it, or the egress guard
-//!   refused), 502 `backend_error` (every approved backend failed). Messages never hold
-//!   prompt text. A stream that fails after it began ends with an `error` chunk.
-//!
-//! The configuration is the pipeline's TOML file (see `promptveil::pipeline`); the server
-//! prints `listening http://ADDR/v1` once it accepts connections.
+//! `POST /v1/chat/completions`: the OpenAI chat completions API.
 
 use std::convert::Infallible;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use futures_util::{Stream, StreamExt};
+use promptveil::Error;
 use promptveil::enrich::{ToolCall, ToolSpec};
 use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
-use promptveil::{Error, ErrorKind};
 use serde_json::{Value, json};
 
-type Failure = Box<dyn std::error::Error>;
-
-fn main() -> Result<(), Failure> {
-    let mut config = None;
-    let mut listen = "127.0.0.1:8787".to_string();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--config" => config = args.next(),
-            "--listen" => listen = args.next().ok_or("--listen needs an address")?,
-            other => return Err(format!("unknown argument `{other}` (--config, --listen)").into()),
-        }
-    }
-    let config = config.ok_or("--config PATH is required: the pipeline's TOML file")?;
-    let pipeline = Pipeline::builder().from_toml_file(&config).build()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(serve(pipeline, &listen))
-}
-
-async fn serve(pipeline: Pipeline, listen: &str) -> Result<(), Failure> {
-    let app = Router::new()
-        .route("/v1/chat/completions", post(completions))
-        .route("/v1/models", get(models))
-        .with_state(pipeline);
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    println!("listening http://{}/v1", listener.local_addr()?);
-    axum::serve(listener, app).await?;
-    Ok(())
-}
-
-async fn models() -> Response {
-    axum::Json(json!({
-        "object": "list",
-        "data": [{"id": "promptveil", "object": "model", "created": 0, "owned_by": "promptveil"}],
-    }))
-    .into_response()
-}
+use super::{now, openai_finish, status_of, with_headers};
 
 /// An OpenAI-style error answer.
 fn error(status: StatusCode, kind: &str, message: &str) -> Response {
@@ -101,20 +22,8 @@ fn error(status: StatusCode, kind: &str, message: &str) -> Response {
 }
 
 fn pipeline_error(e: &Error) -> Response {
-    match e.kind() {
-        ErrorKind::Refused => error(StatusCode::FORBIDDEN, "request_refused", &e.to_string()),
-        ErrorKind::Backend => error(StatusCode::BAD_GATEWAY, "backend_error", &e.to_string()),
-        ErrorKind::Config => error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            &e.to_string(),
-        ),
-        _ => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            &e.to_string(),
-        ),
-    }
+    let (status, kind, _) = status_of(e);
+    error(status, kind, &e.to_string())
 }
 
 /// The text of a message's `content`: a string, or the text parts of an array; `None` when
@@ -231,24 +140,7 @@ fn calls_json(calls: &[ToolCall]) -> Vec<Value> {
         .collect()
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn with_headers(mut response: Response, id: &str, backend: &str) -> Response {
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(id) {
-        headers.insert("x-promptveil-request-id", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(backend) {
-        headers.insert("x-promptveil-backend", v);
-    }
-    response
-}
-
-async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response {
+pub(super) async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -294,7 +186,7 @@ async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response 
                     "model": if out.model().is_empty() { "promptveil" } else { out.model() },
                     "choices": [{"index": 0,
                                  "message": message_json(out.answer(), out.tool_calls()),
-                                 "finish_reason": out.finish_reason().unwrap_or("stop")}],
+                                 "finish_reason": openai_finish(out.finish_reason(), !out.tool_calls().is_empty())}],
                     "usage": usage,
                 });
                 with_headers(
@@ -382,10 +274,11 @@ fn chunks(
                                     let c = chunk(&id, json!({"tool_calls": [call]}), None);
                                     queue.push(Event::default().data(c.to_string()));
                                 }
-                                let reason = summary
-                                    .and_then(|s| s.finish_reason.clone())
-                                    .unwrap_or_else(|| "stop".into());
-                                let last = chunk(&id, json!({}), Some(&reason));
+                                let reason = openai_finish(
+                                    summary.and_then(|s| s.finish_reason.as_deref()),
+                                    !calls.is_empty(),
+                                );
+                                let last = chunk(&id, json!({}), Some(reason));
                                 queue.push(Event::default().data(last.to_string()));
                                 if include_usage {
                                     let u = summary.and_then(|s| s.usage).unwrap_or_default();

@@ -1,0 +1,157 @@
+//! A gateway speaking the OpenAI and Anthropic APIs: every chat completion and every message
+//! goes through the promptveil pipeline, by the same path (redact → guard → restore, audited).
+//!
+//! An application that already speaks the OpenAI chat completions API or the Anthropic
+//! Messages API switches by changing its base URL to this server's. Each request is redacted, enriched from the local index, routed to an
+//! on-premises or external backend by the pipeline's policy, checked at egress, and its
+//! answer restored — JSON or server-sent events, as the client asked.
+//!
+//! ```text
+//! cargo run --all-features --example gateway -- --config promptveil.toml [--listen 127.0.0.1:8787]
+//! ```
+//!
+//! Then, from any OpenAI client:
+//!
+//! ```python
+//! from openai import OpenAI
+//! client = OpenAI(base_url="http://127.0.0.1:8787/v1", api_key="unused")
+//! reply = client.chat.completions.create(model="promptveil", messages=[{"role": "user", "content": "..."}])
+//! ```
+//!
+//! - `POST /v1/chat/completions`: `messages` (text content, or text parts), `tools`
+//!   (functions), `stream`, `stream_options.include_usage`, `max_tokens` /
+//!   `max_completion_tokens`, `temperature`. The last message is the user's question or a
+//!   tool's answer; the messages before it are the conversation (redacted with the
+//!   question's vault and sent as messages of their own, the oldest left out first when the
+//!   budget is short): system and developer messages as system instructions, the model's
+//!   tool calls with their arguments redacted as JSON, the tools' answers (`role: tool`).
+//!   The model's calls come back restored, their arguments still JSON; in a stream, after
+//!   the text, each call whole. Answers carry the headers `x-promptveil-request-id` (as in
+//!   the audit trail) and `x-promptveil-backend`.
+//! - `POST /v1/messages` (Anthropic): `system` (text or text blocks), `messages` (text,
+//!   `tool_use` and `tool_result` blocks), `tools`, `max_tokens`, `temperature`, `stream`. The
+//!   same conversation as above in Anthropic's shape; the answer's text and `tool_use`
+//!   blocks come back restored (a stream: the text as it comes, then each call whole). Errors
+//!   use Anthropic's error body (`invalid_request_error`, `permission_error` for a refusal,
+//!   `api_error` when no backend answered).
+//! - `GET /v1/models`: one model, `promptveil`.
+//! - Errors use OpenAI's error body: 400 `invalid_request_error` (bad JSON, a last message
+//!   neither the user's nor a tool's, a role other than system, developer, user, assistant
+//!   or tool, a tool answer naming no call, a content part that is not text, a tool that is
+//!   not a function or whose name is not an identifier, prompt over budget), 403 `request_refused` (no backend may receive it, or the egress guard
+//!   refused), 502 `backend_error` (every approved backend failed). Messages never hold
+//!   prompt text. A stream that fails after it began ends with an `error` chunk.
+//!
+//! The configuration is the pipeline's TOML file (see `promptveil::pipeline`); the server
+//! prints `listening http://ADDR/v1` once it accepts connections.
+
+mod chat;
+mod messages;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use promptveil::pipeline::Pipeline;
+use promptveil::{Error, ErrorKind};
+use serde_json::json;
+
+type Failure = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Failure> {
+    let mut config = None;
+    let mut listen = "127.0.0.1:8787".to_string();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" => config = args.next(),
+            "--listen" => listen = args.next().ok_or("--listen needs an address")?,
+            other => return Err(format!("unknown argument `{other}` (--config, --listen)").into()),
+        }
+    }
+    let config = config.ok_or("--config PATH is required: the pipeline's TOML file")?;
+    let pipeline = Pipeline::builder().from_toml_file(&config).build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(pipeline, &listen))
+}
+
+async fn serve(pipeline: Pipeline, listen: &str) -> Result<(), Failure> {
+    let app = Router::new()
+        .route("/v1/chat/completions", post(chat::completions))
+        .route("/v1/messages", post(messages::create))
+        .route("/v1/models", get(models))
+        .with_state(pipeline);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("listening http://{}/v1", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn models() -> Response {
+    axum::Json(json!({
+        "object": "list",
+        "data": [{"id": "promptveil", "object": "model", "created": 0, "owned_by": "promptveil"}],
+    }))
+    .into_response()
+}
+
+/// The HTTP status of a pipeline error, and its error type in the OpenAI and the Anthropic
+/// error bodies.
+fn status_of(e: &Error) -> (StatusCode, &'static str, &'static str) {
+    match e.kind() {
+        ErrorKind::Refused => (StatusCode::FORBIDDEN, "request_refused", "permission_error"),
+        ErrorKind::Backend => (StatusCode::BAD_GATEWAY, "backend_error", "api_error"),
+        ErrorKind::Config => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "invalid_request_error",
+        ),
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "api_error",
+        ),
+    }
+}
+
+/// Why an answer stopped, in the OpenAI API's words, whichever API the backend spoke.
+fn openai_finish(reason: Option<&str>, calls: bool) -> &'static str {
+    match reason {
+        _ if calls => "tool_calls",
+        Some("length" | "max_tokens") => "length",
+        Some("content_filter" | "refusal") => "content_filter",
+        _ => "stop",
+    }
+}
+
+/// Why an answer stopped, in the Anthropic API's words.
+fn anthropic_stop(reason: Option<&str>, calls: bool) -> &'static str {
+    match reason {
+        _ if calls => "tool_use",
+        Some("length" | "max_tokens") => "max_tokens",
+        Some("stop_sequence") => "stop_sequence",
+        Some("refusal" | "content_filter") => "refusal",
+        _ => "end_turn",
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn with_headers(mut response: Response, id: &str, backend: &str) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(id) {
+        headers.insert("x-promptveil-request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(backend) {
+        headers.insert("x-promptveil-backend", v);
+    }
+    response
+}

@@ -1,0 +1,289 @@
+//! `POST /v1/messages`: the Anthropic Messages API.
+
+use std::convert::Infallible;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::{Stream, StreamExt};
+use promptveil::Error;
+use promptveil::enrich::{ToolCall, ToolSpec};
+use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
+use serde_json::{Value, json};
+
+use super::{anthropic_stop, status_of, with_headers};
+
+/// An Anthropic-style error answer.
+fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+    let body = json!({"type": "error", "error": {"type": kind, "message": message}});
+    (status, axum::Json(body)).into_response()
+}
+
+fn invalid(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "invalid_request_error", message)
+}
+
+fn pipeline_error(e: &Error) -> Response {
+    let (status, _, kind) = status_of(e);
+    error(status, kind, &e.to_string())
+}
+
+/// The text of `content`: a string, or text blocks; any other block is an error naming it.
+fn text_of(content: &Value, what: &str) -> Result<String, String> {
+    match content {
+        Value::String(s) => Ok(s.clone()),
+        Value::Null => Ok(String::new()),
+        Value::Array(blocks) => blocks
+            .iter()
+            .enumerate()
+            .map(|(k, b)| match (b["type"].as_str(), b["text"].as_str()) {
+                (Some("text"), Some(t)) => Ok(t),
+                (kind, _) => Err(format!(
+                    "block {k} of {what} is `{}`: only text is taken there",
+                    kind.unwrap_or("untyped")
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|t| t.join("\n")),
+        _ => Err(format!("the content of {what} is neither text nor blocks")),
+    }
+}
+
+/// One message as the pipeline's messages: a user's message may carry tool answers
+/// (`tool_result` blocks) before its text; an assistant's, its text and `tool_use` calls.
+fn messages_of(m: &Value, at: usize, out: &mut Vec<Message>) -> Result<(), String> {
+    let role = m["role"].as_str().unwrap_or_default();
+    let blocks = match &m["content"] {
+        Value::String(s) => vec![json!({"type": "text", "text": s})],
+        Value::Array(b) => b.clone(),
+        _ => {
+            return Err(format!(
+                "the content of message {at} is neither text nor blocks"
+            ));
+        }
+    };
+    let mut text = Vec::new();
+    let mut calls = Vec::new();
+    for (k, b) in blocks.iter().enumerate() {
+        match (role, b["type"].as_str()) {
+            (_, Some("text")) => text.push(b["text"].as_str().unwrap_or_default().to_string()),
+            ("user", Some("tool_result")) => {
+                let Some(id) = b["tool_use_id"].as_str() else {
+                    return Err(format!("block {k} of message {at} names no `tool_use_id`"));
+                };
+                let answer = text_of(&b["content"], &format!("block {k} of message {at}"))?;
+                out.push(Message::tool_result(id, answer));
+            }
+            ("assistant", Some("tool_use")) => {
+                let (Some(id), Some(name)) = (b["id"].as_str(), b["name"].as_str()) else {
+                    return Err(format!("block {k} of message {at} has no id or name"));
+                };
+                calls.push(ToolCall::new(id, name, b["input"].to_string()));
+            }
+            (_, kind) => {
+                return Err(format!(
+                    "block {k} of message {at} is `{}`: only text, tool_use and tool_result \
+                     blocks are taken (no backend for images or documents is configured)",
+                    kind.unwrap_or("untyped")
+                ));
+            }
+        }
+    }
+    let text = text.join("\n");
+    match role {
+        "user" if !text.is_empty() => out.push(Message::user(text)),
+        "user" => {}
+        "assistant" => out.push(Message::assistant_calls(text, calls)),
+        other => return Err(format!("messages of role `{other}` are not supported")),
+    }
+    Ok(())
+}
+
+/// The request as the pipeline takes it; an error message when it cannot make one.
+fn request_of(req: &Value) -> Result<PromptRequest, String> {
+    let mut out = Vec::new();
+    let system = text_of(&req["system"], "`system`")?;
+    if !system.is_empty() {
+        out.push(Message::system(system));
+    }
+    let messages = req["messages"].as_array().map_or(&[][..], Vec::as_slice);
+    for (at, m) in messages.iter().enumerate() {
+        messages_of(m, at, &mut out)?;
+    }
+    if messages.last().and_then(|m| m["role"].as_str()) != Some("user") {
+        return Err("the last message must be the user's".into());
+    }
+    let tools = req["tools"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .map(|t| {
+            ToolSpec::new(
+                t["name"].as_str().unwrap_or_default(),
+                t["description"].as_str().unwrap_or_default(),
+                t["input_schema"].clone(),
+            )
+            .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut request = PromptRequest::conversation(out).with_tools(tools);
+    if let Some(n) = req["max_tokens"].as_u64() {
+        request = request.with_max_tokens(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    if let Some(t) = req["temperature"].as_f64() {
+        request = request.with_temperature(t as f32);
+    }
+    Ok(request)
+}
+
+/// A call as a `tool_use` block; its arguments are JSON (the pipeline restored them string by
+/// string), or the model's slip is an error.
+fn tool_use(call: &ToolCall) -> Result<Value, String> {
+    let input = call.arguments_json().map_err(|_| {
+        format!(
+            "the model's call of `{}` has arguments that are not JSON",
+            call.name
+        )
+    })?;
+    Ok(json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input}))
+}
+
+pub(super) async fn create(State(pipeline): State<Pipeline>, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
+        return invalid("the body is not JSON");
+    };
+    let request = match request_of(&req) {
+        Ok(r) => r,
+        Err(message) => return invalid(&message),
+    };
+    let id = format!("msg_{}", promptveil::audit::RequestId::new().as_str());
+    if req["stream"].as_bool() == Some(true) {
+        return match pipeline.run_stream(request).await {
+            Ok(stream) => {
+                let request_id = stream.trace().request_id().as_str().to_string();
+                let backend = stream.trace().backend().to_string();
+                let events = events(stream, id);
+                with_headers(Sse::new(events).into_response(), &request_id, &backend)
+            }
+            Err(e) => pipeline_error(&e),
+        };
+    }
+    let out = match pipeline.run(request).await {
+        Ok(out) => out,
+        Err(e) => return pipeline_error(&e),
+    };
+    let mut content = Vec::new();
+    if !out.answer().is_empty() {
+        content.push(json!({"type": "text", "text": out.answer()}));
+    }
+    for call in out.tool_calls() {
+        match tool_use(call) {
+            Ok(block) => content.push(block),
+            Err(message) => return error(StatusCode::BAD_GATEWAY, "api_error", &message),
+        }
+    }
+    let usage = out.usage().unwrap_or_default();
+    let body = json!({
+        "id": id, "type": "message", "role": "assistant",
+        "model": if out.model().is_empty() { "promptveil" } else { out.model() },
+        "content": content,
+        "stop_reason": anthropic_stop(out.finish_reason(), !out.tool_calls().is_empty()),
+        "stop_sequence": null,
+        "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
+    });
+    with_headers(
+        axum::Json(body).into_response(),
+        out.trace().request_id().as_str(),
+        out.trace().backend().as_str(),
+    )
+}
+
+fn event(name: &str, data: Value) -> Event {
+    Event::default().event(name).data(data.to_string())
+}
+
+/// The pipeline's restored pieces as Anthropic stream events: the message's start, one text
+/// block with the pieces, then each tool call whole as a `tool_use` block, the stop reason
+/// and usage, the end; an `error` event if it broke.
+fn events(stream: PipelineStream, id: String) -> impl Stream<Item = Result<Event, Infallible>> {
+    let start = event(
+        "message_start",
+        json!({"type": "message_start", "message": {
+            "id": id, "type": "message", "role": "assistant", "content": [],
+            "model": "promptveil", "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": 0, "output_tokens": 0}}}),
+    );
+    let open = event(
+        "content_block_start",
+        json!({"type": "content_block_start", "index": 0,
+               "content_block": {"type": "text", "text": ""}}),
+    );
+    let head = futures_util::stream::iter([Ok(start), Ok(open)]);
+    let body = futures_util::stream::unfold(Some(stream), |stream| async move {
+        let mut stream = stream?;
+        let events = match stream.next().await {
+            Some(Ok(piece)) => {
+                let delta = json!({"type": "content_block_delta", "index": 0,
+                                   "delta": {"type": "text_delta", "text": piece}});
+                return Some((vec![event("content_block_delta", delta)], Some(stream)));
+            }
+            Some(Err(e)) => vec![event(
+                "error",
+                json!({"type": "error", "error": {"type": "api_error", "message": e.to_string()}}),
+            )],
+            None => finish(&stream),
+        };
+        Some((events, None))
+    });
+    head.chain(body.flat_map(|events| futures_util::stream::iter(events.into_iter().map(Ok))))
+}
+
+/// The events after the text: the calls, the stop reason and usage, the end.
+fn finish(stream: &PipelineStream) -> Vec<Event> {
+    let summary = stream.summary();
+    let calls = summary.map_or(&[][..], |s| s.tool_calls.as_slice());
+    let mut out = vec![event(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}),
+    )];
+    for (k, call) in calls.iter().enumerate() {
+        let index = k + 1;
+        let Ok(input) = call.arguments_json() else {
+            out.push(event(
+                "error",
+                json!({"type": "error", "error": {"type": "api_error",
+                       "message": format!("the model's call of `{}` has arguments that are not JSON", call.name)}}),
+            ));
+            return out;
+        };
+        out.push(event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": index,
+                   "content_block": {"type": "tool_use", "id": call.id, "name": call.name,
+                                     "input": {}}}),
+        ));
+        out.push(event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": index,
+                   "delta": {"type": "input_json_delta", "partial_json": input.to_string()}}),
+        ));
+        out.push(event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": index}),
+        ));
+    }
+    let usage = summary.and_then(|s| s.usage).unwrap_or_default();
+    let stop = anthropic_stop(
+        summary.and_then(|s| s.finish_reason.as_deref()),
+        !calls.is_empty(),
+    );
+    out.push(event(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
+               "usage": {"output_tokens": usage.output_tokens}}),
+    ));
+    out.push(event("message_stop", json!({"type": "message_stop"})));
+    out
+}
