@@ -515,3 +515,98 @@ async fn every_endpoint_and_mode_goes_through_the_guard_restore_and_audit() {
     assert_eq!(ids.len(), 8, "one terminal event per request");
     assert!(!audit.contains("ann.lee@example.org") && !audit.contains("4111111111111111"));
 }
+
+/// `model` picks the router or one backend, or is refused naming what is served; a field
+/// the gateway would not honour is refused by name, never dropped.
+#[tokio::test(flavor = "multi_thread")]
+async fn models_select_a_backend_and_unknown_fields_are_refused() {
+    let local = loopback::start(|r| echo(r, false)).await;
+    let cloud = loopback::start(|r| echo(r, true)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &local.base, &cloud.base);
+    let gateway = start_gateway(&config);
+    let client = reqwest::Client::new();
+    let listed: serde_json::Value = client
+        .get(format!("{}/models", gateway.base))
+        .send()
+        .await
+        .expect("models")
+        .json()
+        .await
+        .expect("JSON");
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["promptveil", "local-slm", "cloud-llm"]);
+    let post = |endpoint: &str, body: serde_json::Value| {
+        client
+            .post(format!("{}/{endpoint}", gateway.base))
+            .json(&body)
+            .send()
+    };
+    let question =
+        serde_json::json!([{"role": "user", "content": "Mail ann.lee@example.org the plan."}]);
+    for endpoint in ["chat/completions", "messages"] {
+        // A backend by name: that one, whichever the router would have chosen.
+        for backend in ["local-slm", "cloud-llm"] {
+            let r = post(
+                endpoint,
+                serde_json::json!({"model": backend, "max_tokens": 32, "messages": question}),
+            )
+            .await
+            .expect("answer");
+            assert_eq!(r.status().as_u16(), 200, "{endpoint} {backend}");
+            assert_eq!(
+                r.headers()
+                    .get("x-promptveil-backend")
+                    .and_then(|v| v.to_str().ok()),
+                Some(backend)
+            );
+        }
+        // Not served: refused, naming what is.
+        let r = post(
+            endpoint,
+            serde_json::json!({"model": "gpt-4o", "max_tokens": 32, "messages": question}),
+        )
+        .await
+        .expect("answer");
+        assert_eq!(r.status().as_u16(), 400);
+        let body: serde_json::Value = r.json().await.expect("JSON");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("local-slm, cloud-llm"), "{message}");
+    }
+    for (endpoint, field, value) in [
+        ("chat/completions", "top_p", serde_json::json!(0.5)),
+        ("chat/completions", "n", serde_json::json!(2)),
+        (
+            "chat/completions",
+            "tool_choice",
+            serde_json::json!("required"),
+        ),
+        ("messages", "top_k", serde_json::json!(5)),
+        ("messages", "stop_sequences", serde_json::json!(["END"])),
+    ] {
+        let mut body =
+            serde_json::json!({"model": "promptveil", "max_tokens": 32, "messages": question});
+        body[field] = value;
+        let r = post(endpoint, body).await.expect("answer");
+        assert_eq!(r.status().as_u16(), 400, "{endpoint} {field}");
+        let body: serde_json::Value = r.json().await.expect("JSON");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(&format!("`{field}`")), "{message}");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+    }
+    // Fields that change nothing here are taken.
+    let r = post(
+        "chat/completions",
+        serde_json::json!({"model": "promptveil", "messages": question, "user": "u-17",
+                           "n": 1, "tool_choice": "auto"}),
+    )
+    .await
+    .expect("answer");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(local.requests().len() + cloud.requests().len(), 5);
+}

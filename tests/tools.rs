@@ -334,3 +334,37 @@ async fn the_guard_reads_tool_names_and_bad_tool_traffic_is_a_clear_error() {
     assert!(p.run(req).await.is_err());
     assert!(server.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_request_may_name_its_backend_and_admission_still_applies() {
+    let server = loopback::start(|_| loopback::openai_json("from local", (1, 1))).await;
+    let local = OpenAiBackend::new(&server.base, "m", on_premises("local")).expect("backend");
+    let p = Pipeline::builder()
+        .redactor(Redactor::builder().default_rules().build().expect("rules"))
+        .backend(Arc::new(local))
+        .backend(Arc::new(Plain(on_premises("plain"))))
+        .build()
+        .expect("pipeline");
+    let out = p
+        .run(PromptRequest::new("hello").with_backend("plain"))
+        .await
+        .expect("answer");
+    assert_eq!(out.answer(), "plain");
+    let out = p
+        .run(PromptRequest::new("hello").with_backend("local"))
+        .await
+        .expect("answer");
+    assert_eq!(out.answer(), "from local");
+    // Named, but it cannot take tools: refused, not sent elsewhere.
+    let err = p
+        .run(conversation().with_backend("plain"))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    let err = p
+        .run(PromptRequest::new("hello").with_backend("nowhere"))
+        .await
+        .expect_err("no such backend");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert_eq!(server.requests().len(), 1);
+}

@@ -13,7 +13,25 @@ use promptveil::enrich::{ToolCall, ToolSpec};
 use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 use serde_json::{Value, json};
 
-use super::{now, openai_finish, status_of, with_headers};
+use super::{Field, check_fields, now, openai_finish, route_of, status_of, with_headers};
+
+/// The fields of a chat completion request and what the gateway does with each.
+const FIELDS: &[(&str, Field)] = &[
+    ("model", Field::Used),
+    ("messages", Field::Used),
+    ("tools", Field::Used),
+    ("stream", Field::Used),
+    ("stream_options", Field::Used),
+    ("max_tokens", Field::Used),
+    ("max_completion_tokens", Field::Used),
+    ("temperature", Field::Used),
+    ("user", Field::NoEffect),
+    ("metadata", Field::NoEffect),
+    ("store", Field::NoEffect),
+    ("n", Field::Only(|v| v == 1)),
+    ("tool_choice", Field::Only(|v| v == "auto")),
+    ("parallel_tool_calls", Field::Only(|v| v == true)),
+];
 
 /// An OpenAI-style error answer.
 fn error(status: StatusCode, kind: &str, message: &str) -> Response {
@@ -149,7 +167,14 @@ pub(super) async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -
         );
     };
     let messages = req["messages"].as_array().map_or(&[][..], Vec::as_slice);
-    let mut request = match request_of(messages).and_then(|r| Ok(r.with_tools(tools_of(&req)?))) {
+    let request = check_fields(&req, FIELDS).and_then(|()| {
+        let request = request_of(messages)?.with_tools(tools_of(&req)?);
+        Ok(match route_of(&pipeline, &req["model"])? {
+            Some(backend) => request.with_backend(backend),
+            None => request,
+        })
+    });
+    let mut request = match request {
         Ok(request) => request,
         Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
     };

@@ -34,7 +34,15 @@
 //!   blocks come back restored (a stream: the text as it comes, then each call whole). Errors
 //!   use Anthropic's error body (`invalid_request_error`, `permission_error` for a refusal,
 //!   `api_error` when no backend answered).
-//! - `GET /v1/models`: one model, `promptveil`.
+//! - `model`, on both endpoints: `promptveil` lets the pipeline route; a backend's name
+//!   (`local-slm`) sends the request to that backend only (admission still applies: a
+//!   backend that must never receive what the request touched is refused, not chosen); any
+//!   other name is a 400 naming what is served.
+//! - Every other top-level field is in a table (`chat::FIELDS`, `messages::FIELDS`): used,
+//!   taken because it changes nothing here (`user`, `metadata`, `store`), taken only with the
+//!   value that asks for the default (`n` = 1, `tool_choice` = auto), or refused with a 400
+//!   naming it (`top_p`, `stop`, `response_format`…): never silently dropped.
+//! - `GET /v1/models`: `promptveil`, then each backend's name.
 //! - Errors use OpenAI's error body: 400 `invalid_request_error` (bad JSON, a last message
 //!   neither the user's nor a tool's, a role other than system, developer, user, assistant
 //!   or tool, a tool answer naming no call, a content part that is not text, a tool that is
@@ -51,12 +59,13 @@ mod messages;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use promptveil::pipeline::Pipeline;
 use promptveil::{Error, ErrorKind};
-use serde_json::json;
+use serde_json::{Value, json};
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -91,12 +100,79 @@ async fn serve(pipeline: Pipeline, listen: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn models() -> Response {
-    axum::Json(json!({
-        "object": "list",
-        "data": [{"id": "promptveil", "object": "model", "created": 0, "owned_by": "promptveil"}],
-    }))
-    .into_response()
+/// The models a client may name: `promptveil` (the pipeline routes), then each backend's name
+/// (that backend only).
+async fn models(State(pipeline): State<Pipeline>) -> Response {
+    let mut data = vec![json!({"id": "promptveil", "object": "model", "created": 0,
+                               "owned_by": "promptveil"})];
+    for p in pipeline.profiles() {
+        data.push(
+            json!({"id": p.name.as_str(), "object": "model", "created": 0,
+                         "owned_by": "promptveil"}),
+        );
+    }
+    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+/// The request's `model`: absent or `promptveil` lets the pipeline route; a backend's name
+/// sends the request to it alone; any other name is refused, naming what is served.
+fn route_of(pipeline: &Pipeline, model: &Value) -> Result<Option<String>, String> {
+    match model {
+        Value::Null => Ok(None),
+        Value::String(name) if name == "promptveil" => Ok(None),
+        Value::String(name) if pipeline.profiles().iter().any(|p| p.name.as_str() == name) => {
+            Ok(Some(name.clone()))
+        }
+        _ => {
+            let served: Vec<&str> = std::iter::once("promptveil (routed)")
+                .chain(pipeline.profiles().iter().map(|p| p.name.as_str()))
+                .collect();
+            Err(format!(
+                "`model` names no model served here; it may be {}",
+                served.join(", ")
+            ))
+        }
+    }
+}
+
+/// What the gateway does with a top-level field of a request. Every field is listed: one
+/// the table does not know is refused, never silently dropped.
+enum Field {
+    /// Read and honoured.
+    Used,
+    /// Accepted, and it changes nothing here (`user`, `metadata`: labels for the provider's
+    /// own records, which the pipeline's audit trail replaces).
+    NoEffect,
+    /// Accepted only with the value that asks for what the gateway does anyway (`n` = 1,
+    /// `tool_choice` = auto).
+    Only(fn(&Value) -> bool),
+}
+
+/// Checks the top-level fields of `req` against `table`: an error names the first field
+/// refused.
+fn check_fields(req: &Value, table: &[(&str, Field)]) -> Result<(), String> {
+    let Some(fields) = req.as_object() else {
+        return Err("the body is not a JSON object".into());
+    };
+    for (name, value) in fields {
+        match table.iter().find(|(n, _)| n == name).map(|(_, f)| f) {
+            Some(Field::Used | Field::NoEffect) => {}
+            Some(Field::Only(ok)) if ok(value) => {}
+            Some(Field::Only(_)) => {
+                return Err(format!(
+                    "the field `{name}` is taken only with the value that asks for the \
+                     default; this one is refused rather than ignored"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "the field `{name}` is not supported here: it is refused rather than \
+                     ignored"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The HTTP status of a pipeline error, and its error type in the OpenAI and the Anthropic

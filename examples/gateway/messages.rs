@@ -13,7 +13,20 @@ use promptveil::enrich::{ToolCall, ToolSpec};
 use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 use serde_json::{Value, json};
 
-use super::{anthropic_stop, status_of, with_headers};
+use super::{Field, anthropic_stop, check_fields, route_of, status_of, with_headers};
+
+/// The fields of a Messages request and what the gateway does with each.
+const FIELDS: &[(&str, Field)] = &[
+    ("model", Field::Used),
+    ("messages", Field::Used),
+    ("system", Field::Used),
+    ("tools", Field::Used),
+    ("max_tokens", Field::Used),
+    ("temperature", Field::Used),
+    ("stream", Field::Used),
+    ("metadata", Field::NoEffect),
+    ("tool_choice", Field::Only(|v| v["type"] == "auto")),
+];
 
 /// An Anthropic-style error answer.
 fn error(status: StatusCode, kind: &str, message: &str) -> Response {
@@ -154,7 +167,14 @@ pub(super) async fn create(State(pipeline): State<Pipeline>, body: Bytes) -> Res
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return invalid("the body is not JSON");
     };
-    let request = match request_of(&req) {
+    let request = check_fields(&req, FIELDS).and_then(|()| {
+        let request = request_of(&req)?;
+        Ok(match route_of(&pipeline, &req["model"])? {
+            Some(backend) => request.with_backend(backend),
+            None => request,
+        })
+    });
+    let request = match request {
         Ok(r) => r,
         Err(message) => return invalid(&message),
     };

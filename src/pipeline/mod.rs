@@ -345,7 +345,25 @@ impl Pipeline {
         let summary = steps::summarize(self, req, &prompt, &redaction, &complexity, max_tokens);
         // Admission before policy: the policy ranks and chooses among the backends the
         // request may go to at all, and a chain naming any other is refused below.
-        let (admitted, mut reasons) = crate::route::admit(&summary, &inner.profiles);
+        let named: Vec<BackendProfile>;
+        let candidates = match &req.backend {
+            None => &inner.profiles[..],
+            Some(name) => {
+                named = inner
+                    .profiles
+                    .iter()
+                    .filter(|p| p.name.as_str() == name)
+                    .cloned()
+                    .collect();
+                if named.is_empty() {
+                    return Err(Error::config(format!(
+                        "the request names the backend `{name}`, which the pipeline does not have"
+                    )));
+                }
+                &named[..]
+            }
+        };
+        let (admitted, mut reasons) = crate::route::admit(&summary, candidates);
         let mut decision = inner.policy.route(&summary, &admitted);
         reasons.append(&mut decision.reasons);
         decision.reasons = reasons;

@@ -85,6 +85,8 @@ pub struct PromptRequest {
     pub top_k: Option<usize>,
     /// Caller tags a custom policy may read.
     pub tags: Vec<String>,
+    /// The one backend the request may go to, when the caller named one.
+    pub(super) backend: Option<String>,
 }
 
 impl std::fmt::Debug for PromptRequest {
@@ -99,6 +101,7 @@ impl std::fmt::Debug for PromptRequest {
             .field("max_latency_ms", &self.max_latency_ms)
             .field("top_k", &self.top_k)
             .field("tags", &self.tags)
+            .field("backend", &self.backend)
             .finish()
     }
 }
@@ -127,7 +130,17 @@ impl PromptRequest {
             max_latency_ms: None,
             top_k: None,
             tags: Vec::new(),
+            backend: None,
         }
+    }
+
+    /// Sends the request to the backend named `name` only (a gateway's `model` naming a
+    /// tier): admission still applies — a backend that must never receive what the request
+    /// touched is refused, not chosen — and there is no fallback to another backend. A name
+    /// the pipeline has no backend by is a configuration error.
+    pub fn with_backend(mut self, name: impl Into<String>) -> PromptRequest {
+        self.backend = Some(name.into());
+        self
     }
 
     /// Sets the longest answer, in tokens.
