@@ -174,6 +174,29 @@ context_window = 200000
     config
 }
 
+/// The two echo backends (OpenAI wire format on premises, Anthropic's outside), the
+/// configuration's folder (the audit trail is written there) and the gateway in front.
+struct Setup {
+    local: loopback::Server,
+    cloud: loopback::Server,
+    dir: tempfile::TempDir,
+    gateway: Gateway,
+}
+
+async fn setup() -> Setup {
+    let local = loopback::start(|r| echo(r, false)).await;
+    let cloud = loopback::start(|r| echo(r, true)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &local.base, &cloud.base);
+    let gateway = start_gateway(&config);
+    Setup {
+        local,
+        cloud,
+        dir,
+        gateway,
+    }
+}
+
 /// Runs a Python client script against the gateway at `base`; what it printed, as JSON.
 async fn run_client(script: &str, base: String) -> serde_json::Value {
     let python = support::assets().join(".venv/bin/python");
@@ -204,11 +227,12 @@ async fn run_client(script: &str, base: String) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_openai_client_talks_through_the_gateway() {
-    let local = loopback::start(|r| echo(r, false)).await;
-    let cloud = loopback::start(|r| echo(r, true)).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), &local.base, &cloud.base);
-    let gateway = start_gateway(&config);
+    let Setup {
+        local,
+        cloud,
+        dir,
+        gateway,
+    } = setup().await;
     let seen = run_client("openai_client.py", gateway.base.clone()).await;
 
     // 1. The answer comes back restored; the backend saw a placeholder.
@@ -353,11 +377,12 @@ async fn the_official_openai_client_talks_through_the_gateway() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_anthropic_client_talks_through_the_gateway() {
-    let local = loopback::start(|r| echo(r, false)).await;
-    let cloud = loopback::start(|r| echo(r, true)).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), &local.base, &cloud.base);
-    let gateway = start_gateway(&config);
+    let Setup {
+        local,
+        cloud,
+        dir: _dir,
+        gateway,
+    } = setup().await;
     // The Anthropic client adds `/v1/messages` to its base URL itself.
     let base = gateway.base.trim_end_matches("/v1").to_string();
     let seen = run_client("anthropic_client.py", base).await;
@@ -415,11 +440,12 @@ async fn the_official_anthropic_client_talks_through_the_gateway() {
 /// ends in the audit trail exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_endpoint_and_mode_goes_through_the_guard_restore_and_audit() {
-    let local = loopback::start(|r| echo(r, false)).await;
-    let cloud = loopback::start(|r| echo(r, true)).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), &local.base, &cloud.base);
-    let gateway = start_gateway(&config);
+    let Setup {
+        local,
+        cloud,
+        dir,
+        gateway,
+    } = setup().await;
     let client = reqwest::Client::new();
     let name = "lookup_4111111111111111";
     let endpoints = [
@@ -520,11 +546,12 @@ async fn every_endpoint_and_mode_goes_through_the_guard_restore_and_audit() {
 /// the gateway would not honour is refused by name, never dropped.
 #[tokio::test(flavor = "multi_thread")]
 async fn models_select_a_backend_and_unknown_fields_are_refused() {
-    let local = loopback::start(|r| echo(r, false)).await;
-    let cloud = loopback::start(|r| echo(r, true)).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), &local.base, &cloud.base);
-    let gateway = start_gateway(&config);
+    let Setup {
+        local,
+        cloud,
+        dir: _dir,
+        gateway,
+    } = setup().await;
     let client = reqwest::Client::new();
     let listed: serde_json::Value = client
         .get(format!("{}/models", gateway.base))
