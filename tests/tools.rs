@@ -368,3 +368,44 @@ async fn a_request_may_name_its_backend_and_admission_still_applies() {
     assert_eq!(err.kind(), ErrorKind::Config);
     assert_eq!(server.requests().len(), 1);
 }
+
+/// A tool loop stays on the tier its question chose: a conversation that ends with a tool's
+/// answer asks nothing new, and is scored by the user's last question.
+#[tokio::test]
+async fn a_tool_loop_stays_on_the_tier_its_question_chose() {
+    const HARD: &str = "Compare the payment plan options and explain why a plan might be \
+        cancelled. Then design a step by step strategy for the billing team, weigh the pros \
+        and cons of each option, and write a detailed report?";
+    let small = loopback::start(|_| loopback::openai_json("small", (1, 1))).await;
+    let large = loopback::start(|_| loopback::openai_json("large", (1, 1))).await;
+    let backend = |server: &loopback::Server, name: &str, size: Size| {
+        Arc::new(
+            OpenAiBackend::new(
+                &server.base,
+                "m",
+                BackendProfile::new(name, Locality::OnPremises, size, 32_000),
+            )
+            .expect("backend"),
+        )
+    };
+    let p = Pipeline::builder()
+        .redactor(Redactor::builder().default_rules().build().expect("rules"))
+        .backend(backend(&small, "small", Size::Small))
+        .backend(backend(&large, "large", Size::Large))
+        .build()
+        .expect("pipeline");
+    let first = p.run(PromptRequest::new(HARD)).await.expect("answer");
+    assert_eq!(first.trace().backend(), "large");
+    let loop_back = PromptRequest::conversation([
+        Message::user(HARD),
+        Message::assistant_calls("", vec![ToolCall::new("c1", "plans", "{}")]),
+        Message::tool_result("c1", r#"{"plans": ["monthly", "yearly"]}"#),
+    ])
+    .with_tools(tools());
+    let out = p.run(loop_back).await.expect("answer");
+    assert_eq!(out.trace().backend(), "large");
+    assert_eq!(
+        out.trace().complexity().score,
+        first.trace().complexity().score
+    );
+}

@@ -325,18 +325,34 @@ impl Pipeline {
                 "nothing to send: no question, and no turn of the conversation fits the token budget".into(),
             ));
         }
+        // A conversation that ends with a tool's answer asks nothing new: it is scored by the
+        // user's last question, so a tool loop stays on the tier its question chose.
+        let asked = if question.is_empty() {
+            prompt
+                .history()
+                .iter()
+                .rev()
+                .find(|t| t.role() == Role::User)
+                .map_or("", |t| t.text())
+        } else {
+            question.as_str()
+        };
         let complexity = match &inner.router {
             Some(router) => {
                 // Embedded as the retriever embeds it, without placeholders: an embedder
                 // shared with the retriever then embeds the question once.
                 let embedding = self
-                    .router_embedding(router, question.without_placeholders())
+                    .router_embedding(router, crate::redact::without_placeholders(asked))
                     .await?;
-                Complexity::learned(router, question.as_str(), embedding.as_deref())?
+                Complexity::learned(router, asked, embedding.as_deref())?
             }
             None => Complexity::score(
-                question.as_str(),
-                prompt.question_tokens(),
+                asked,
+                if question.is_empty() {
+                    inner.counter.count(asked)
+                } else {
+                    prompt.question_tokens()
+                },
                 prompt.context_tokens(),
                 &inner.weights,
             ),
