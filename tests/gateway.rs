@@ -78,6 +78,21 @@ fn check_calls(seen: &serde_json::Value, stop: &str, args: &str) {
     }
 }
 
+/// A tool round trip as the OpenAI-format backend received it: placeholders only, the system
+/// turn first, then the question, the earlier call `call_id` and the tool's answer to it.
+fn check_tool_request(r: &Received, call_id: &str) {
+    let body = r.body.to_string();
+    assert!(
+        !body.contains("ann.lee@") && !body.contains("4111"),
+        "{body}"
+    );
+    let messages = &r.body["messages"];
+    assert_eq!(messages[0]["role"], "system");
+    assert_eq!(messages[2]["tool_calls"][0]["id"], call_id);
+    assert_eq!(messages[3]["role"], "tool");
+    assert_eq!(messages[3]["tool_call_id"], call_id);
+}
+
 /// The gateway process, killed on drop.
 struct Gateway {
     child: Child,
@@ -342,19 +357,13 @@ async fn the_official_openai_client_talks_through_the_gateway() {
     let sent = local.requests();
     for r in &sent[3..5] {
         let body = r.body.to_string();
-        assert!(
-            !body.contains("ann.lee@") && !body.contains("4111"),
-            "{body}"
-        );
-        assert_eq!(r.body["messages"][0]["role"], "system");
+        check_tool_request(r, "call_1");
         assert_eq!(r.body["tools"][0]["function"]["name"], "charge_card");
         let schema = &r.body["tools"][0]["function"]["parameters"];
         assert_eq!(schema["properties"]["email"]["type"], "string", "{schema}");
         let call = &r.body["messages"][2]["tool_calls"][0]["function"];
         assert_eq!(call["name"], "find_card");
         let tool = &r.body["messages"][3];
-        assert_eq!(tool["role"], "tool");
-        assert_eq!(tool["tool_call_id"], "call_1");
         let email = call["arguments"]
             .as_str()
             .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok());
@@ -406,14 +415,7 @@ async fn the_official_anthropic_client_talks_through_the_gateway() {
     // keeps the request there): the client gets `tool_use` blocks with the values.
     check_calls(&seen, "tool_use", "input");
     for r in &sent[2..4] {
-        let body = r.body.to_string();
-        assert!(
-            !body.contains("ann.lee@") && !body.contains("4111"),
-            "{body}"
-        );
-        assert_eq!(r.body["messages"][0]["role"], "system");
-        assert_eq!(r.body["messages"][2]["tool_calls"][0]["id"], "toolu_1");
-        assert_eq!(r.body["messages"][3]["tool_call_id"], "toolu_1");
+        check_tool_request(r, "toolu_1");
     }
 
     // 4. An image is a 400 naming the block, not a silent drop.

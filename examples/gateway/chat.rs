@@ -13,7 +13,7 @@ use promptveil::enrich::{ToolCall, ToolSpec};
 use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 use serde_json::{Value, json};
 
-use super::{Field, check_fields, now, openai_finish, route_of, status_of, with_headers};
+use super::{Field, check_fields, now, openai_finish, routed, status_of, with_headers};
 
 /// The fields of a chat completion request and what the gateway does with each.
 const FIELDS: &[(&str, Field)] = &[
@@ -168,11 +168,11 @@ pub(super) async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -
     };
     let messages = req["messages"].as_array().map_or(&[][..], Vec::as_slice);
     let request = check_fields(&req, FIELDS).and_then(|()| {
-        let request = request_of(messages)?.with_tools(tools_of(&req)?);
-        Ok(match route_of(&pipeline, &req["model"])? {
-            Some(backend) => request.with_backend(backend),
-            None => request,
-        })
+        routed(
+            &pipeline,
+            &req["model"],
+            request_of(messages)?.with_tools(tools_of(&req)?),
+        )
     });
     let mut request = match request {
         Ok(request) => request,

@@ -63,7 +63,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use promptveil::pipeline::Pipeline;
+use promptveil::pipeline::{Pipeline, PromptRequest};
 use promptveil::{Error, ErrorKind};
 use serde_json::{Value, json};
 
@@ -114,14 +114,19 @@ async fn models(State(pipeline): State<Pipeline>) -> Response {
     axum::Json(json!({"object": "list", "data": data})).into_response()
 }
 
-/// The request's `model`: absent or `promptveil` lets the pipeline route; a backend's name
-/// sends the request to it alone; any other name is refused, naming what is served.
-fn route_of(pipeline: &Pipeline, model: &Value) -> Result<Option<String>, String> {
+/// `request` as the request's `model` sends it: absent or `promptveil` lets the pipeline
+/// route; a backend's name sends it to that backend alone; any other name is refused,
+/// naming what is served.
+fn routed(
+    pipeline: &Pipeline,
+    model: &Value,
+    request: PromptRequest,
+) -> Result<PromptRequest, String> {
     match model {
-        Value::Null => Ok(None),
-        Value::String(name) if name == "promptveil" => Ok(None),
+        Value::Null => Ok(request),
+        Value::String(name) if name == "promptveil" => Ok(request),
         Value::String(name) if pipeline.profiles().iter().any(|p| p.name.as_str() == name) => {
-            Ok(Some(name.clone()))
+            Ok(request.with_backend(name.as_str()))
         }
         _ => {
             let served: Vec<&str> = std::iter::once("promptveil (routed)")

@@ -13,7 +13,7 @@ use promptveil::enrich::{ToolCall, ToolSpec};
 use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 use serde_json::{Value, json};
 
-use super::{Field, anthropic_stop, check_fields, route_of, status_of, with_headers};
+use super::{Field, anthropic_stop, check_fields, routed, status_of, with_headers};
 
 /// The fields of a Messages request and what the gateway does with each.
 const FIELDS: &[(&str, Field)] = &[
@@ -167,13 +167,8 @@ pub(super) async fn create(State(pipeline): State<Pipeline>, body: Bytes) -> Res
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return invalid("the body is not JSON");
     };
-    let request = check_fields(&req, FIELDS).and_then(|()| {
-        let request = request_of(&req)?;
-        Ok(match route_of(&pipeline, &req["model"])? {
-            Some(backend) => request.with_backend(backend),
-            None => request,
-        })
-    });
+    let request = check_fields(&req, FIELDS)
+        .and_then(|()| routed(&pipeline, &req["model"], request_of(&req)?));
     let request = match request {
         Ok(r) => r,
         Err(message) => return invalid(&message),

@@ -7,35 +7,16 @@ use serde_json::Value;
 use crate::enrich::ToolCall;
 use crate::redact::{RestoreReport, UrlValues, Vault};
 
-/// `call` with the placeholders of its arguments restored, and what restoring did.
-/// Arguments that are not JSON (a model's slip) are restored as text.
-pub(super) fn restore_call(
-    vault: &Vault,
-    call: &ToolCall,
-    urls: UrlValues,
-) -> (ToolCall, RestoreReport) {
-    let mut report = RestoreReport::default();
-    let arguments = match serde_json::from_str::<Value>(&call.arguments) {
-        Ok(v) => restore_value(vault, v, urls, &mut report).to_string(),
-        Err(_) => {
-            let (text, r) = vault.restore_with(&call.arguments, urls).into_parts();
-            report.merge(r);
-            text
-        }
-    };
-    let mut restored = call.clone();
-    restored.arguments = arguments;
-    (restored, report)
+/// `text` restored, with what restoring did merged into `report`.
+fn restore_text(vault: &Vault, text: &str, urls: UrlValues, report: &mut RestoreReport) -> String {
+    let (text, r) = vault.restore_with(text, urls).into_parts();
+    report.merge(r);
+    text
 }
 
 fn restore_value(vault: &Vault, v: Value, urls: UrlValues, report: &mut RestoreReport) -> Value {
-    let mut text = |s: &str| {
-        let (t, r) = vault.restore_with(s, urls).into_parts();
-        report.merge(r);
-        t
-    };
     match v {
-        Value::String(s) => Value::String(text(&s)),
+        Value::String(s) => Value::String(restore_text(vault, &s, urls, report)),
         Value::Array(items) => Value::Array(
             items
                 .into_iter()
@@ -45,11 +26,7 @@ fn restore_value(vault: &Vault, v: Value, urls: UrlValues, report: &mut RestoreR
         Value::Object(fields) => {
             let mut out = serde_json::Map::with_capacity(fields.len());
             for (k, x) in fields {
-                let k = {
-                    let (t, r) = vault.restore_with(&k, urls).into_parts();
-                    report.merge(r);
-                    t
-                };
+                let k = restore_text(vault, &k, urls, report);
                 out.insert(k, restore_value(vault, x, urls, report));
             }
             Value::Object(out)
@@ -58,7 +35,9 @@ fn restore_value(vault: &Vault, v: Value, urls: UrlValues, report: &mut RestoreR
     }
 }
 
-/// Every call of `calls` restored, with the reports merged into `report`.
+/// Every call of `calls` with the placeholders of its arguments restored, what restoring
+/// did merged into `report`. Arguments that are not JSON (a model's slip) are restored as
+/// text.
 pub(super) fn restore_calls(
     vault: &Vault,
     calls: &[ToolCall],
@@ -68,9 +47,14 @@ pub(super) fn restore_calls(
     calls
         .iter()
         .map(|c| {
-            let (call, r) = restore_call(vault, c, urls);
-            report.merge(r);
-            call
+            let arguments = match serde_json::from_str::<Value>(&c.arguments) {
+                Ok(v) => restore_value(vault, v, urls, report).to_string(),
+                Err(_) => restore_text(vault, &c.arguments, urls, report),
+            };
+            ToolCall {
+                arguments,
+                ..c.clone()
+            }
         })
         .collect()
 }

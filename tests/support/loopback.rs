@@ -329,18 +329,45 @@ pub fn anthropic_json(text: &str, usage: (u64, u64)) -> Reply {
     )
 }
 
+/// One Anthropic stream event, as SSE.
+fn anthropic_event(name: &str, data: serde_json::Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+/// The `message_start` event of an Anthropic stream.
+fn anthropic_start(input_tokens: u64) -> String {
+    anthropic_event(
+        "message_start",
+        serde_json::json!({"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "content": [],
+            "model": "fake-claude", "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": input_tokens, "output_tokens": 1}}}),
+    )
+}
+
+/// The events that end an Anthropic stream whose one content block is done.
+fn anthropic_end(stop_reason: &str, output_tokens: u64) -> [String; 3] {
+    [
+        anthropic_event(
+            "content_block_stop",
+            serde_json::json!({"type": "content_block_stop", "index": 0}),
+        ),
+        anthropic_event(
+            "message_delta",
+            serde_json::json!({"type": "message_delta",
+                               "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+                               "usage": {"output_tokens": output_tokens}}),
+        ),
+        anthropic_event("message_stop", serde_json::json!({"type": "message_stop"})),
+    ]
+}
+
 /// An Anthropic Messages stream of `pieces`; `error` sends an `error` event after them
 /// instead of the end.
 pub fn anthropic_events(pieces: &[&str], usage: (u64, u64), error: Option<&str>) -> Reply {
-    let event = |name: &str, data: serde_json::Value| format!("event: {name}\ndata: {data}\n\n");
+    let event = anthropic_event;
     let mut chunks = vec![
-        event(
-            "message_start",
-            serde_json::json!({"type": "message_start", "message": {
-                "id": "msg_1", "type": "message", "role": "assistant", "content": [],
-                "model": "fake-claude", "stop_reason": null, "stop_sequence": null,
-                "usage": {"input_tokens": usage.0, "output_tokens": 1}}}),
-        ),
+        anthropic_start(usage.0),
         event(
             "content_block_start",
             serde_json::json!({"type": "content_block_start", "index": 0,
@@ -361,20 +388,7 @@ pub fn anthropic_events(pieces: &[&str], usage: (u64, u64), error: Option<&str>)
             serde_json::json!({"type": "error", "error": {"type": kind, "message": "fake"}}),
         ));
     } else {
-        chunks.push(event(
-            "content_block_stop",
-            serde_json::json!({"type": "content_block_stop", "index": 0}),
-        ));
-        chunks.push(event(
-            "message_delta",
-            serde_json::json!({"type": "message_delta",
-                               "delta": {"stop_reason": "end_turn", "stop_sequence": null},
-                               "usage": {"output_tokens": usage.1}}),
-        ));
-        chunks.push(event(
-            "message_stop",
-            serde_json::json!({"type": "message_stop"}),
-        ));
+        chunks.extend(anthropic_end("end_turn", usage.1));
     }
     Reply::Events {
         chunks,
@@ -474,15 +488,9 @@ pub fn anthropic_call_json(text: &str, id: &str, name: &str, input: serde_json::
 
 /// An Anthropic stream that calls one tool, its input JSON cut into `pieces`.
 pub fn anthropic_call_events(id: &str, name: &str, pieces: &[&str]) -> Reply {
-    let event = |name: &str, data: serde_json::Value| format!("event: {name}\ndata: {data}\n\n");
+    let event = anthropic_event;
     let mut chunks = vec![
-        event(
-            "message_start",
-            serde_json::json!({"type": "message_start", "message": {
-                "id": "msg_1", "type": "message", "role": "assistant", "content": [],
-                "model": "fake-claude", "stop_reason": null, "stop_sequence": null,
-                "usage": {"input_tokens": 10, "output_tokens": 1}}}),
-        ),
+        anthropic_start(10),
         event(
             "content_block_start",
             serde_json::json!({"type": "content_block_start", "index": 0,
@@ -497,20 +505,7 @@ pub fn anthropic_call_events(id: &str, name: &str, pieces: &[&str]) -> Reply {
                                "delta": {"type": "input_json_delta", "partial_json": p}}),
         ));
     }
-    chunks.push(event(
-        "content_block_stop",
-        serde_json::json!({"type": "content_block_stop", "index": 0}),
-    ));
-    chunks.push(event(
-        "message_delta",
-        serde_json::json!({"type": "message_delta",
-                           "delta": {"stop_reason": "tool_use", "stop_sequence": null},
-                           "usage": {"output_tokens": 7}}),
-    ));
-    chunks.push(event(
-        "message_stop",
-        serde_json::json!({"type": "message_stop"}),
-    ));
+    chunks.extend(anthropic_end("tool_use", 7));
     Reply::Events {
         chunks,
         delay: Duration::from_millis(2),
