@@ -111,6 +111,13 @@ pub enum AuditEvent {
         /// Parts of the text the model could not read.
         unscanned: usize,
     },
+    /// The request carries images or recordings, which no detector reads: how many parts of
+    /// each kind (`image`, `audio`). It may go only to on-premises backends that take them,
+    /// and is routed and guarded as holding restricted data.
+    MediaAttached {
+        /// Parts by kind.
+        parts: BTreeMap<String, usize>,
+    },
     /// Passages were retrieved.
     Retrieved {
         /// Their ids, best first.

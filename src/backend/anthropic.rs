@@ -62,8 +62,11 @@ impl AnthropicBackend {
     /// the HTTP client cannot be built.
     pub fn new(base_url: &str, model: &str, profile: BackendProfile) -> Result<AnthropicBackend> {
         let (http, base) = Http::new(&profile, base_url)?;
-        // The Messages API takes tools.
-        let profile = profile.with_tools(true);
+        // The Messages API takes tools, and images but no recordings.
+        let mut profile = profile.with_tools(true);
+        profile
+            .media
+            .retain(|k| *k == crate::enrich::MediaKind::Image);
         Ok(AnthropicBackend {
             http,
             url: format!("{base}/messages"),
@@ -73,8 +76,12 @@ impl AnthropicBackend {
         })
     }
 
-    fn request(&self, request: &BackendRequest, stream: bool) -> reqwest::RequestBuilder {
-        let (system, messages) = super::wire::anthropic_messages(request);
+    fn request(
+        &self,
+        request: &BackendRequest,
+        stream: bool,
+    ) -> Result<reqwest::RequestBuilder, BackendError> {
+        let (system, messages) = super::wire::anthropic_messages(request)?;
         let mut body = serde_json::json!({
             "model": self.model,
             "max_tokens": request.max_tokens,
@@ -99,7 +106,7 @@ impl AnthropicBackend {
         if let Some(key) = &self.key {
             http = http.header("x-api-key", key.expose());
         }
-        http
+        Ok(http)
     }
 }
 
@@ -276,7 +283,7 @@ impl ModelBackend for AnthropicBackend {
     async fn complete(&self, request: &BackendRequest) -> Result<BackendResponse, BackendError> {
         let response = self
             .http
-            .send(self.request(request, false), Expect::Json)
+            .send(self.request(request, false)?, Expect::Json)
             .await?;
         let message: Message = self.http.json(response, "a Messages answer").await?;
         let mut texts = Vec::new();
@@ -308,7 +315,7 @@ impl ModelBackend for AnthropicBackend {
     async fn stream(&self, request: &BackendRequest) -> Result<BackendStream, BackendError> {
         let response = self
             .http
-            .send(self.request(request, true), Expect::EventStream)
+            .send(self.request(request, true)?, Expect::EventStream)
             .await?;
         Ok(self.http.events(response, EventsDecoder::default()))
     }

@@ -194,9 +194,26 @@ impl BackendRequest {
                 .any(|t| t.role() == Role::Tool || !t.calls().is_empty())
     }
 
+    /// The images and recordings the request carries, in the earlier turns then with the
+    /// question, as they are (never redacted: see [`Media`](crate::enrich::Media)).
+    pub fn media(&self) -> impl Iterator<Item = &crate::enrich::Media> {
+        self.history()
+            .iter()
+            .flat_map(Turn::media)
+            .chain(self.prompt.media())
+    }
+
+    /// The kinds of media the request carries, sorted, each once.
+    pub fn media_kinds(&self) -> Vec<crate::enrich::MediaKind> {
+        let mut kinds: Vec<_> = self.media().map(crate::enrich::Media::kind).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
     /// Every text the request carries, as the egress guard reads it: the history's turns
     /// (and their tool calls' names, ids and arguments), the tools' names, descriptions and
-    /// schemas, then the prompt.
+    /// schemas, the URLs media is fetched from, then the prompt.
     pub fn texts(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
         use std::borrow::Cow;
         // Names and ids are identifiers, sent as they are: read as words (`lookup_4111…` as
@@ -217,8 +234,13 @@ impl BackendRequest {
                 Cow::Owned(t.parameters().to_string()),
             ]
         });
+        let urls = self
+            .media()
+            .filter_map(crate::enrich::Media::fetch_url)
+            .map(Cow::Borrowed);
         turns
             .chain(tools)
+            .chain(urls)
             .chain(std::iter::once(Cow::Borrowed(self.prompt())))
     }
 }
@@ -325,6 +347,12 @@ pub enum BackendError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The request holds something the backend's wire format cannot carry (a recording to
+    /// the Anthropic API, audio other than WAV or MP3 to the OpenAI API): nothing was sent.
+    Unsupported {
+        /// What could not be sent.
+        detail: String,
+    },
     /// The backend reported an error inside a streamed answer (an SSE `error` event).
     Remote {
         /// The backend's own error type (`overloaded_error`), when it gave a short one.
@@ -356,7 +384,9 @@ impl BackendError {
             BackendError::Remote { kind } => kind
                 .as_deref()
                 .is_some_and(|k| k.contains("overloaded") || k.contains("rate_limit")),
-            BackendError::Malformed { .. } | BackendError::TooLarge { .. } => false,
+            BackendError::Malformed { .. }
+            | BackendError::TooLarge { .. }
+            | BackendError::Unsupported { .. } => false,
         }
     }
 }
@@ -382,6 +412,9 @@ impl std::fmt::Display for BackendError {
                 Ok(())
             }
             BackendError::Malformed { detail } => write!(f, "malformed backend answer: {detail}"),
+            BackendError::Unsupported { detail } => {
+                write!(f, "not sent: the backend's API cannot carry {detail}")
+            }
             BackendError::TooLarge { limit } => {
                 write!(f, "the backend's answer exceeds {limit} bytes")
             }

@@ -78,10 +78,14 @@ impl OpenAiBackend {
         })
     }
 
-    fn request(&self, request: &BackendRequest, stream: bool) -> reqwest::RequestBuilder {
+    fn request(
+        &self,
+        request: &BackendRequest,
+        stream: bool,
+    ) -> Result<reqwest::RequestBuilder, BackendError> {
         let mut body = serde_json::json!({
             "model": self.model,
-            "messages": super::wire::openai_messages(request),
+            "messages": super::wire::openai_messages(request)?,
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "stream": stream,
@@ -101,7 +105,7 @@ impl OpenAiBackend {
         if let Some(key) = &self.key {
             http = http.bearer_auth(key.expose());
         }
-        http
+        Ok(http)
     }
 }
 
@@ -239,7 +243,7 @@ impl ModelBackend for OpenAiBackend {
     async fn complete(&self, request: &BackendRequest) -> Result<BackendResponse, BackendError> {
         let response = self
             .http
-            .send(self.request(request, false), Expect::Json)
+            .send(self.request(request, false)?, Expect::Json)
             .await?;
         let completion: Completion = self.http.json(response, "a chat completion").await?;
         let choice = completion
@@ -277,7 +281,7 @@ impl ModelBackend for OpenAiBackend {
     async fn stream(&self, request: &BackendRequest) -> Result<BackendStream, BackendError> {
         let response = self
             .http
-            .send(self.request(request, true), Expect::EventStream)
+            .send(self.request(request, true)?, Expect::EventStream)
             .await?;
         Ok(self.http.events(response, ChunkDecoder::default()))
     }

@@ -7,15 +7,76 @@
 //! Anthropic `tool_use` blocks); a tool's answer is a `tool` message (OpenAI) or a
 //! `tool_result` block in the user's next message (Anthropic). The prompt goes last as the
 //! user's message, unless it is empty (the conversation ends with a tool's answer).
+//!
+//! A user's turn with media is a list of parts: its text, then each image or recording
+//! (OpenAI `image_url` and `input_audio` parts; Anthropic `image` blocks). What a format
+//! cannot carry is an error before anything is sent, never a part left out.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{BackendError, BackendRequest, StreamEvent};
-use crate::enrich::{Role, ToolCall, Turn};
+use crate::enrich::{Media, MediaKind, Role, ToolCall, Turn};
+
+/// A user's content for the OpenAI API: the text alone, or its parts with the media.
+fn openai_content(text: &str, media: &[Media]) -> Result<Value, BackendError> {
+    if media.is_empty() {
+        return Ok(text.into());
+    }
+    let mut parts = Vec::with_capacity(media.len() + 1);
+    if !text.is_empty() {
+        parts.push(json!({"type": "text", "text": text}));
+    }
+    for m in media {
+        parts.push(match m.kind() {
+            MediaKind::Image => json!({"type": "image_url", "image_url": {"url": m.as_url()}}),
+            MediaKind::Audio => {
+                let format = match m.mime() {
+                    Some("audio/wav" | "audio/x-wav" | "audio/wave") => "wav",
+                    Some("audio/mpeg" | "audio/mp3") => "mp3",
+                    _ => {
+                        return Err(BackendError::Unsupported {
+                            detail: "audio other than WAV or MP3".into(),
+                        });
+                    }
+                };
+                json!({"type": "input_audio",
+                       "input_audio": {"data": m.base64().unwrap_or_default(), "format": format}})
+            }
+        });
+    }
+    Ok(Value::Array(parts))
+}
+
+/// A user's content for the Anthropic API: the text alone, or its blocks with the images.
+fn anthropic_blocks(text: &str, media: &[Media]) -> Result<Vec<Value>, BackendError> {
+    let mut blocks = Vec::with_capacity(media.len() + 1);
+    if !text.is_empty() {
+        blocks.push(json!({"type": "text", "text": text}));
+    }
+    for m in media {
+        let source = match (m.kind(), m.fetch_url(), m.mime(), m.base64()) {
+            (MediaKind::Image, Some(url), _, _) => json!({"type": "url", "url": url}),
+            (MediaKind::Image, None, Some(mime), Some(data)) => {
+                json!({"type": "base64", "media_type": mime, "data": data})
+            }
+            (kind, ..) => {
+                return Err(BackendError::Unsupported {
+                    detail: format!("{kind} (the Messages API takes images only)"),
+                });
+            }
+        };
+        blocks.push(json!({"type": "image", "source": source}));
+    }
+    Ok(blocks)
+}
 
 /// The messages of `request` for the OpenAI chat completions API.
-pub(crate) fn openai_messages(request: &BackendRequest) -> Value {
+///
+/// # Errors
+///
+/// [`BackendError::Unsupported`] for media the API cannot carry.
+pub(crate) fn openai_messages(request: &BackendRequest) -> Result<Value, BackendError> {
     let history = request.history();
     let mut messages: Vec<Value> = history
         .iter()
@@ -44,13 +105,14 @@ pub(crate) fn openai_messages(request: &BackendRequest) -> Value {
                 let content = (!t.text().is_empty()).then(|| t.text());
                 json!({"role": "assistant", "content": content, "tool_calls": calls})
             }
-            role => json!({"role": role.as_str(), "content": t.text()}),
+            role => json!({"role": role.as_str(), "content": openai_content(t.text(), t.media())?}),
         });
     }
-    if !request.prompt().is_empty() {
-        messages.push(json!({"role": "user", "content": request.prompt()}));
+    let media = request.enriched().media();
+    if !request.prompt().is_empty() || !media.is_empty() {
+        messages.push(json!({"role": "user", "content": openai_content(request.prompt(), media)?}));
     }
-    Value::Array(messages)
+    Ok(Value::Array(messages))
 }
 
 /// The tools of `request` for the OpenAI API, when it has any.
@@ -127,7 +189,13 @@ impl From<OpenAiCallDelta> for StreamEvent {
 }
 
 /// The system instructions and messages of `request` for the Anthropic Messages API.
-pub(crate) fn anthropic_messages(request: &BackendRequest) -> (Option<String>, Value) {
+///
+/// # Errors
+///
+/// [`BackendError::Unsupported`] for media the API cannot carry.
+pub(crate) fn anthropic_messages(
+    request: &BackendRequest,
+) -> Result<(Option<String>, Value), BackendError> {
     let history = request.history();
     let system: Vec<&str> = history
         .iter()
@@ -165,23 +233,29 @@ pub(crate) fn anthropic_messages(request: &BackendRequest) -> (Option<String>, V
                 }
                 messages.push(json!({"role": "assistant", "content": blocks}));
             }
-            role => {
+            role if t.media().is_empty() => {
                 flush(&mut results, &mut messages);
                 messages.push(json!({"role": role.as_str(), "content": t.text()}));
             }
+            role => {
+                flush(&mut results, &mut messages);
+                let blocks = anthropic_blocks(t.text(), t.media())?;
+                messages.push(json!({"role": role.as_str(), "content": blocks}));
+            }
         }
     }
-    if !request.prompt().is_empty() {
-        if results.is_empty() {
+    let media = request.enriched().media();
+    if results.is_empty() && media.is_empty() {
+        if !request.prompt().is_empty() {
             messages.push(json!({"role": "user", "content": request.prompt()}));
-        } else {
-            // After tool answers, the question is one more block of the same user message.
-            results.push(json!({"type": "text", "text": request.prompt()}));
         }
+    } else {
+        // After tool answers, the question is more blocks of the same user message.
+        results.extend(anthropic_blocks(request.prompt(), media)?);
     }
     flush(&mut results, &mut messages);
     let system = (!system.is_empty()).then(|| system.join("\n\n"));
-    (system, Value::Array(messages))
+    Ok((system, Value::Array(messages)))
 }
 
 /// The tools of `request` for the Anthropic API, when it has any.

@@ -32,6 +32,7 @@
 //! # Ok::<(), promptveil::Error>(())
 //! ```
 
+mod media;
 mod template;
 mod turn;
 
@@ -43,6 +44,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::index::{Passage, PassageId};
 use crate::redact::RedactedText;
 
+pub use media::{Media, MediaKind};
 pub use template::{DEFAULT_TEMPLATE, Template};
 pub(crate) use turn::check_name as check_tool_name;
 pub use turn::{RedactedCall, RedactedTool, Role, ToolCall, ToolSpec, Turn};
@@ -167,6 +169,7 @@ pub struct EnrichedPrompt {
     history: Vec<Turn>,
     history_dropped: usize,
     tools: Vec<RedactedTool>,
+    media: Vec<Media>,
 }
 
 impl std::fmt::Debug for EnrichedPrompt {
@@ -253,8 +256,11 @@ impl EnrichedPrompt {
         budget: usize,
         counter: &dyn TokenCounter,
     ) -> EnrichedPrompt {
-        let cost =
-            |t: &Turn| t.texts().map(|x| counter.count(x)).sum::<usize>() + TURN_OVERHEAD_TOKENS;
+        let cost = |t: &Turn| {
+            t.texts().map(|x| counter.count(x)).sum::<usize>()
+                + t.media().iter().map(Media::tokens).sum::<usize>()
+                + TURN_OVERHEAD_TOKENS
+        };
         // System instructions are kept whole, whatever the budget: they say how to answer.
         let (system, turns): (Vec<Turn>, Vec<Turn>) =
             turns.into_iter().partition(|t| t.role == Role::System);
@@ -307,6 +313,21 @@ impl EnrichedPrompt {
     /// The tools the model may call (redacted).
     pub fn tools(&self) -> &[RedactedTool] {
         &self.tools
+    }
+
+    /// Attaches images or recordings to the question, as they are (see [`Media`]: never
+    /// redacted, confined to on-premises backends that take them); each counts towards
+    /// [`tokens`](Self::tokens) as [`Media::tokens`] says.
+    #[must_use]
+    pub fn with_media(mut self, media: Vec<Media>) -> EnrichedPrompt {
+        self.tokens += media.iter().map(Media::tokens).sum::<usize>();
+        self.media = media;
+        self
+    }
+
+    /// The images and recordings attached to the question.
+    pub fn media(&self) -> &[Media] {
+        &self.media
     }
 }
 
@@ -363,6 +384,7 @@ pub fn enrich(
             history: Vec::new(),
             history_dropped: 0,
             tools: Vec::new(),
+            media: Vec::new(),
         });
     }
     let bare = template.render(instructions, "", question.as_str(), "");
@@ -478,6 +500,7 @@ pub fn enrich(
         history: Vec::new(),
         history_dropped: 0,
         tools: Vec::new(),
+        media: Vec::new(),
     })
 }
 

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use super::Media;
 use crate::error::{Error, Result};
 use crate::redact::{JsonRedaction, RedactedText};
 
@@ -256,6 +257,7 @@ pub struct Turn {
     pub(super) text: String,
     calls: Vec<ToolCall>,
     call_id: Option<String>,
+    media: Vec<Media>,
 }
 
 impl std::fmt::Debug for Turn {
@@ -264,6 +266,7 @@ impl std::fmt::Debug for Turn {
             .field("role", &self.role)
             .field("len", &self.text.len())
             .field("calls", &self.calls.len())
+            .field("media", &self.media.len())
             .finish()
     }
 }
@@ -276,6 +279,7 @@ impl Turn {
             text: text.as_str().to_string(),
             calls: Vec::new(),
             call_id: None,
+            media: Vec::new(),
         }
     }
 
@@ -286,6 +290,7 @@ impl Turn {
             text: text.as_str().to_string(),
             calls: calls.into_iter().map(|c| c.0).collect(),
             call_id: None,
+            media: Vec::new(),
         }
     }
 
@@ -296,7 +301,22 @@ impl Turn {
             text: text.as_str().to_string(),
             calls: Vec::new(),
             call_id: Some(call_id.to_string()),
+            media: Vec::new(),
         }
+    }
+
+    /// The turn with images or recordings attached, as they are: media is never redacted,
+    /// and a request carrying any goes only to an on-premises backend that takes it (see
+    /// [`Media`]).
+    #[must_use]
+    pub fn with_media(mut self, media: Vec<Media>) -> Turn {
+        self.media = media;
+        self
+    }
+
+    /// The images and recordings attached to the turn.
+    pub fn media(&self) -> &[Media] {
+        &self.media
     }
 
     /// Who said it.

@@ -46,10 +46,24 @@ pub struct EgressRefusal {
     /// Parts of the payload a detector could not scan. Fail closed: the guard cannot vouch
     /// for a payload it did not read whole, whatever the backend may receive.
     pub unscanned: usize,
+    /// The kinds of media in the payload this backend may not receive: media goes only to
+    /// on-premises backends that take it (and may receive restricted data), because no
+    /// detector reads it. Empty when the media was not the cause.
+    pub media: Vec<crate::enrich::MediaKind>,
 }
 
 impl std::fmt::Display for EgressRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.found.is_empty() && !self.media.is_empty() {
+            let kinds: Vec<&str> = self.media.iter().map(|k| k.as_str()).collect();
+            return write!(
+                f,
+                "refused to send to `{}`: the payload carries {} media, which goes only to an \
+                 on-premises backend that takes it",
+                self.backend,
+                kinds.join(" and ")
+            );
+        }
         if self.found.is_empty() && self.unscanned > 0 {
             return write!(
                 f,
@@ -154,6 +168,7 @@ pub(crate) fn check_egress_with<'a>(
         records.extend(report.records);
     }
     let tolerated = unscanned > 0 && models_only && model_gaps == ModelGaps::AsRestricted;
+    let media = request.media_kinds();
     for profile in profiles {
         let found: Vec<(EntityType, Sensitivity, RuleId)> = records
             .iter()
@@ -165,12 +180,17 @@ pub(crate) fn check_egress_with<'a>(
             .never_receives
             .is_none_or(|limit| limit > Sensitivity::Restricted);
         let unread_refused = unscanned > 0 && !(tolerated && may_take_restricted);
-        if !found.is_empty() || unread_refused {
+        // Media nobody reads: only on premises, to a backend that takes it and may receive
+        // restricted data.
+        let media_ok = media.is_empty() || (profile.takes_media(&media) && may_take_restricted);
+        let media_refused = !media_ok;
+        if !found.is_empty() || unread_refused || media_refused {
             return Err(EgressRefusal {
                 backend: profile.name.clone(),
                 in_clear: profile.in_clear,
                 found,
                 unscanned,
+                media: if media_refused { media } else { Vec::new() },
             });
         }
     }

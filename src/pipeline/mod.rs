@@ -25,11 +25,13 @@
 //!    question, the earlier turns *and* the passages, token counts, complexity score,
 //!    budgets, backends cooling down, whether tools are involved) and approves an ordered
 //!    chain, with reasons, among the backends admitted (a request with tools only goes to
-//!    backends that can call them). A chain naming a backend the pipeline does not have is
-//!    refused.
+//!    backends that can call them; one with images or recordings, which nothing redacts,
+//!    only to on-premises backends that take them, and is routed as restricted). A chain
+//!    naming a backend the pipeline does not have is refused.
 //! 5. **Guard**: the exact payload (prompt, earlier turns, tool calls and answers, tool
-//!    definitions, and the names and ids sent as they are) is scanned again; if it holds
-//!    anything above what a backend of the chain may receive in clear, the request is
+//!    definitions, the names and ids sent as they are, media's URLs) is scanned again; if it
+//!    holds anything above what a backend of the chain may receive in clear, or media a
+//!    backend of the chain may not receive, the request is
 //!    refused ([`ErrorKind::Refused`]), fail closed: the guard firing means a rule missed
 //!    something or an index was wrongly declared public, and rerouting would hide that.
 //! 6. **Dispatch** along the chain: retries, backoff, cooldown, fallback only within it.
@@ -318,8 +320,12 @@ impl Pipeline {
                 .with_source(e)
         })?
         .with_tools(tools, &*inner.counter)
+        .with_media(req.media.clone())
         .with_history(history, inner.budget, &*inner.counter);
-        if prompt.text().is_empty() && prompt.history().iter().all(|t| t.role() == Role::System) {
+        if prompt.text().is_empty()
+            && prompt.media().is_empty()
+            && prompt.history().iter().all(|t| t.role() == Role::System)
+        {
             return Err(self.refuse(
                 &id,
                 "nothing to send: no question, and no turn of the conversation fits the token budget".into(),

@@ -1,6 +1,6 @@
 //! What a caller asks: a prompt, its conversation so far, and per-request settings.
 
-use crate::enrich::{Role, ToolCall, ToolSpec};
+use crate::enrich::{Media, MediaKind, Role, ToolCall, ToolSpec};
 
 /// One message of a conversation as the caller has it, in clear (the assistant's turns as
 /// they were shown, restored). Its `Debug` shows lengths, never the text.
@@ -10,6 +10,7 @@ pub struct Message {
     pub(super) content: String,
     pub(super) calls: Vec<ToolCall>,
     pub(super) call_id: Option<String>,
+    pub(super) media: Vec<Media>,
 }
 
 impl std::fmt::Debug for Message {
@@ -18,6 +19,7 @@ impl std::fmt::Debug for Message {
             .field("role", &self.role)
             .field("len", &self.content.len())
             .field("calls", &self.calls)
+            .field("media", &self.media)
             .finish()
     }
 }
@@ -30,7 +32,17 @@ impl Message {
             content: content.into(),
             calls: Vec::new(),
             call_id: None,
+            media: Vec::new(),
         }
+    }
+
+    /// The message with images or recordings attached (a user's message only: other roles
+    /// are refused when the request is redacted). Media is never redacted: a request that
+    /// carries any goes only to an on-premises backend that takes it (see [`Media`]).
+    #[must_use]
+    pub fn with_media(mut self, media: impl IntoIterator<Item = Media>) -> Message {
+        self.media = media.into_iter().collect();
+        self
     }
 
     /// The user's message.
@@ -73,6 +85,7 @@ pub struct PromptRequest {
     pub(super) prompt: String,
     pub(super) history: Vec<Message>,
     pub(super) tools: Vec<ToolSpec>,
+    pub(super) media: Vec<Media>,
     /// Longest answer, in tokens; the pipeline's default when `None`.
     pub max_tokens: Option<usize>,
     /// Sampling temperature; the pipeline's default when `None`.
@@ -95,6 +108,7 @@ impl std::fmt::Debug for PromptRequest {
             .field("prompt_len", &self.prompt.len())
             .field("history", &self.history.len())
             .field("tools", &self.tools.len())
+            .field("media", &self.media)
             .field("max_tokens", &self.max_tokens)
             .field("temperature", &self.temperature)
             .field("max_cost", &self.max_cost)
@@ -124,6 +138,7 @@ impl PromptRequest {
             prompt: prompt.into(),
             history: Vec::new(),
             tools: Vec::new(),
+            media: Vec::new(),
             max_tokens: None,
             temperature: None,
             max_cost: None,
@@ -209,14 +224,16 @@ impl PromptRequest {
     /// ```
     pub fn conversation(messages: impl IntoIterator<Item = Message>) -> PromptRequest {
         let mut history: Vec<Message> = messages.into_iter().collect();
-        let prompt = match history.last() {
-            Some(m) if m.role == Role::User && m.calls.is_empty() => {
-                history.pop().map(|m| m.content).unwrap_or_default()
-            }
-            _ => String::new(),
+        let (prompt, media) = match history.last() {
+            Some(m) if m.role == Role::User && m.calls.is_empty() => history
+                .pop()
+                .map(|m| (m.content, m.media))
+                .unwrap_or_default(),
+            _ => (String::new(), Vec::new()),
         };
         PromptRequest {
             history,
+            media,
             ..PromptRequest::new(prompt)
         }
     }
@@ -227,6 +244,29 @@ impl PromptRequest {
     pub fn with_tools(mut self, tools: impl IntoIterator<Item = ToolSpec>) -> PromptRequest {
         self.tools = tools.into_iter().collect();
         self
+    }
+
+    /// Attaches images or recordings to the question. Media is never redacted: the request
+    /// then goes only to an on-premises backend whose profile takes every kind it carries
+    /// ([`BackendProfile::media`](crate::route::BackendProfile::media)), and is routed and
+    /// guarded as holding restricted data; with no such backend it is refused.
+    pub fn with_media(mut self, media: impl IntoIterator<Item = Media>) -> PromptRequest {
+        self.media = media.into_iter().collect();
+        self
+    }
+
+    /// The kinds of media the request carries, in the question or in any message, sorted,
+    /// each once.
+    pub fn media_kinds(&self) -> Vec<MediaKind> {
+        let mut kinds: Vec<MediaKind> = self
+            .media
+            .iter()
+            .chain(self.history.iter().flat_map(|m| &m.media))
+            .map(Media::kind)
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
     }
 
     /// True when the request carries tools or tool traffic: only backends that can call

@@ -64,6 +64,17 @@ pub(super) fn redact_conversation(
         p.audit(id, redacted(p, "tools", &defined));
         complete(p, id, "tools", "a tool's definition", &defined)?;
     }
+    let media = req
+        .media
+        .iter()
+        .chain(req.history.iter().flat_map(|m| &m.media));
+    let mut parts = std::collections::BTreeMap::new();
+    for m in media {
+        *parts.entry(m.kind().to_string()).or_insert(0) += 1;
+    }
+    if !parts.is_empty() {
+        p.audit(id, AuditEvent::MediaAttached { parts });
+    }
     let (question, mut redaction) = redactor.redact(&req.prompt, vault).into_parts();
     p.audit(id, redacted(p, "question", &redaction));
     complete(p, id, "question", "the question", &redaction)?;
@@ -98,6 +109,12 @@ fn redact_message(
         report.merge(r);
         t
     };
+    if !m.media.is_empty() && m.role != Role::User {
+        return Err(Error::config(format!(
+            "only a user's message may carry images or recordings, not a message of role `{}`",
+            m.role.as_str()
+        )));
+    }
     match m.role {
         Role::Tool => {
             let call_id = m
@@ -126,7 +143,7 @@ fn redact_message(
             }
             Ok(Turn::assistant_calls(&words, calls))
         }
-        role => Ok(Turn::new(role, &text(&m.content))),
+        role => Ok(Turn::new(role, &text(&m.content)).with_media(m.media.clone())),
     }
 }
 
@@ -200,8 +217,9 @@ pub(super) fn summarize(
     max_tokens: usize,
 ) -> RouteSummary {
     // A text a model could not read whole (the pipeline went on with the rules) may hold
-    // anything: it is routed as restricted.
-    let level = if redaction.is_complete() {
+    // anything, and so may media, which nothing reads: it is routed as restricted.
+    let media = req.media_kinds();
+    let level = if redaction.is_complete() && media.is_empty() {
         redaction.max_sensitivity.unwrap_or(Sensitivity::Public)
     } else {
         Sensitivity::Restricted
@@ -212,6 +230,7 @@ pub(super) fn summarize(
         .with_cooling_down(p.inner.dispatcher.cooling_down());
     summary.entity_types = redaction.entity_counts().into_keys().collect();
     summary.tools = req.uses_tools();
+    summary.media = media;
     summary.complexity_drivers.clone_from(&complexity.drivers);
     summary.tags.clone_from(&req.tags);
     summary

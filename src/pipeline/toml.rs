@@ -79,6 +79,7 @@
 //! # price_in = 0.0, price_out = 0.0 (per million tokens), latency_ms = 1000, timeout_s = 60,
 //! # max_concurrency = 64 (calls in flight at once; more wait for a slot)
 //! # never_receives = "restricted" (external default) | "none"; in_clear = "public" | ...
+//! # media = ["image", "audio"]: on premises only; the images and recordings it takes
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -223,6 +224,8 @@ struct Backend {
     max_concurrency: Option<usize>,
     never_receives: Option<String>,
     in_clear: Option<Sensitivity>,
+    #[serde(default)]
+    media: Vec<crate::enrich::MediaKind>,
 }
 
 impl PipelineBuilder {
@@ -683,6 +686,17 @@ fn backend(spec: Backend) -> Result<Arc<dyn ModelBackend>> {
     }
     if let Some(level) = spec.in_clear {
         profile = profile.receiving_in_clear(level);
+    }
+    if !spec.media.is_empty() {
+        if spec.locality == Locality::External {
+            // Media is never redacted: it goes on premises only, whatever a file says.
+            return Err(Error::config(format!(
+                "backend `{}`: `media` is for on-premises backends only (media is never \
+                 redacted, so it never leaves the building)",
+                spec.name
+            )));
+        }
+        profile = profile.with_media(spec.media);
     }
     #[cfg(feature = "http")]
     {

@@ -134,6 +134,12 @@ pub struct BackendProfile {
     /// so with [`with_tools`](Self::with_tools).
     #[serde(default)]
     pub tools: bool,
+    /// The kinds of media it takes (images, recordings). Media is never redacted, so a
+    /// request that carries any goes only to an on-premises backend that takes every kind it
+    /// carries, whatever this says of an external one. Empty by default: a backend takes
+    /// media only when its configuration says so (`media = ["image"]`).
+    #[serde(default)]
+    pub media: Vec<crate::enrich::MediaKind>,
 }
 
 impl BackendProfile {
@@ -163,7 +169,26 @@ impl BackendProfile {
             price_out: 0.0,
             typical_latency_ms: 1000,
             tools: false,
+            media: Vec::new(),
         }
+    }
+
+    /// Sets the kinds of media the backend takes (it receives them only on premises: see
+    /// [`media`](Self::media)).
+    pub fn with_media(
+        mut self,
+        kinds: impl IntoIterator<Item = crate::enrich::MediaKind>,
+    ) -> BackendProfile {
+        self.media = kinds.into_iter().collect();
+        self
+    }
+
+    /// True when the backend may receive a request carrying media of every kind in `kinds`:
+    /// it runs on premises and takes each of them. Always true for no media.
+    pub fn takes_media(&self, kinds: &[crate::enrich::MediaKind]) -> bool {
+        kinds.is_empty()
+            || (self.locality == Locality::OnPremises
+                && kinds.iter().all(|k| self.media.contains(k)))
     }
 
     /// Sets whether the backend can call tools.
@@ -229,6 +254,9 @@ pub struct RouteSummary {
     pub tags: Vec<String>,
     /// Whether the request carries tool definitions, calls or results.
     pub tools: bool,
+    /// The kinds of media the request carries (never redacted: the request may go only to an
+    /// on-premises backend that takes them all).
+    pub media: Vec<crate::enrich::MediaKind>,
 }
 
 impl RouteSummary {
@@ -246,6 +274,7 @@ impl RouteSummary {
             cooling_down: Vec::new(),
             tags: Vec::new(),
             tools: false,
+            media: Vec::new(),
         }
     }
 
@@ -291,6 +320,13 @@ pub enum Reason {
     NoTools {
         /// The backend.
         backend: BackendId,
+    },
+    /// The request carries media and the backend is external or does not take that kind.
+    NoMedia {
+        /// The backend.
+        backend: BackendId,
+        /// The kinds the request carries.
+        kinds: Vec<crate::enrich::MediaKind>,
     },
     /// The backend is in cooldown.
     CoolingDown {
@@ -351,6 +387,7 @@ impl Reason {
             Reason::SensitivityExcludes { backend, .. }
             | Reason::CoolingDown { backend }
             | Reason::NoTools { backend }
+            | Reason::NoMedia { backend, .. }
             | Reason::ContextTooSmall { backend, .. }
             | Reason::OverBudget { backend, .. }
             | Reason::TooSlow { backend, .. }
@@ -424,9 +461,10 @@ impl DefaultPolicy {
 }
 
 /// The backends a request may go to at all, whatever a policy prefers: not one that must
-/// never receive a level the request touched (even redacted), not one in cooldown, not one
-/// whose context window cannot hold the prompt and the answer. Each left out gets its
-/// [`Reason`].
+/// never receive a level the request touched (even redacted), not one that cannot call the
+/// tools the request carries, not one that may not receive its media (only on-premises
+/// backends that take every kind it carries may), not one in cooldown, not one whose context
+/// window cannot hold the prompt and the answer. Each left out gets its [`Reason`].
 ///
 /// The pipeline admits before it asks its policy: the policy is shown the admitted backends
 /// only, and a chain naming any other is refused. So "a prompt that touched restricted data
@@ -463,6 +501,13 @@ pub fn admit(
         if summary.tools && !b.tools {
             reasons.push(Reason::NoTools {
                 backend: b.name.clone(),
+            });
+            continue;
+        }
+        if !b.takes_media(&summary.media) {
+            reasons.push(Reason::NoMedia {
+                backend: b.name.clone(),
+                kinds: summary.media.clone(),
             });
             continue;
         }

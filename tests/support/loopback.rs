@@ -36,15 +36,23 @@ impl Received {
             .unwrap_or_default()
     }
 
-    /// Every message: role and text, in order.
+    /// Every message: role and text (of a list of parts, its text parts joined), in order.
     pub fn messages(&self) -> Vec<(String, String)> {
         self.body["messages"]
             .as_array()
             .map(|m| {
                 m.iter()
                     .map(|m| {
-                        let text = |k: &str| m[k].as_str().unwrap_or_default().to_string();
-                        (text("role"), text("content"))
+                        let role = m["role"].as_str().unwrap_or_default().to_string();
+                        let text = match &m["content"] {
+                            serde_json::Value::Array(parts) => parts
+                                .iter()
+                                .filter_map(|p| p["text"].as_str())
+                                .collect::<Vec<_>>()
+                                .join("\n"),
+                            content => content.as_str().unwrap_or_default().to_string(),
+                        };
+                        (role, text)
                     })
                     .collect()
             })
