@@ -148,8 +148,8 @@ fn start_gateway(config: &std::path::Path) -> Gateway {
 }
 
 /// The gateway's configuration: the local tier speaks the OpenAI wire format, the external
-/// tier Anthropic's.
-fn write_config(dir: &std::path::Path, local: &str, cloud: &str) -> PathBuf {
+/// tier Anthropic's; `local_media` is the local tier's `media` setting, if any.
+fn write_config(dir: &std::path::Path, local: &str, cloud: &str, local_media: &str) -> PathBuf {
     let config = dir.join("gateway.toml");
     std::fs::write(
         &config,
@@ -172,6 +172,7 @@ model = "smollm2"
 locality = "on_premises"
 size = "small"
 context_window = 8192
+{}
 
 [[backends]]
 name = "cloud-llm"
@@ -182,7 +183,7 @@ locality = "external"
 size = "large"
 context_window = 200000
 "#,
-            local, cloud
+            local, local_media, cloud
         ),
     )
     .expect("config");
@@ -199,10 +200,15 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with("").await
+}
+
+/// [`setup`] with `local_media` as the local tier's `media` setting.
+async fn setup_with(local_media: &str) -> Setup {
     let local = loopback::start(|r| echo(r, false)).await;
     let cloud = loopback::start(|r| echo(r, true)).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), &local.base, &cloud.base);
+    let config = write_config(dir.path(), &local.base, &cloud.base, local_media);
     let gateway = start_gateway(&config);
     Setup {
         local,
@@ -324,7 +330,7 @@ async fn the_official_openai_client_talks_through_the_gateway() {
             serde_json::json!([{"role": "user", "content": [
                 {"type": "text", "text": "What is in ann.lee@example.org's picture?"},
                 {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}]),
-            "part 1 of message 0 is `image_url`",
+            "part 1 of message 0 is image media: no on-premises backend here takes image",
         ),
     ] {
         let response = client
@@ -422,7 +428,7 @@ async fn the_official_anthropic_client_talks_through_the_gateway() {
     assert_eq!(seen["image"]["status"], 400);
     let message = seen["image"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("block 0 of message 0 is `image`"),
+        message.contains("block 0 of message 0 is image media"),
         "{message}"
     );
 
@@ -434,6 +440,76 @@ async fn the_official_anthropic_client_talks_through_the_gateway() {
         );
     }
     assert_eq!(local.requests().len(), 4);
+}
+
+/// OpenAI's Responses API through the same pipeline, with the official client: whole and
+/// through the client's stream helper (which checks the events' order and rebuilds the
+/// response from them), a conversation, and a tool round trip.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_openai_client_talks_responses_through_the_gateway() {
+    let Setup {
+        local,
+        cloud,
+        dir: _dir,
+        gateway,
+    } = setup().await;
+    let seen = run_client("responses_client.py", gateway.base.clone()).await;
+
+    let plain = &seen["plain"];
+    assert_eq!(
+        plain["text"],
+        "Re: Please confirm to ann.lee@example.org that Saturday at 09:00 works."
+    );
+    assert_eq!(plain["status"], "completed");
+    assert_eq!(plain["usage"], serde_json::json!([40, 8]));
+    assert_eq!(plain["backend"], "local-slm");
+
+    let stream = &seen["stream"];
+    assert_eq!(joined(&stream["pieces"]), STREAMED);
+    assert!(stream["pieces"].as_array().is_some_and(|p| p.len() > 3));
+    assert_eq!(stream["text"], STREAMED);
+    assert_eq!(stream["status"], "completed");
+
+    assert_eq!(
+        seen["multi"],
+        "Re: Is the clinic open on Sunday? Ask ann.lee@example.org."
+    );
+    let sent = local.requests();
+    let messages = sent[2].messages();
+    assert_eq!(messages[0], ("system".into(), "Be brief.".into()));
+    assert_eq!(
+        messages[2],
+        ("assistant".into(), "Noted: [EMAIL_1].".into())
+    );
+
+    let restored =
+        serde_json::json!({"email": "ann.lee@example.org", "card": "4111 1111 1111 1111"});
+    for key in ["tools", "tools_stream"] {
+        let t = &seen[key];
+        assert_eq!(t["status"], "completed", "{key}");
+        assert_eq!(t["calls"][0]["id"], "call_2", "{key}");
+        assert_eq!(t["calls"][0]["name"], "charge_card", "{key}");
+        assert_eq!(t["calls"][0]["arguments"], restored, "{key}");
+    }
+    assert_eq!(seen["tools_stream"]["deltas"], restored);
+    for r in &sent[3..5] {
+        check_tool_request(r, "call_1");
+        assert_eq!(r.body["tools"][0]["function"]["name"], "charge_card");
+    }
+
+    assert_eq!(seen["bad"]["status"], 400);
+    let message = seen["bad"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("previous_response_id"), "{message}");
+
+    assert_eq!(sent.len(), 5);
+    assert!(cloud.requests().is_empty());
+    for r in &sent {
+        let body = r.body.to_string();
+        assert!(
+            !body.contains("ann.lee@example.org") && !body.contains("7946 0958"),
+            "{body}"
+        );
+    }
 }
 
 /// Both endpoints, both modes, go through the same path: the egress guard refuses a value
@@ -463,12 +539,24 @@ async fn every_endpoint_and_mode_goes_through_the_guard_restore_and_audit() {
                                 "input_schema": {"type": "object"}}]),
             "permission_error",
         ),
+        (
+            "responses",
+            serde_json::json!([{"type": "function", "name": name, "description": "Looks up.",
+                                "parameters": {"type": "object"}}]),
+            "request_refused",
+        ),
     ];
     for (endpoint, tools, refused) in &endpoints {
         for stream in [false, true] {
             let ask = |text: &str, tools: Option<&serde_json::Value>| {
-                let mut body = serde_json::json!({"model": "promptveil", "max_tokens": 64,
-                    "stream": stream, "messages": [{"role": "user", "content": text}]});
+                let question = serde_json::json!([{"role": "user", "content": text}]);
+                let mut body = if *endpoint == "responses" {
+                    serde_json::json!({"model": "promptveil", "max_output_tokens": 64,
+                                       "stream": stream, "input": question})
+                } else {
+                    serde_json::json!({"model": "promptveil", "max_tokens": 64,
+                                       "stream": stream, "messages": question})
+                };
                 if let Some(t) = tools {
                     body["tools"] = t.clone();
                 }
@@ -495,13 +583,13 @@ async fn every_endpoint_and_mode_goes_through_the_guard_restore_and_audit() {
             );
         }
     }
-    // Four clean requests reached a backend, with placeholders only; no refused one did.
+    // Six clean requests reached a backend, with placeholders only; no refused one did.
     let sent: Vec<Received> = local
         .requests()
         .into_iter()
         .chain(cloud.requests())
         .collect();
-    assert_eq!(sent.len(), 4);
+    assert_eq!(sent.len(), 6);
     for r in &sent {
         let body = r.body.to_string();
         assert!(!body.contains("ann.lee@") && !body.contains(name), "{body}");
@@ -518,12 +606,12 @@ async fn every_endpoint_and_mode_goes_through_the_guard_restore_and_audit() {
                 .contains(&e["event"].as_str().unwrap_or(""))
         })
         .collect();
-    assert_eq!(terminal.len(), 8, "{audit}");
+    assert_eq!(terminal.len(), 12, "{audit}");
     let refused: Vec<_> = terminal
         .iter()
         .filter(|e| e["event"] == "refused")
         .collect();
-    assert_eq!(refused.len(), 4);
+    assert_eq!(refused.len(), 6);
     assert!(
         refused.iter().all(|e| e["reason"]
             .as_str()
@@ -532,7 +620,7 @@ async fn every_endpoint_and_mode_goes_through_the_guard_restore_and_audit() {
     );
     assert_eq!(
         terminal.iter().filter(|e| e["event"] == "restored").count(),
-        4
+        6
     );
     let mut ids: Vec<&str> = terminal
         .iter()
@@ -540,7 +628,7 @@ async fn every_endpoint_and_mode_goes_through_the_guard_restore_and_audit() {
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 8, "one terminal event per request");
+    assert_eq!(ids.len(), 12, "one terminal event per request");
     assert!(!audit.contains("ann.lee@example.org") && !audit.contains("4111111111111111"));
 }
 
@@ -638,4 +726,85 @@ async fn models_select_a_backend_and_unknown_fields_are_refused() {
     .expect("answer");
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(local.requests().len() + cloud.requests().len(), 5);
+}
+
+/// With an on-premises tier whose configuration says it takes images, both endpoints, both
+/// modes, send an image there and only there, as the image parts of its wire format; the
+/// text around it is redacted and the answer restored. Naming the external tier is refused;
+/// a recording, which no tier here takes, is a 400 naming the part.
+#[tokio::test(flavor = "multi_thread")]
+async fn images_go_to_the_on_premises_tier_that_takes_them() {
+    let Setup {
+        local,
+        cloud,
+        dir,
+        gateway,
+    } = setup_with(r#"media = ["image"]"#).await;
+    const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk";
+    let question = "What does the scan ann.lee@example.org sent say?";
+    let chat = serde_json::json!([{"role": "user", "content": [
+        {"type": "text", "text": question},
+        {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{PNG}")}}]}]);
+    let messages = serde_json::json!([{"role": "user", "content": [
+        {"type": "text", "text": question},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}]}]);
+    let client = reqwest::Client::new();
+    let post = |endpoint: &str, body: serde_json::Value| {
+        client
+            .post(format!("{}/{endpoint}", gateway.base))
+            .json(&body)
+            .send()
+    };
+    for (endpoint, messages) in [("chat/completions", &chat), ("messages", &messages)] {
+        for stream in [false, true] {
+            let body = serde_json::json!({"model": "promptveil", "max_tokens": 64,
+                                          "stream": stream, "messages": messages});
+            let r = post(endpoint, body).await.expect("answer");
+            assert_eq!(r.status().as_u16(), 200, "{endpoint} stream={stream}");
+            let text = r.text().await.expect("body");
+            assert!(
+                text.contains("ann.lee@example.org"),
+                "{endpoint} stream={stream}: {text}"
+            );
+        }
+        let body = serde_json::json!({"model": "cloud-llm", "max_tokens": 64,
+                                      "messages": messages});
+        let r = post(endpoint, body).await.expect("answer");
+        assert_eq!(r.status().as_u16(), 403, "{endpoint}");
+    }
+    let sent = local.requests();
+    assert_eq!(sent.len(), 4);
+    assert!(cloud.requests().is_empty());
+    for r in &sent {
+        let parts = &r.body["messages"][0]["content"];
+        assert_eq!(parts[0]["type"], "text", "{parts}");
+        assert!(
+            parts[0]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("[EMAIL_1]")),
+            "{parts}"
+        );
+        assert_eq!(
+            parts[1]["image_url"]["url"],
+            format!("data:image/png;base64,{PNG}")
+        );
+    }
+    let audio = serde_json::json!([{"role": "user", "content": [
+        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}]}]);
+    let r = post(
+        "chat/completions",
+        serde_json::json!({"model": "promptveil", "messages": audio}),
+    )
+    .await
+    .expect("answer");
+    assert_eq!(r.status().as_u16(), 400);
+    let body: serde_json::Value = r.json().await.expect("JSON error");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("part 0 of message 0 is audio media"),
+        "{message}"
+    );
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit");
+    assert_eq!(audit.matches(r#""event":"media_attached""#).count(), 6);
+    assert!(!audit.contains(PNG) && !audit.contains("ann.lee@"));
 }

@@ -9,11 +9,11 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use promptveil::Error;
-use promptveil::enrich::{ToolCall, ToolSpec};
+use promptveil::enrich::{Media, ToolCall, ToolSpec};
 use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 use serde_json::{Value, json};
 
-use super::{Field, check_fields, now, openai_finish, routed, status_of, with_headers};
+use super::{Field, check_fields, media_part, now, openai_finish, routed, status_of, with_headers};
 
 /// The fields of a chat completion request and what the gateway does with each.
 const FIELDS: &[(&str, Field)] = &[
@@ -34,38 +34,62 @@ const FIELDS: &[(&str, Field)] = &[
 ];
 
 /// An OpenAI-style error answer.
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, kind: &str, message: &str) -> Response {
     let body = json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
     (status, axum::Json(body)).into_response()
 }
 
-fn pipeline_error(e: &Error) -> Response {
+pub(super) fn pipeline_error(e: &Error) -> Response {
     let (status, kind, _) = status_of(e);
     error(status, kind, &e.to_string())
 }
 
-/// The text of a message's `content`: a string, or the text parts of an array; `None` when
-/// it has none. A part that is not text (an image, audio, a file) is an error naming it:
-/// no backend here takes them, and dropping one would answer a question nobody asked.
-fn content_text(content: &Value, at: usize) -> Result<Option<String>, String> {
+/// The text of a message's `content` (a string, or the text parts of an array; `None` when
+/// it has none) and its images and recordings. A media part goes on only when an
+/// on-premises backend here takes its kind, and any other part is an error naming it:
+/// dropping one would answer a question nobody asked.
+fn content_of(
+    pipeline: &Pipeline,
+    content: &Value,
+    at: usize,
+) -> Result<(Option<String>, Vec<Media>), String> {
     match content {
-        Value::String(s) => Ok(Some(s.clone())),
-        Value::Null => Ok(None),
+        Value::String(s) => Ok((Some(s.clone()), Vec::new())),
+        Value::Null => Ok((None, Vec::new())),
         Value::Array(parts) => {
             let mut texts = Vec::new();
+            let mut media = Vec::new();
             for (k, p) in parts.iter().enumerate() {
-                match (p["type"].as_str(), p["text"].as_str()) {
-                    (Some("text"), Some(t)) => texts.push(t),
-                    (kind, _) => {
+                let what = format!("part {k} of message {at}");
+                match p["type"].as_str() {
+                    Some("text") if p["text"].is_string() => {
+                        texts.push(p["text"].as_str().unwrap_or_default());
+                    }
+                    Some("image_url") => {
+                        let url = p["image_url"]["url"].as_str().unwrap_or_default();
+                        media.push(media_part(pipeline, Media::url(url), &what)?);
+                    }
+                    Some("input_audio") => {
+                        let audio = &p["input_audio"];
+                        let mime = match audio["format"].as_str() {
+                            Some("wav") => "audio/wav",
+                            Some("mp3") => "audio/mpeg",
+                            _ => {
+                                return Err(format!("{what}: the audio format must be wav or mp3"));
+                            }
+                        };
+                        let data = audio["data"].as_str().unwrap_or_default();
+                        media.push(media_part(pipeline, Media::inline(mime, data), &what)?);
+                    }
+                    kind => {
                         return Err(format!(
-                            "part {k} of message {at} is `{}`: only text parts are taken (no \
-                             backend for images, audio or files is configured)",
+                            "{what} is `{}`: text, image_url and input_audio parts are taken",
                             kind.unwrap_or("untyped")
                         ));
                     }
                 }
             }
-            Ok((!texts.is_empty()).then(|| texts.join("\n")))
+            Ok(((!texts.is_empty()).then(|| texts.join("\n")), media))
         }
         _ => Err(format!(
             "the content of message {at} is neither text nor parts"
@@ -94,13 +118,19 @@ fn calls_of(m: &Value, at: usize) -> Result<Vec<ToolCall>, String> {
 /// instructions, the user's and the model's turns (with their tool calls), the tools'
 /// answers; the last message is the user's question or a tool's answer. An error message
 /// when the messages cannot make a request.
-fn request_of(messages: &[Value]) -> Result<PromptRequest, String> {
+fn request_of(pipeline: &Pipeline, messages: &[Value]) -> Result<PromptRequest, String> {
     let mut out = Vec::with_capacity(messages.len());
     for (at, m) in messages.iter().enumerate() {
-        let text = content_text(&m["content"], at)?;
-        let message = match m["role"].as_str().unwrap_or("user") {
+        let (text, media) = content_of(pipeline, &m["content"], at)?;
+        let role = m["role"].as_str().unwrap_or("user");
+        if !media.is_empty() && role != "user" {
+            return Err(format!(
+                "message {at} of role `{role}` carries media: only a user's message may"
+            ));
+        }
+        let message = match role {
             "system" | "developer" => Message::system(text.unwrap_or_default()),
-            "user" => Message::user(text.unwrap_or_default()),
+            "user" => Message::user(text.unwrap_or_default()).with_media(media),
             "assistant" => Message::assistant_calls(text.unwrap_or_default(), calls_of(m, at)?),
             "tool" => {
                 let Some(call) = m["tool_call_id"].as_str() else {
@@ -171,7 +201,7 @@ pub(super) async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -
         routed(
             &pipeline,
             &req["model"],
-            request_of(messages)?.with_tools(tools_of(&req)?),
+            request_of(&pipeline, messages)?.with_tools(tools_of(&req)?),
         )
     });
     let mut request = match request {

@@ -1,8 +1,9 @@
-//! A gateway speaking the OpenAI and Anthropic APIs: every chat completion and every message
-//! goes through the promptveil pipeline, by the same path (redact → guard → restore, audited).
+//! A gateway speaking the OpenAI and Anthropic APIs: every chat completion, response and
+//! message goes through the promptveil pipeline, by the same path (redact → guard → restore,
+//! audited).
 //!
-//! An application that already speaks the OpenAI chat completions API or the Anthropic
-//! Messages API switches by changing its base URL to this server's. Each request is redacted, enriched from the local index, routed to an
+//! An application that already speaks the OpenAI chat completions or Responses API, or the
+//! Anthropic Messages API, switches by changing its base URL to this server's. Each request is redacted, enriched from the local index, routed to an
 //! on-premises or external backend by the pipeline's policy, checked at egress, and its
 //! answer restored — JSON or server-sent events, as the client asked.
 //!
@@ -18,7 +19,8 @@
 //! reply = client.chat.completions.create(model="promptveil", messages=[{"role": "user", "content": "..."}])
 //! ```
 //!
-//! - `POST /v1/chat/completions`: `messages` (text content, or text parts), `tools`
+//! - `POST /v1/chat/completions`: `messages` (text content, or text, `image_url` and
+//!   `input_audio` parts), `tools`
 //!   (functions), `stream`, `stream_options.include_usage`, `max_tokens` /
 //!   `max_completion_tokens`, `temperature`. The last message is the user's question or a
 //!   tool's answer; the messages before it are the conversation (redacted with the
@@ -29,23 +31,35 @@
 //!   the text, each call whole. Answers carry the headers `x-promptveil-request-id` (as in
 //!   the audit trail) and `x-promptveil-backend`.
 //! - `POST /v1/messages` (Anthropic): `system` (text or text blocks), `messages` (text,
-//!   `tool_use` and `tool_result` blocks), `tools`, `max_tokens`, `temperature`, `stream`. The
+//!   `image`, `tool_use` and `tool_result` blocks), `tools`, `max_tokens`, `temperature`, `stream`. The
 //!   same conversation as above in Anthropic's shape; the answer's text and `tool_use`
 //!   blocks come back restored (a stream: the text as it comes, then each call whole). Errors
 //!   use Anthropic's error body (`invalid_request_error`, `permission_error` for a refusal,
 //!   `api_error` when no backend answered).
-//! - `model`, on both endpoints: `promptveil` lets the pipeline route; a backend's name
+//! - `POST /v1/responses` (OpenAI Responses, stateless): `instructions`, `input` (text, or
+//!   message items with `input_text` / `output_text` / `input_image` parts, `function_call`
+//!   and `function_call_output` items), `tools` (functions), `max_output_tokens`,
+//!   `temperature`, `stream`. The same conversation again; the answer's `message` and
+//!   `function_call` items come back restored; a stream sends the Responses events
+//!   (`response.created`, the text's `response.output_text.delta`s, then each call whole,
+//!   `response.completed`). Nothing is stored: `previous_response_id` is refused by name.
+//! - `model`, on every endpoint: `promptveil` lets the pipeline route; a backend's name
 //!   (`local-slm`) sends the request to that backend only (admission still applies: a
 //!   backend that must never receive what the request touched is refused, not chosen); any
 //!   other name is a 400 naming what is served.
-//! - Every other top-level field is in a table (`chat::FIELDS`, `messages::FIELDS`): used,
+//! - Every other top-level field is in a table (`chat::FIELDS`, `messages::FIELDS`,
+//!   `responses::FIELDS`): used,
 //!   taken because it changes nothing here (`user`, `metadata`, `store`), taken only with the
 //!   value that asks for the default (`n` = 1, `tool_choice` = auto), or refused with a 400
 //!   naming it (`top_p`, `stop`, `response_format`…): never silently dropped.
+//! - Images and recordings, in a user's message, are never redacted: they go on only when a
+//!   backend on premises takes their kind (`media = ["image"]` in its `[[backends]]` entry),
+//!   and then only there; otherwise the request is a 400 naming the part.
 //! - `GET /v1/models`: `promptveil`, then each backend's name.
 //! - Errors use OpenAI's error body: 400 `invalid_request_error` (bad JSON, a last message
 //!   neither the user's nor a tool's, a role other than system, developer, user, assistant
-//!   or tool, a tool answer naming no call, a content part that is not text, a tool that is
+//!   or tool, a tool answer naming no call, a content part neither text nor media, media no
+//!   backend on premises takes, a tool that is
 //!   not a function or whose name is not an identifier, prompt over budget), 403 `request_refused` (no backend may receive it, or the egress guard
 //!   refused), 502 `backend_error` (every approved backend failed). Messages never hold
 //!   prompt text. A stream that fails after it began ends with an `error` chunk.
@@ -55,6 +69,7 @@
 
 mod chat;
 mod messages;
+mod responses;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -63,6 +78,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use promptveil::enrich::Media;
 use promptveil::pipeline::{Pipeline, PromptRequest};
 use promptveil::{Error, ErrorKind};
 use serde_json::{Value, json};
@@ -92,6 +108,7 @@ async fn serve(pipeline: Pipeline, listen: &str) -> Result<(), Failure> {
     let app = Router::new()
         .route("/v1/chat/completions", post(chat::completions))
         .route("/v1/messages", post(messages::create))
+        .route("/v1/responses", post(responses::create))
         .route("/v1/models", get(models))
         .with_state(pipeline);
     let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -137,6 +154,26 @@ fn routed(
                 served.join(", ")
             ))
         }
+    }
+}
+
+/// The media part `what` (`part 1 of message 0`) as the pipeline takes it, when an
+/// on-premises backend here takes its kind; otherwise an error naming the part. Media is
+/// never redacted, so it never goes anywhere else.
+fn media_part(
+    pipeline: &Pipeline,
+    part: Result<Media, Error>,
+    what: &str,
+) -> Result<Media, String> {
+    let media = part.map_err(|e| format!("{what}: {}", e.message()))?;
+    let kind = media.kind();
+    if pipeline.profiles().iter().any(|p| p.takes_media(&[kind])) {
+        Ok(media)
+    } else {
+        Err(format!(
+            "{what} is {kind} media: no on-premises backend here takes {kind} (its `media` \
+             setting), and media, which is never redacted, goes nowhere else"
+        ))
     }
 }
 

@@ -9,11 +9,11 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use promptveil::Error;
-use promptveil::enrich::{ToolCall, ToolSpec};
+use promptveil::enrich::{Media, ToolCall, ToolSpec};
 use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 use serde_json::{Value, json};
 
-use super::{Field, anthropic_stop, check_fields, routed, status_of, with_headers};
+use super::{Field, anthropic_stop, check_fields, media_part, routed, status_of, with_headers};
 
 /// The fields of a Messages request and what the gateway does with each.
 const FIELDS: &[(&str, Field)] = &[
@@ -66,7 +66,12 @@ fn text_of(content: &Value, what: &str) -> Result<String, String> {
 
 /// One message as the pipeline's messages: a user's message may carry tool answers
 /// (`tool_result` blocks) before its text; an assistant's, its text and `tool_use` calls.
-fn messages_of(m: &Value, at: usize, out: &mut Vec<Message>) -> Result<(), String> {
+fn messages_of(
+    pipeline: &Pipeline,
+    m: &Value,
+    at: usize,
+    out: &mut Vec<Message>,
+) -> Result<(), String> {
     let role = m["role"].as_str().unwrap_or_default();
     let blocks = match &m["content"] {
         Value::String(s) => vec![json!({"type": "text", "text": s})],
@@ -79,9 +84,23 @@ fn messages_of(m: &Value, at: usize, out: &mut Vec<Message>) -> Result<(), Strin
     };
     let mut text = Vec::new();
     let mut calls = Vec::new();
+    let mut media = Vec::new();
     for (k, b) in blocks.iter().enumerate() {
         match (role, b["type"].as_str()) {
             (_, Some("text")) => text.push(b["text"].as_str().unwrap_or_default().to_string()),
+            ("user", Some("image")) => {
+                let source = &b["source"];
+                let what = format!("block {k} of message {at}");
+                let part = match source["type"].as_str() {
+                    Some("base64") => Media::inline(
+                        source["media_type"].as_str().unwrap_or_default(),
+                        source["data"].as_str().unwrap_or_default(),
+                    ),
+                    Some("url") => Media::url(source["url"].as_str().unwrap_or_default()),
+                    _ => return Err(format!("{what}: an image's source is base64 or url")),
+                };
+                media.push(media_part(pipeline, part, &what)?);
+            }
             ("user", Some("tool_result")) => {
                 let Some(id) = b["tool_use_id"].as_str() else {
                     return Err(format!("block {k} of message {at} names no `tool_use_id`"));
@@ -97,8 +116,8 @@ fn messages_of(m: &Value, at: usize, out: &mut Vec<Message>) -> Result<(), Strin
             }
             (_, kind) => {
                 return Err(format!(
-                    "block {k} of message {at} is `{}`: only text, tool_use and tool_result \
-                     blocks are taken (no backend for images or documents is configured)",
+                    "block {k} of message {at} is `{}`: text, image (a user's), tool_use and \
+                     tool_result blocks are taken",
                     kind.unwrap_or("untyped")
                 ));
             }
@@ -106,7 +125,9 @@ fn messages_of(m: &Value, at: usize, out: &mut Vec<Message>) -> Result<(), Strin
     }
     let text = text.join("\n");
     match role {
-        "user" if !text.is_empty() => out.push(Message::user(text)),
+        "user" if !text.is_empty() || !media.is_empty() => {
+            out.push(Message::user(text).with_media(media));
+        }
         "user" => {}
         "assistant" => out.push(Message::assistant_calls(text, calls)),
         other => return Err(format!("messages of role `{other}` are not supported")),
@@ -115,7 +136,7 @@ fn messages_of(m: &Value, at: usize, out: &mut Vec<Message>) -> Result<(), Strin
 }
 
 /// The request as the pipeline takes it; an error message when it cannot make one.
-fn request_of(req: &Value) -> Result<PromptRequest, String> {
+fn request_of(pipeline: &Pipeline, req: &Value) -> Result<PromptRequest, String> {
     let mut out = Vec::new();
     let system = text_of(&req["system"], "`system`")?;
     if !system.is_empty() {
@@ -123,7 +144,7 @@ fn request_of(req: &Value) -> Result<PromptRequest, String> {
     }
     let messages = req["messages"].as_array().map_or(&[][..], Vec::as_slice);
     for (at, m) in messages.iter().enumerate() {
-        messages_of(m, at, &mut out)?;
+        messages_of(pipeline, m, at, &mut out)?;
     }
     if messages.last().and_then(|m| m["role"].as_str()) != Some("user") {
         return Err("the last message must be the user's".into());
@@ -168,7 +189,7 @@ pub(super) async fn create(State(pipeline): State<Pipeline>, body: Bytes) -> Res
         return invalid("the body is not JSON");
     };
     let request = check_fields(&req, FIELDS)
-        .and_then(|()| routed(&pipeline, &req["model"], request_of(&req)?));
+        .and_then(|()| routed(&pipeline, &req["model"], request_of(&pipeline, &req)?));
     let request = match request {
         Ok(r) => r,
         Err(message) => return invalid(&message),
