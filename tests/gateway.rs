@@ -1,15 +1,17 @@
-//! The gateway example (`examples/gateway/`, built by `cargo test`) with the official `openai`
-//! and `anthropic` Python clients as real clients (`tests/python/`, the clients installed by
-//! `scripts/fetch-assets`). The model backends behind the gateway are
-//! loopback servers speaking the OpenAI and Anthropic wire formats.
+//! The gateway (`promptveil serve`, built by `cargo test`) with the official `openai` and
+//! `anthropic` Python clients as real clients (`tests/python/`, the clients installed by
+//! `scripts/fetch-assets`). The model backends behind the gateway are loopback servers
+//! speaking the OpenAI and Anthropic wire formats.
 
+#[path = "support/gateway.rs"]
+mod gateway;
 mod support;
 
+use gateway::Gateway;
 use support::loopback;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use loopback::{Received, Reply, anthropic_events, anthropic_json, openai_events, openai_json};
 
@@ -93,58 +95,12 @@ fn check_tool_request(r: &Received, call_id: &str) {
     assert_eq!(messages[3]["tool_call_id"], call_id);
 }
 
-/// The gateway process, killed on drop.
-struct Gateway {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The example binary cargo built beside this test (`target/<profile>/examples/gateway`).
-fn gateway_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let profile = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let binary = profile.join("examples/gateway");
-    assert!(
-        binary.is_file(),
-        "{} is missing: `cargo test --all-features` builds it",
-        binary.display()
-    );
-    binary
-}
-
 fn start_gateway(config: &std::path::Path) -> Gateway {
-    let mut child = Command::new(gateway_binary())
-        .args(["--config"])
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the gateway starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the gateway says where it listens");
-    let base = line
-        .trim()
-        .strip_prefix("listening ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Gateway { child, base }
+    gateway::start(config)
 }
 
 /// The gateway's configuration: the local tier speaks the OpenAI wire format, the external

@@ -77,6 +77,8 @@ pub fn start_slm() -> Result<Slm, Failure> {
         .arg(root().join("scripts/slm_server.py"))
         .arg("--model")
         .arg(&model)
+        // Stops when this process goes away, even killed.
+        .arg("--exit-with-stdin")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

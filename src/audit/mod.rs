@@ -61,6 +61,26 @@ impl RequestId {
         RequestId(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
 
+    /// A caller's own id for a request (an `x-request-id` header), when it is 1 to 128
+    /// letters, digits, `-`, `_`, `.` or `:` — a UUID, a trace id. The pipeline still uses a
+    /// fresh id instead when its redactor finds anything in it: an id goes into the audit
+    /// trail, and a value must never.
+    ///
+    /// ```
+    /// use promptveil::audit::RequestId;
+    ///
+    /// assert!(RequestId::from_caller("550e8400-e29b-41d4-a716-446655440000").is_some());
+    /// assert!(RequestId::from_caller("ann lee").is_none());
+    /// assert!(RequestId::from_caller("").is_none());
+    /// ```
+    pub fn from_caller(id: &str) -> Option<RequestId> {
+        let ok = (1..=128).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        ok.then(|| RequestId(id.to_string()))
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

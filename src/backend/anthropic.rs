@@ -280,6 +280,10 @@ impl ModelBackend for AnthropicBackend {
         &self.profile
     }
 
+    async fn probe(&self) -> Result<(), BackendError> {
+        self.http.probe().await
+    }
+
     async fn complete(&self, request: &BackendRequest) -> Result<BackendResponse, BackendError> {
         let response = self
             .http

@@ -258,6 +258,15 @@ impl Dispatcher {
             .collect()
     }
 
+    /// Probes every backend at once ([`ModelBackend::probe`]), in the order given.
+    pub async fn probe(&self) -> Vec<(BackendId, Result<(), BackendError>)> {
+        let probes = self.order.iter().filter_map(|n| {
+            let backend = self.backends.get(n)?;
+            Some(async move { (n.clone(), backend.probe().await) })
+        });
+        futures_util::future::join_all(probes).await
+    }
+
     /// The profile of the backend `name`, if there is one.
     pub fn profile(&self, name: &BackendId) -> Option<&BackendProfile> {
         self.backends.get(name).map(|b| b.profile())

@@ -104,6 +104,25 @@ impl Http {
         ))
     }
 
+    /// Reachable: the server answers `GET {base}/models` with any HTTP status within five
+    /// seconds (at most the backend's timeout). No prompt, no key.
+    pub(crate) async fn probe(&self) -> std::result::Result<(), BackendError> {
+        let wait = self.timeout.min(Duration::from_secs(5));
+        match self
+            .client
+            .get(format!("{}/models", self.base))
+            .timeout(wait)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_timeout() => Err(BackendError::Timeout),
+            Err(_) => Err(BackendError::Connect {
+                detail: format!("{}: no answer (is the server running?)", self.base),
+            }),
+        }
+    }
+
     /// Sets how many calls may be in flight at once.
     pub(crate) fn set_max_concurrency(&mut self, n: usize) {
         self.slots = Arc::new(tokio::sync::Semaphore::new(n.max(1)));

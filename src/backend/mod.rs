@@ -57,7 +57,7 @@ mod http;
 pub mod openai;
 pub mod sse;
 #[cfg(feature = "http")]
-mod wire;
+pub(crate) mod wire;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -512,6 +512,13 @@ pub trait ModelBackend: Send + Sync + std::fmt::Debug {
 
     /// One complete answer.
     async fn complete(&self, request: &BackendRequest) -> Result<BackendResponse, BackendError>;
+
+    /// Whether the backend can be reached now, for a readiness probe; sends no prompt. The
+    /// default says yes (a backend inside the process); the HTTP backends ask their server
+    /// for its model list and count any HTTP answer, even an error status, as reachable.
+    async fn probe(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
 
     /// The answer as it is generated. Returns once the backend accepted the request (the
     /// HTTP status is known); errors after that arrive in the stream.

@@ -240,6 +240,10 @@ impl ModelBackend for OpenAiBackend {
         &self.profile
     }
 
+    async fn probe(&self) -> Result<(), BackendError> {
+        self.http.probe().await
+    }
+
     async fn complete(&self, request: &BackendRequest) -> Result<BackendResponse, BackendError> {
         let response = self
             .http

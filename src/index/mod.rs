@@ -130,6 +130,12 @@ pub struct Hit {
 pub trait Retriever: Send + Sync + std::fmt::Debug {
     /// The `k` best passages for `query`, best first.
     async fn retrieve(&self, query: &str, k: usize) -> Result<Vec<Hit>>;
+
+    /// Whether it can answer now, for a readiness probe. The default says yes; the local
+    /// retriever searches its index once.
+    async fn check(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// How [`LocalRetriever`] ranks.
@@ -399,6 +405,10 @@ impl LocalRetriever {
 
 #[async_trait]
 impl Retriever for LocalRetriever {
+    async fn check(&self) -> Result<()> {
+        self.retrieve("readiness", 1).await.map(|_| ())
+    }
+
     async fn retrieve(&self, query: &str, k: usize) -> Result<Vec<Hit>> {
         let this = self.clone();
         let query = query.to_string();

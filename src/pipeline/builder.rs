@@ -74,7 +74,7 @@ impl Default for Config {
 impl RedactorBuilder {
     /// The default detectors: the default rules and, in a build with the feature `ner`, the
     /// NER detector with its shipped settings (`default_ner`, loaded once per process).
-    /// What a [`Pipeline`](crate::pipeline::Pipeline) redacts with when given no redactor.
+    /// What a [`Pipeline`] redacts with when given no redactor.
     /// Where the feature is built, missing model files are an error naming
     /// `scripts/fetch-assets`, never a silent fallback to the rules alone.
     pub fn default_detectors(self) -> Self {

@@ -86,7 +86,7 @@ mod tools;
 use std::sync::Arc;
 
 pub use builder::PipelineBuilder;
-pub use output::{PipelineOutput, RequestTrace, StreamSummary};
+pub use output::{PipelineOutput, Readiness, RequestTrace, StreamSummary};
 pub use request::{Message, PromptRequest};
 pub use stream::PipelineStream;
 
@@ -96,7 +96,7 @@ pub use stream::PipelineStream;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum OnModelFailure {
-    /// Refuse the request: an [`ErrorKind::Refused`](crate::ErrorKind::Refused) error, audited.
+    /// Refuse the request: an [`ErrorKind::Refused`] error, audited.
     /// The default.
     #[default]
     Refuse,
@@ -207,6 +207,28 @@ impl Pipeline {
         &self.inner.profiles
     }
 
+    /// Whether the pipeline can answer now, for a readiness probe: each backend probed
+    /// ([`ModelBackend::probe`](crate::backend::ModelBackend::probe), no prompt sent) and the
+    /// retriever's index searched once.
+    pub async fn readiness(&self) -> Readiness {
+        let backends = self
+            .inner
+            .dispatcher
+            .probe()
+            .await
+            .into_iter()
+            .map(|(name, r)| (name, r.err().map(|e| e.to_string())))
+            .collect();
+        let retriever = match &self.inner.retriever {
+            None => None,
+            Some(r) => Some(r.check().await.err().map(|e| e.to_string())),
+        };
+        Readiness {
+            backends,
+            retriever,
+        }
+    }
+
     /// The redactor (for callers who redact other data with the same rules).
     pub fn redactor(&self) -> &Redactor {
         &self.inner.redactor
@@ -281,7 +303,15 @@ impl Pipeline {
     /// request in the audit trail: refusals are audited where they are made, anything else
     /// here as `failed`.
     async fn prepare(&self, req: &PromptRequest) -> Result<Prepared> {
-        let id = RequestId::new();
+        // A caller's id goes into the audit trail: only when nothing in it is a value.
+        let id = req
+            .request_id
+            .clone()
+            .filter(|id| {
+                let scan = self.inner.redactor.scan(id.as_str());
+                scan.records.is_empty() && scan.is_complete()
+            })
+            .unwrap_or_default();
         self.prepare_as(&id, req).await.inspect_err(|e| {
             if e.kind() != ErrorKind::Refused {
                 self.audit(

@@ -164,3 +164,24 @@ pub struct StreamSummary {
     /// The tools the model called, their arguments restored whole once the answer ended.
     pub tool_calls: Vec<ToolCall>,
 }
+
+/// What a readiness probe found ([`Pipeline::readiness`](super::Pipeline::readiness)): each
+/// part and, when it is not ready, why (never a prompt: probes send none).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Readiness {
+    /// Each backend, in configuration order: its name, and why it cannot be reached (`None`
+    /// when it can).
+    pub backends: Vec<(BackendId, Option<String>)>,
+    /// The retriever: `None` without one; else why it cannot search (`Some(None)` when it
+    /// can).
+    pub retriever: Option<Option<String>>,
+}
+
+impl Readiness {
+    /// Ready to answer: the retriever (if any) searches and at least one backend is
+    /// reachable (routing and fallback go around the others).
+    pub fn is_ready(&self) -> bool {
+        !matches!(self.retriever, Some(Some(_))) && self.backends.iter().any(|(_, e)| e.is_none())
+    }
+}

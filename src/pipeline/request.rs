@@ -100,6 +100,8 @@ pub struct PromptRequest {
     pub tags: Vec<String>,
     /// The one backend the request may go to, when the caller named one.
     pub(super) backend: Option<String>,
+    /// The caller's id for the request, when it gave one.
+    pub(super) request_id: Option<crate::audit::RequestId>,
 }
 
 impl std::fmt::Debug for PromptRequest {
@@ -116,6 +118,7 @@ impl std::fmt::Debug for PromptRequest {
             .field("top_k", &self.top_k)
             .field("tags", &self.tags)
             .field("backend", &self.backend)
+            .field("request_id", &self.request_id)
             .finish()
     }
 }
@@ -146,6 +149,7 @@ impl PromptRequest {
             top_k: None,
             tags: Vec::new(),
             backend: None,
+            request_id: None,
         }
     }
 
@@ -155,6 +159,14 @@ impl PromptRequest {
     /// the pipeline has no backend by is a configuration error.
     pub fn with_backend(mut self, name: impl Into<String>) -> PromptRequest {
         self.backend = Some(name.into());
+        self
+    }
+
+    /// Uses the caller's id for the request (in the audit trail and the trace) instead of a
+    /// fresh one — a gateway passes its `x-request-id` on — unless the pipeline's redactor
+    /// finds anything in it: then a fresh id is used, and the trace says which.
+    pub fn with_request_id(mut self, id: crate::audit::RequestId) -> PromptRequest {
+        self.request_id = Some(id);
         self
     }
 

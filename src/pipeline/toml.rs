@@ -81,6 +81,9 @@
 //! # never_receives = "restricted" (external default) | "none"; in_clear = "public" | ...
 //! # media = ["image", "audio"]: on premises only; the images and recordings it takes
 //! ```
+//!
+//! A `[server]` table, if any, is the gateway's (`promptveil serve`; `server::ServerConfig`
+//! with the feature `server`): the pipeline leaves it alone.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,6 +122,11 @@ struct File {
     restore: Restore,
     #[serde(default)]
     backends: Vec<Backend>,
+    /// How the gateway runs (`promptveil::server::ServerConfig` reads it): not the
+    /// pipeline's.
+    #[serde(default)]
+    #[allow(dead_code)]
+    server: Option<toml::Table>,
 }
 
 #[derive(Deserialize, Default)]

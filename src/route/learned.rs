@@ -136,7 +136,7 @@ impl Head {
     }
 }
 
-/// A router learned from outcomes. See the [module documentation](self).
+/// A router learned from outcomes. See the module documentation of `route::learned`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LearnedRouter {

@@ -17,6 +17,8 @@
 //! promptveil ner inventory [--ner-config FILE] [--ner-lexicon FILE] [--json]
 //!                                         the NER passes and word lists
 //! promptveil ner test [--ner-lexicon FILE]    run every word list's examples
+//! promptveil serve --config promptveil.toml [--listen ADDR]
+//!                                         the gateway (feature `server`)
 //! ```
 //!
 //! Every command that redacts (`redact`, `eval pii|secrets`, `index check`) takes the same
@@ -49,6 +51,8 @@ mod ner;
 mod redact;
 mod route;
 mod rules;
+#[cfg(feature = "server")]
+mod serve;
 
 /// Errors of the command line: the library's own, or a file the tool could not use.
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
@@ -91,6 +95,10 @@ enum Command {
     /// Fit a router to logged outcomes of a small and a large model.
     #[command(subcommand)]
     Route(route::RouteCommand),
+    /// Serve the OpenAI and Anthropic APIs in front of the pipeline a configuration file
+    /// describes (feature `server`).
+    #[cfg(feature = "server")]
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -383,11 +391,19 @@ fn main() -> ExitCode {
         }
         Command::Ner(NerCommand::Inventory { ner, json }) => ner::inventory(&ner, json),
         Command::Ner(NerCommand::Test { lexicon }) => ner::test(lexicon.as_deref()),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
+            // For people: the error, then what caused it, one line each.
             eprintln!("error: {e}");
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
             ExitCode::from(2)
         }
     }

@@ -2,18 +2,21 @@
 
 use std::convert::Infallible;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
-use promptveil::Error;
-use promptveil::enrich::{Media, ToolCall, ToolSpec};
-use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 use serde_json::{Value, json};
 
-use super::{Field, anthropic_stop, check_fields, media_part, routed, status_of, with_headers};
+use super::api::{
+    Api, AppState, Field, anthropic_stop, check_fields, inspected, media_part, routed, with_headers,
+};
+use crate::audit::RequestId;
+use crate::enrich::{Media, ToolCall, ToolSpec};
+use crate::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 
 /// The fields of a Messages request and what the gateway does with each.
 const FIELDS: &[(&str, Field)] = &[
@@ -27,21 +30,6 @@ const FIELDS: &[(&str, Field)] = &[
     ("metadata", Field::NoEffect),
     ("tool_choice", Field::Only(|v| v["type"] == "auto")),
 ];
-
-/// An Anthropic-style error answer.
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    let body = json!({"type": "error", "error": {"type": kind, "message": message}});
-    (status, axum::Json(body)).into_response()
-}
-
-fn invalid(message: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, "invalid_request_error", message)
-}
-
-fn pipeline_error(e: &Error) -> Response {
-    let (status, _, kind) = status_of(e);
-    error(status, kind, &e.to_string())
-}
 
 /// The text of `content`: a string, or text blocks; any other block is an error naming it.
 fn text_of(content: &Value, what: &str) -> Result<String, String> {
@@ -125,10 +113,12 @@ fn messages_of(
     }
     let text = text.join("\n");
     match role {
-        "user" if !text.is_empty() || !media.is_empty() => {
+        "user" if !text.trim().is_empty() || !media.is_empty() => {
             out.push(Message::user(text).with_media(media));
         }
-        "user" => {}
+        // Only tool answers: they are the message.
+        "user" if blocks.iter().any(|b| b["type"] == "tool_result") => {}
+        "user" => return Err(format!("message {at}, the user's, has no content")),
         "assistant" => out.push(Message::assistant_calls(text, calls)),
         other => return Err(format!("messages of role `{other}` are not supported")),
     }
@@ -184,31 +174,37 @@ fn tool_use(call: &ToolCall) -> Result<Value, String> {
     Ok(json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input}))
 }
 
-pub(super) async fn create(State(pipeline): State<Pipeline>, body: Bytes) -> Response {
+pub(super) async fn create(
+    State(app): State<AppState>,
+    Extension(id): Extension<RequestId>,
+    body: Bytes,
+) -> Response {
+    let api = Api::Anthropic;
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
-        return invalid("the body is not JSON");
+        return api.invalid("the body is not JSON");
     };
+    let pipeline = &app.pipeline;
     let request = check_fields(&req, FIELDS)
-        .and_then(|()| routed(&pipeline, &req["model"], request_of(&pipeline, &req)?));
+        .and_then(|()| routed(pipeline, &req["model"], request_of(pipeline, &req)?, &id));
     let request = match request {
         Ok(r) => r,
-        Err(message) => return invalid(&message),
+        Err(message) => return api.invalid(&message),
     };
-    let id = format!("msg_{}", promptveil::audit::RequestId::new().as_str());
+    let answer_id = format!("msg_{}", id.as_str());
     if req["stream"].as_bool() == Some(true) {
         return match pipeline.run_stream(request).await {
             Ok(stream) => {
-                let request_id = stream.trace().request_id().as_str().to_string();
-                let backend = stream.trace().backend().to_string();
-                let events = events(stream, id);
-                with_headers(Sse::new(events).into_response(), &request_id, &backend)
+                let trace = stream.trace().clone();
+                let shown = app.inspect.then(|| inspected(&app, json!({}), &trace));
+                let events = events(stream, answer_id, shown);
+                with_headers(Sse::new(events).into_response(), &trace)
             }
-            Err(e) => pipeline_error(&e),
+            Err(e) => api.pipeline_error(&e),
         };
     }
     let out = match pipeline.run(request).await {
         Ok(out) => out,
-        Err(e) => return pipeline_error(&e),
+        Err(e) => return api.pipeline_error(&e),
     };
     let mut content = Vec::new();
     if !out.answer().is_empty() {
@@ -217,23 +213,20 @@ pub(super) async fn create(State(pipeline): State<Pipeline>, body: Bytes) -> Res
     for call in out.tool_calls() {
         match tool_use(call) {
             Ok(block) => content.push(block),
-            Err(message) => return error(StatusCode::BAD_GATEWAY, "api_error", &message),
+            Err(message) => return api.error(StatusCode::BAD_GATEWAY, &message),
         }
     }
     let usage = out.usage().unwrap_or_default();
     let body = json!({
-        "id": id, "type": "message", "role": "assistant",
-        "model": if out.model().is_empty() { "promptveil" } else { out.model() },
+        "id": answer_id, "type": "message", "role": "assistant",
+        "model": out.trace().backend().as_str(),
         "content": content,
         "stop_reason": anthropic_stop(out.finish_reason(), !out.tool_calls().is_empty()),
         "stop_sequence": null,
         "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
     });
-    with_headers(
-        axum::Json(body).into_response(),
-        out.trace().request_id().as_str(),
-        out.trace().backend().as_str(),
-    )
+    let body = inspected(&app, body, out.trace());
+    with_headers(axum::Json(body).into_response(), out.trace())
 }
 
 fn event(name: &str, data: Value) -> Event {
@@ -243,12 +236,16 @@ fn event(name: &str, data: Value) -> Event {
 /// The pipeline's restored pieces as Anthropic stream events: the message's start, one text
 /// block with the pieces, then each tool call whole as a `tool_use` block, the stop reason
 /// and usage, the end; an `error` event if it broke.
-fn events(stream: PipelineStream, id: String) -> impl Stream<Item = Result<Event, Infallible>> {
+fn events(
+    stream: PipelineStream,
+    id: String,
+    shown: Option<Value>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let start = event(
         "message_start",
         json!({"type": "message_start", "message": {
             "id": id, "type": "message", "role": "assistant", "content": [],
-            "model": "promptveil", "stop_reason": null, "stop_sequence": null,
+            "model": stream.trace().backend().as_str(), "stop_reason": null, "stop_sequence": null,
             "usage": {"input_tokens": 0, "output_tokens": 0}}}),
     );
     let open = event(
@@ -257,27 +254,30 @@ fn events(stream: PipelineStream, id: String) -> impl Stream<Item = Result<Event
                "content_block": {"type": "text", "text": ""}}),
     );
     let head = futures_util::stream::iter([Ok(start), Ok(open)]);
-    let body = futures_util::stream::unfold(Some(stream), |stream| async move {
-        let mut stream = stream?;
-        let events = match stream.next().await {
-            Some(Ok(piece)) => {
-                let delta = json!({"type": "content_block_delta", "index": 0,
+    let body = futures_util::stream::unfold(Some(stream), move |stream| {
+        let shown = shown.clone();
+        async move {
+            let mut stream = stream?;
+            let events = match stream.next().await {
+                Some(Ok(piece)) => {
+                    let delta = json!({"type": "content_block_delta", "index": 0,
                                    "delta": {"type": "text_delta", "text": piece}});
-                return Some((vec![event("content_block_delta", delta)], Some(stream)));
-            }
-            Some(Err(e)) => vec![event(
-                "error",
-                json!({"type": "error", "error": {"type": "api_error", "message": e.to_string()}}),
-            )],
-            None => finish(&stream),
-        };
-        Some((events, None))
+                    return Some((vec![event("content_block_delta", delta)], Some(stream)));
+                }
+                Some(Err(e)) => vec![event(
+                    "error",
+                    json!({"type": "error", "error": {"type": "api_error", "message": e.to_string()}}),
+                )],
+                None => finish(&stream, shown.as_ref()),
+            };
+            Some((events, None))
+        }
     });
     head.chain(body.flat_map(|events| futures_util::stream::iter(events.into_iter().map(Ok))))
 }
 
 /// The events after the text: the calls, the stop reason and usage, the end.
-fn finish(stream: &PipelineStream) -> Vec<Event> {
+fn finish(stream: &PipelineStream, shown: Option<&Value>) -> Vec<Event> {
     let summary = stream.summary();
     let calls = summary.map_or(&[][..], |s| s.tool_calls.as_slice());
     let mut out = vec![event(
@@ -315,11 +315,13 @@ fn finish(stream: &PipelineStream) -> Vec<Event> {
         summary.and_then(|s| s.finish_reason.as_deref()),
         !calls.is_empty(),
     );
-    out.push(event(
-        "message_delta",
-        json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
-               "usage": {"output_tokens": usage.output_tokens}}),
-    ));
+    let mut delta = json!({"type": "message_delta",
+                           "delta": {"stop_reason": stop, "stop_sequence": null},
+                           "usage": {"output_tokens": usage.output_tokens}});
+    if let Some(shown) = shown {
+        delta["promptveil"] = shown["promptveil"].clone();
+    }
+    out.push(event("message_delta", delta));
     out.push(event("message_stop", json!({"type": "message_stop"})));
     out
 }

@@ -6,19 +6,20 @@
 
 use std::convert::Infallible;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
-use promptveil::audit::RequestId;
-use promptveil::enrich::{Media, ToolCall, ToolSpec};
-use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 use serde_json::{Value, json};
 
-use super::chat::{error, pipeline_error};
-use super::{Field, check_fields, media_part, now, routed, with_headers};
+use super::api::{
+    Api, AppState, Field, check_fields, inspected, media_part, now, routed, with_headers,
+};
+use crate::audit::RequestId;
+use crate::enrich::{Media, ToolCall, ToolSpec};
+use crate::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 
 /// The fields of a Responses request and what the gateway does with each.
 const FIELDS: &[(&str, Field)] = &[
@@ -113,6 +114,9 @@ fn request_of(pipeline: &Pipeline, req: &Value) -> Result<PromptRequest, String>
                 }
                 flush(&mut pending, &mut out);
                 match role {
+                    "user" if text.trim().is_empty() && media.is_empty() => {
+                        return Err(format!("item {at}, the user's message, has no content"));
+                    }
                     "user" => out.push(Message::user(text).with_media(media)),
                     "system" | "developer" => out.push(Message::system(text)),
                     "assistant" => pending = Some((text, Vec::new())),
@@ -197,18 +201,20 @@ struct Head {
     created: u64,
     max_output_tokens: Value,
     temperature: Value,
+    /// The backend that answers.
+    model: String,
 }
 
 impl Head {
     /// The response object: `status` (`in_progress`, `completed`, `incomplete`, `failed`),
     /// its output items, its usage.
-    fn body(&self, model: &str, status: &str, output: Vec<Value>, usage: Option<Value>) -> Value {
+    fn body(&self, status: &str, output: Vec<Value>, usage: Option<Value>) -> Value {
         let incomplete = (status == "incomplete").then(|| json!({"reason": "max_output_tokens"}));
         json!({
             "id": self.id, "object": "response", "created_at": self.created,
             "status": status, "error": null, "incomplete_details": incomplete,
             "instructions": null, "max_output_tokens": self.max_output_tokens,
-            "model": model, "output": output, "parallel_tool_calls": true,
+            "model": self.model, "output": output, "parallel_tool_calls": true,
             "previous_response_id": null, "temperature": self.temperature,
             "tool_choice": "auto", "tools": [], "top_p": null,
             "text": {"format": {"type": "text"}}, "truncation": "disabled",
@@ -225,7 +231,7 @@ fn response_status(finish: Option<&str>) -> &'static str {
     }
 }
 
-fn usage_json(u: promptveil::backend::Usage) -> Value {
+fn usage_json(u: crate::backend::Usage) -> Value {
     json!({"input_tokens": u.input_tokens, "input_tokens_details": {"cached_tokens": 0},
            "output_tokens": u.output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
            "total_tokens": u.input_tokens + u.output_tokens})
@@ -258,27 +264,27 @@ fn output_items(msg_id: &str, text: &str, calls: &[ToolCall]) -> Vec<Value> {
         .collect()
 }
 
-pub(super) async fn create(State(pipeline): State<Pipeline>, body: Bytes) -> Response {
+pub(super) async fn create(
+    State(app): State<AppState>,
+    Extension(id): Extension<RequestId>,
+    body: Bytes,
+) -> Response {
+    let api = Api::OpenAi;
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            "the body is not JSON",
-        );
+        return api.invalid("the body is not JSON");
     };
     if req.get("previous_response_id").is_some() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
+        return api.invalid(
             "the field `previous_response_id` is not supported: this gateway keeps no \
              conversation, send the whole `input` each time",
         );
     }
+    let pipeline = &app.pipeline;
     let request = check_fields(&req, FIELDS)
-        .and_then(|()| routed(&pipeline, &req["model"], request_of(&pipeline, &req)?));
+        .and_then(|()| routed(pipeline, &req["model"], request_of(pipeline, &req)?, &id));
     let mut request = match request {
         Ok(request) => request,
-        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
+        Err(message) => return api.invalid(&message),
     };
     if let Some(n) = req["max_output_tokens"].as_u64() {
         request = request.with_max_tokens(usize::try_from(n).unwrap_or(usize::MAX));
@@ -286,42 +292,42 @@ pub(super) async fn create(State(pipeline): State<Pipeline>, body: Bytes) -> Res
     if let Some(t) = req["temperature"].as_f64() {
         request = request.with_temperature(t as f32);
     }
-    let id = RequestId::new();
     let head = Head {
         id: format!("resp_{}", id.as_str()),
         created: now(),
         max_output_tokens: req["max_output_tokens"].clone(),
         temperature: req["temperature"].clone(),
+        model: String::new(),
     };
     let msg_id = format!("msg_{}", id.as_str());
     if req["stream"].as_bool() == Some(true) {
         return match pipeline.run_stream(request).await {
             Ok(stream) => {
-                let request_id = stream.trace().request_id().as_str().to_string();
-                let backend = stream.trace().backend().to_string();
-                let events = events(stream, head, msg_id);
-                with_headers(Sse::new(events).into_response(), &request_id, &backend)
+                let trace = stream.trace().clone();
+                let shown = app.inspect.then(|| inspected(&app, json!({}), &trace));
+                let head = Head {
+                    model: trace.backend().as_str().to_string(),
+                    ..head
+                };
+                let events = events(stream, head, msg_id, shown);
+                with_headers(Sse::new(events).into_response(), &trace)
             }
-            Err(e) => pipeline_error(&e),
+            Err(e) => api.pipeline_error(&e),
         };
     }
     match pipeline.run(request).await {
         Ok(out) => {
-            let model = if out.model().is_empty() {
-                "promptveil"
-            } else {
-                out.model()
+            let head = Head {
+                model: out.trace().backend().as_str().to_string(),
+                ..head
             };
             let output = output_items(&msg_id, out.answer(), out.tool_calls());
             let usage = out.usage().map(usage_json);
-            let body = head.body(model, response_status(out.finish_reason()), output, usage);
-            with_headers(
-                axum::Json(body).into_response(),
-                out.trace().request_id().as_str(),
-                out.trace().backend().as_str(),
-            )
+            let body = head.body(response_status(out.finish_reason()), output, usage);
+            let body = inspected(&app, body, out.trace());
+            with_headers(axum::Json(body).into_response(), out.trace())
         }
-        Err(e) => pipeline_error(&e),
+        Err(e) => api.pipeline_error(&e),
     }
 }
 
@@ -331,6 +337,8 @@ struct Streaming {
     msg_id: String,
     seq: u64,
     text: Option<String>,
+    /// What the model received, when the server inspects.
+    shown: Option<Value>,
 }
 
 impl Streaming {
@@ -422,7 +430,10 @@ impl Streaming {
         let status = response_status(finish);
         let output = output_items(&id, text.as_deref().unwrap_or_default(), calls);
         let usage = summary.and_then(|s| s.usage).map(usage_json);
-        let response = self.head.body("promptveil", status, output, usage);
+        let mut response = self.head.body(status, output, usage);
+        if let Some(shown) = &self.shown {
+            response["promptveil"] = shown["promptveil"].clone();
+        }
         let kind = if status == "completed" {
             "response.completed"
         } else {
@@ -440,16 +451,16 @@ fn events(
     stream: PipelineStream,
     head: Head,
     msg_id: String,
+    shown: Option<Value>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let mut state = Streaming {
         head,
         msg_id,
         seq: 0,
         text: None,
+        shown,
     };
-    let skeleton = state
-        .head
-        .body("promptveil", "in_progress", Vec::new(), None);
+    let skeleton = state.head.body("in_progress", Vec::new(), None);
     let start = vec![
         state.event("response.created", json!({"response": skeleton.clone()})),
         state.event("response.in_progress", json!({"response": skeleton})),
@@ -464,7 +475,7 @@ fn events(
                 Some((events, Some((stream, state))))
             }
             Some(Err(e)) => {
-                let mut response = state.head.body("promptveil", "failed", Vec::new(), None);
+                let mut response = state.head.body("failed", Vec::new(), None);
                 response["error"] = json!({"code": "server_error", "message": e.to_string()});
                 let failed = state.event("response.failed", json!({"response": response}));
                 Some((vec![failed], None))

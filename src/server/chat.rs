@@ -2,18 +2,21 @@
 
 use std::convert::Infallible;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
-use promptveil::Error;
-use promptveil::enrich::{Media, ToolCall, ToolSpec};
-use promptveil::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 use serde_json::{Value, json};
 
-use super::{Field, check_fields, media_part, now, openai_finish, routed, status_of, with_headers};
+use super::api::{
+    Api, AppState, Field, check_fields, inspected, media_part, now, openai_finish, routed,
+    with_headers,
+};
+use crate::audit::RequestId;
+use crate::enrich::{Media, ToolCall, ToolSpec};
+use crate::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 
 /// The fields of a chat completion request and what the gateway does with each.
 const FIELDS: &[(&str, Field)] = &[
@@ -32,17 +35,6 @@ const FIELDS: &[(&str, Field)] = &[
     ("tool_choice", Field::Only(|v| v == "auto")),
     ("parallel_tool_calls", Field::Only(|v| v == true)),
 ];
-
-/// An OpenAI-style error answer.
-pub(super) fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    let body = json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
-    (status, axum::Json(body)).into_response()
-}
-
-pub(super) fn pipeline_error(e: &Error) -> Response {
-    let (status, kind, _) = status_of(e);
-    error(status, kind, &e.to_string())
-}
 
 /// The text of a message's `content` (a string, or the text parts of an array; `None` when
 /// it has none) and its images and recordings. A media part goes on only when an
@@ -130,7 +122,13 @@ fn request_of(pipeline: &Pipeline, messages: &[Value]) -> Result<PromptRequest, 
         }
         let message = match role {
             "system" | "developer" => Message::system(text.unwrap_or_default()),
-            "user" => Message::user(text.unwrap_or_default()).with_media(media),
+            "user" => {
+                let text = text.unwrap_or_default();
+                if text.trim().is_empty() && media.is_empty() {
+                    return Err(format!("message {at}, the user's, has no content"));
+                }
+                Message::user(text).with_media(media)
+            }
             "assistant" => Message::assistant_calls(text.unwrap_or_default(), calls_of(m, at)?),
             "tool" => {
                 let Some(call) = m["tool_call_id"].as_str() else {
@@ -188,25 +186,28 @@ fn calls_json(calls: &[ToolCall]) -> Vec<Value> {
         .collect()
 }
 
-pub(super) async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -> Response {
+pub(super) async fn completions(
+    State(app): State<AppState>,
+    Extension(id): Extension<RequestId>,
+    body: Bytes,
+) -> Response {
+    let api = Api::OpenAi;
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            "the body is not JSON",
-        );
+        return api.invalid("the body is not JSON");
     };
+    let pipeline = &app.pipeline;
     let messages = req["messages"].as_array().map_or(&[][..], Vec::as_slice);
     let request = check_fields(&req, FIELDS).and_then(|()| {
         routed(
-            &pipeline,
+            pipeline,
             &req["model"],
-            request_of(&pipeline, messages)?.with_tools(tools_of(&req)?),
+            request_of(pipeline, messages)?.with_tools(tools_of(&req)?),
+            &id,
         )
     });
     let mut request = match request {
         Ok(request) => request,
-        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message),
+        Err(message) => return api.invalid(&message),
     };
     if let Some(n) = req["max_completion_tokens"]
         .as_u64()
@@ -217,41 +218,38 @@ pub(super) async fn completions(State(pipeline): State<Pipeline>, body: Bytes) -
     if let Some(t) = req["temperature"].as_f64() {
         request = request.with_temperature(t as f32);
     }
-    let id = format!("chatcmpl-{}", promptveil::audit::RequestId::new().as_str());
+    let answer_id = format!("chatcmpl-{}", id.as_str());
     if req["stream"].as_bool() == Some(true) {
         let usage = req["stream_options"]["include_usage"].as_bool() == Some(true);
-        match pipeline.run_stream(request).await {
+        return match pipeline.run_stream(request).await {
             Ok(stream) => {
-                let request_id = stream.trace().request_id().as_str().to_string();
-                let backend = stream.trace().backend().to_string();
-                let events = chunks(stream, id, usage);
-                with_headers(Sse::new(events).into_response(), &request_id, &backend)
+                let trace = stream.trace().clone();
+                let shown = app.inspect.then(|| inspected(&app, json!({}), &trace));
+                let events = chunks(stream, answer_id, usage, shown);
+                with_headers(Sse::new(events).into_response(), &trace)
             }
-            Err(e) => pipeline_error(&e),
+            Err(e) => api.pipeline_error(&e),
+        };
+    }
+    match pipeline.run(request).await {
+        Ok(out) => {
+            let usage = out.usage().map(|u| {
+                json!({"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens,
+                       "total_tokens": u.input_tokens + u.output_tokens})
+            });
+            let calls = !out.tool_calls().is_empty();
+            let body = json!({
+                "id": answer_id, "object": "chat.completion", "created": now(),
+                "model": out.trace().backend().as_str(),
+                "choices": [{"index": 0,
+                             "message": message_json(out.answer(), out.tool_calls()),
+                             "finish_reason": openai_finish(out.finish_reason(), calls)}],
+                "usage": usage,
+            });
+            let body = inspected(&app, body, out.trace());
+            with_headers(axum::Json(body).into_response(), out.trace())
         }
-    } else {
-        match pipeline.run(request).await {
-            Ok(out) => {
-                let usage = out.usage().map(|u| {
-                    json!({"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens,
-                           "total_tokens": u.input_tokens + u.output_tokens})
-                });
-                let body = json!({
-                    "id": id, "object": "chat.completion", "created": now(),
-                    "model": if out.model().is_empty() { "promptveil" } else { out.model() },
-                    "choices": [{"index": 0,
-                                 "message": message_json(out.answer(), out.tool_calls()),
-                                 "finish_reason": openai_finish(out.finish_reason(), !out.tool_calls().is_empty())}],
-                    "usage": usage,
-                });
-                with_headers(
-                    axum::Json(body).into_response(),
-                    out.trace().request_id().as_str(),
-                    out.trace().backend().as_str(),
-                )
-            }
-            Err(e) => pipeline_error(&e),
-        }
+        Err(e) => api.pipeline_error(&e),
     }
 }
 
@@ -281,17 +279,22 @@ fn chunks(
     stream: PipelineStream,
     id: String,
     include_usage: bool,
+    shown: Option<Value>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let created = now();
-    let chunk = move |id: &str, delta: Value, finish: Option<&str>| {
-        json!({"id": id, "object": "chat.completion.chunk", "created": created,
-               "model": "promptveil",
-               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-    };
+    let model: std::sync::Arc<str> = stream.trace().backend().as_str().into();
     futures_util::stream::unfold(
         (stream, Phase::Start, Vec::<Event>::new()),
         move |(mut stream, mut phase, mut queue)| {
             let id = id.clone();
+            let model = model.clone();
+            let shown = shown.clone();
+            let chunk_model = model.clone();
+            let chunk = move |id: &str, delta: Value, finish: Option<&str>| {
+                json!({"id": id, "object": "chat.completion.chunk", "created": created,
+                       "model": &*model,
+                       "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+            };
             async move {
                 loop {
                     if !queue.is_empty() {
@@ -333,13 +336,16 @@ fn chunks(
                                     summary.and_then(|s| s.finish_reason.as_deref()),
                                     !calls.is_empty(),
                                 );
-                                let last = chunk(&id, json!({}), Some(reason));
+                                let mut last = chunk(&id, json!({}), Some(reason));
+                                if let Some(shown) = &shown {
+                                    last["promptveil"] = shown["promptveil"].clone();
+                                }
                                 queue.push(Event::default().data(last.to_string()));
                                 if include_usage {
                                     let u = summary.and_then(|s| s.usage).unwrap_or_default();
                                     let usage = json!({
                                         "id": id, "object": "chat.completion.chunk",
-                                        "created": created, "model": "promptveil", "choices": [],
+                                        "created": created, "model": &*chunk_model, "choices": [],
                                         "usage": {"prompt_tokens": u.input_tokens,
                                                   "completion_tokens": u.output_tokens,
                                                   "total_tokens": u.input_tokens + u.output_tokens}});
