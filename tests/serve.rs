@@ -485,3 +485,62 @@ async fn the_shipped_sample_configurations_start() {
     // The card keeps the request on premises.
     assert_eq!(r.headers()["x-promptveil-backend"], "local-slm");
 }
+
+/// `GET /metrics` after an answered request and a refused one: counts by outcome, backend,
+/// level, entity type, cause, endpoint and status, step durations — and not one value.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_scraped_without_a_value() {
+    let local = echo_server().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = config(dir.path(), &local.base, "", "");
+    let server = gateway::start(&path);
+    let client = reqwest::Client::new();
+    let chat = format!("{}/chat/completions", server.base);
+    let r = client
+        .post(&chat)
+        .json(&question("Mail ann.lee@example.org the plan."))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status().as_u16(), 200);
+    // A value the redaction cannot replace (glued into a tool's name): the guard refuses.
+    let mut refused = question("Look this up.");
+    refused["tools"] = json!([{"type": "function", "function": {
+        "name": "lookup_4111111111111111", "parameters": {"type": "object"}}}]);
+    let r = client
+        .post(&chat)
+        .json(&refused)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status().as_u16(), 403);
+    let r = client
+        .get(format!("{}/metrics", server.root()))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("application/openmetrics-text"))
+    );
+    let scraped = r.text().await.expect("text");
+    for line in [
+        r#"promptveil_requests_total{outcome="answered",backend="local-slm",sensitivity="confidential"} 1"#,
+        r#"promptveil_requests_total{outcome="refused",backend="none",sensitivity="public"} 1"#,
+        r#"promptveil_refusals_total{cause="egress_guard"} 1"#,
+        r#"promptveil_entities_redacted_total{entity="EMAIL"} 1"#,
+        r#"promptveil_http_requests_total{endpoint="/v1/chat/completions",status="200"} 1"#,
+        r#"promptveil_http_requests_total{endpoint="/v1/chat/completions",status="403"} 1"#,
+        r#"promptveil_step_duration_seconds_count{step="guard"} 2"#,
+        r#"promptveil_tokens_total{backend="local-slm",direction="output"} 4"#,
+    ] {
+        assert!(scraped.contains(line), "{line}\n{scraped}");
+    }
+    assert!(
+        !scraped.contains("ann.lee") && !scraped.contains("4111"),
+        "{scraped}"
+    );
+    assert!(scraped.ends_with("# EOF\n"));
+}

@@ -25,8 +25,12 @@
 //! # Ok::<(), promptveil::Error>(())
 //! ```
 
+#[cfg(feature = "metrics")]
+mod metrics;
 mod summary;
 
+#[cfg(feature = "metrics")]
+pub use metrics::Metrics;
 pub use summary::{AuditSummary, BackendTally, summarize, summarize_file};
 
 use std::collections::BTreeMap;

@@ -462,4 +462,35 @@ mod tests {
         assert!((fused[0].score - 0.7).abs() < 1e-6);
         assert!((fused[1].score - 0.3).abs() < 1e-6);
     }
+
+    #[test]
+    fn a_tiny_index_is_found_by_a_question_with_words_it_lacks() {
+        // One passage: every term it holds is in "more than half" of the passages.
+        let one = [Passage::new(
+            "b#0",
+            "b.md",
+            "Billing",
+            "A card charged twice is refunded.",
+        )];
+        let bm25 = |p: &[Passage]| {
+            let index = KnowledgeIndex::build_in_ram(p).expect("index");
+            LocalRetriever::new(std::sync::Arc::new(index), SearchMode::Bm25)
+        };
+        let hits = bm25(&one)
+            .search("Why was my card charged twice?", 3)
+            .expect("search");
+        assert_eq!(hits.len(), 1);
+        // Two passages, a word in both and a word in one: the rarer one still decides.
+        let two = [
+            Passage::new("a#0", "a.md", "Hours", "The clinic opens at eight."),
+            Passage::new(
+                "b#0",
+                "b.md",
+                "Billing",
+                "The clinic refunds a card charged twice.",
+            ),
+        ];
+        let hits = bm25(&two).search("clinic refunds", 3).expect("search");
+        assert_eq!(hits.first().map(|h| h.passage.id.as_str()), Some("b#0"));
+    }
 }

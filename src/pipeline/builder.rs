@@ -32,6 +32,8 @@ pub(super) struct Config {
     pub(super) backends: Vec<Arc<dyn ModelBackend>>,
     pub(super) dispatch: DispatchConfig,
     pub(super) audit: Arc<dyn AuditSink>,
+    #[cfg(feature = "metrics")]
+    pub(super) metrics: Option<Arc<crate::audit::Metrics>>,
     pub(super) max_tokens: usize,
     pub(super) temperature: f32,
     pub(super) on_model_failure: OnModelFailure,
@@ -60,6 +62,8 @@ impl Default for Config {
             backends: Vec::new(),
             dispatch: DispatchConfig::default(),
             audit: Arc::new(NoopSink),
+            #[cfg(feature = "metrics")]
+            metrics: None,
             max_tokens: 512,
             temperature: 0.2,
             on_model_failure: OnModelFailure::Refuse,
@@ -229,6 +233,15 @@ impl PipelineBuilder {
         self
     }
 
+    /// Prometheus metrics (feature `metrics`): the pipeline records every audit event and the
+    /// duration of every step into them, beside its audit sink; serve them with
+    /// [`Metrics::encode`](crate::audit::Metrics::encode).
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, metrics: Arc<crate::audit::Metrics>) -> Self {
+        self.config.metrics = Some(metrics);
+        self
+    }
+
     /// Default answer length, in tokens, for requests that do not set one (default 512).
     pub fn max_tokens(mut self, tokens: usize) -> Self {
         self.config.max_tokens = tokens;
@@ -362,6 +375,10 @@ impl PipelineBuilder {
         if let Some(router) = &c.router {
             shield.insert("router".to_string(), router.digest());
         }
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &c.metrics {
+            m.set_prices(&profiles);
+        }
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 redactor,
@@ -380,6 +397,8 @@ impl PipelineBuilder {
                 dispatcher,
                 profiles,
                 audit: c.audit,
+                #[cfg(feature = "metrics")]
+                metrics: c.metrics,
                 max_tokens: c.max_tokens,
                 temperature: c.temperature,
                 on_model_failure: c.on_model_failure,

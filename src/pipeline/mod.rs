@@ -40,6 +40,14 @@
 //!    called ([`PipelineOutput::tool_calls`]; a stream's in its [`StreamSummary`]), each
 //!    string of their JSON arguments on its own so they stay JSON.
 //!
+//! Each request is also a `tracing` span, `promptveil.request`, with a child span per step
+//! (`promptveil.redact`, `promptveil.retrieve`, `promptveil.enrich`, `promptveil.route`,
+//! `promptveil.guard`, `chat` for the model call — `otel.name = "chat {backend}"`,
+//! `gen_ai.*` attributes after the OpenTelemetry GenAI conventions — and
+//! `promptveil.restore`). Their fields are ids, backend names, counts and levels: never text
+//! of the prompt, the context or the answer. With the feature `metrics`, each step's duration
+//! and every audit event also go to `PipelineBuilder::metrics`.
+//!
 //! From a configuration file (the TOML schema is in [`PipelineBuilder::from_toml_file`]'s
 //! module docs; here the file names an index folder and an OpenAI-compatible server, so the
 //! example needs the feature `http`):
@@ -84,6 +92,9 @@ mod toml;
 mod tools;
 
 use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::Instrument;
 
 pub use builder::PipelineBuilder;
 pub use output::{PipelineOutput, Readiness, RequestTrace, StreamSummary};
@@ -142,6 +153,8 @@ struct Inner {
     dispatcher: Dispatcher,
     profiles: Vec<BackendProfile>,
     audit: Arc<dyn AuditSink>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<Arc<crate::audit::Metrics>>,
     max_tokens: usize,
     temperature: f32,
     on_model_failure: OnModelFailure,
@@ -236,6 +249,26 @@ impl Pipeline {
 
     fn audit(&self, id: &RequestId, event: AuditEvent) {
         self.inner.audit.record(id, &event);
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &self.inner.metrics {
+            m.record(id, &event);
+        }
+    }
+
+    /// The metrics the pipeline records into, when it was given some (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    pub fn metrics(&self) -> Option<&Arc<crate::audit::Metrics>> {
+        self.inner.metrics.as_ref()
+    }
+
+    /// Records that `step` took `elapsed` (into the metrics, when there are some).
+    fn timed(&self, step: &'static str, elapsed: std::time::Duration) {
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &self.inner.metrics {
+            m.observe_step(step, elapsed.as_secs_f64());
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (step, elapsed);
     }
 
     /// Refuses the request: audited with `reason`, returned as [`ErrorKind::Refused`].
@@ -327,15 +360,43 @@ impl Pipeline {
     async fn prepare_as(&self, id: &RequestId, req: &PromptRequest) -> Result<Prepared> {
         let inner = &*self.inner;
         let id = id.clone();
+        tracing::Span::current().record("promptveil.request_id", id.as_str());
         let vault = Arc::new(Vault::new());
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "promptveil.redact",
+            promptveil.entities = tracing::field::Empty,
+            promptveil.max_sensitivity = tracing::field::Empty,
+        );
+        let conversation = span.in_scope(|| steps::redact_conversation(self, &id, req, &vault));
+        self.timed("redact", started.elapsed());
         let steps::Conversation {
             question,
             history,
             tools,
             mut redaction,
-        } = steps::redact_conversation(self, &id, req, &vault)?;
-        let context =
-            steps::gather_context(self, &id, req, &question, &vault, &mut redaction).await?;
+        } = conversation?;
+        span.record("promptveil.entities", redaction.records.len());
+        if let Some(level) = redaction.max_sensitivity {
+            span.record("promptveil.max_sensitivity", level.to_string());
+        }
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "promptveil.retrieve",
+            promptveil.passages = tracing::field::Empty
+        );
+        let context = steps::gather_context(self, &id, req, &question, &vault, &mut redaction)
+            .instrument(span.clone())
+            .await?;
+        span.record("promptveil.passages", context.len());
+        self.timed("retrieve", started.elapsed());
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "promptveil.enrich",
+            promptveil.tokens = tracing::field::Empty,
+            promptveil.citations = tracing::field::Empty,
+        );
+        let _enriching = span.enter();
         let prompt = enrich(
             &inner.template,
             &inner.instructions,
@@ -361,6 +422,17 @@ impl Pipeline {
                 "nothing to send: no question, and no turn of the conversation fits the token budget".into(),
             ));
         }
+        span.record("promptveil.tokens", prompt.tokens());
+        span.record("promptveil.citations", prompt.citations().len());
+        drop(_enriching);
+        self.timed("enrich", started.elapsed());
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "promptveil.route",
+            promptveil.complexity = tracing::field::Empty,
+            promptveil.chain = tracing::field::Empty,
+        );
+        let routed = async {
         // A conversation that ends with a tool's answer asks nothing new: it is scored by the
         // user's last question, so a tool loop stays on the tier its question chose.
         let asked = if question.is_empty() {
@@ -421,12 +493,25 @@ impl Pipeline {
         decision.reasons = reasons;
         self.audit(&id, AuditEvent::routed(&decision));
         let chain = steps::chain_profiles(self, &id, &decision, &admitted)?;
+        let names: Vec<&str> = chain.iter().map(|p| p.name.as_str()).collect();
+        tracing::Span::current().record("promptveil.chain", names.join(","));
+        tracing::Span::current().record("promptveil.complexity", complexity.score);
+        Ok((prompt, complexity, max_tokens, decision, chain))
+        }
+        .instrument(span)
+        .await;
+        self.timed("route", started.elapsed());
+        let (prompt, complexity, max_tokens, decision, chain) = routed?;
         let request = BackendRequest::new(
             prompt,
             max_tokens,
             req.temperature.unwrap_or(inner.temperature),
         );
-        steps::guard(self, &id, &request, &chain)?;
+        let started = Instant::now();
+        let guarded = tracing::info_span!("promptveil.guard")
+            .in_scope(|| steps::guard(self, &id, &request, &chain));
+        self.timed("guard", started.elapsed());
+        guarded?;
         Ok(Prepared {
             id,
             vault,
@@ -493,20 +578,41 @@ impl Pipeline {
     /// [`DispatchError`]); the retriever's error;
     /// [`ErrorKind::Config`] when the template and question alone exceed the budget.
     pub async fn run(&self, req: PromptRequest) -> Result<PipelineOutput> {
-        let p = self.prepare(&req).await?;
+        let span = request_span(false);
+        self.run_inner(req).instrument(span).await
+    }
+
+    async fn run_inner(&self, req: PromptRequest) -> Result<PipelineOutput> {
+        let p = self.prepare(&req).await.inspect_err(record_error)?;
+        let started = Instant::now();
+        let chat = chat_span(&p.decision, &p.request);
         let dispatched = match self
             .inner
             .dispatcher
             .dispatch(&p.decision, &p.request)
+            .instrument(chat.clone())
             .await
         {
             Ok(d) => d,
-            Err(e) => return Err(self.no_answer(&p.id, e)),
+            Err(e) => {
+                self.timed("dispatch", started.elapsed());
+                let e = self.no_answer(&p.id, e);
+                record_error(&e);
+                return Err(e);
+            }
         };
+        self.timed("dispatch", started.elapsed());
         self.audit_attempts(&p.id, &dispatched.attempts);
         let response = dispatched.response;
         let (trace, vault) = p.trace(dispatched.backend, dispatched.attempts);
+        record_response(&chat, &trace, &response.model, response.usage);
         self.audit(&trace.request_id, self.dispatched(&trace, response.usage));
+        let started = Instant::now();
+        let restoring = tracing::info_span!(
+            "promptveil.restore",
+            promptveil.placeholders = tracing::field::Empty
+        );
+        let entered = restoring.enter();
         let (answer, mut restore) = vault
             .restore_with(&response.text, self.inner.url_values)
             .into_parts();
@@ -516,6 +622,9 @@ impl Pipeline {
             self.inner.url_values,
             &mut restore,
         );
+        restoring.record("promptveil.placeholders", restore.exact + restore.tolerant);
+        drop(entered);
+        self.timed("restore", started.elapsed());
         self.audit(&trace.request_id, AuditEvent::restored(&restore));
         Ok(PipelineOutput {
             answer,
@@ -568,18 +677,35 @@ impl Pipeline {
     ///
     /// As [`run`](Pipeline::run), for everything up to the first piece of the answer.
     pub async fn run_stream(&self, req: PromptRequest) -> Result<PipelineStream> {
-        let p = self.prepare(&req).await?;
+        let span = request_span(true);
+        let mut stream = self.run_stream_inner(req).instrument(span.clone()).await?;
+        stream.restore_span = tracing::info_span!(parent: &span, "promptveil.restore");
+        stream.request_span = span;
+        Ok(stream)
+    }
+
+    async fn run_stream_inner(&self, req: PromptRequest) -> Result<PipelineStream> {
+        let p = self.prepare(&req).await.inspect_err(record_error)?;
+        let started = Instant::now();
         let opened = match self
             .inner
             .dispatcher
             .dispatch_stream(&p.decision, &p.request)
+            .instrument(chat_span(&p.decision, &p.request))
             .await
         {
             Ok(o) => o,
-            Err(e) => return Err(self.no_answer(&p.id, e)),
+            Err(e) => {
+                let e = self.no_answer(&p.id, e);
+                record_error(&e);
+                return Err(e);
+            }
         };
+        // For a stream: until the backend began to answer.
+        self.timed("dispatch", started.elapsed());
         self.audit_attempts(&p.id, &opened.attempts);
         let (trace, vault) = p.trace(opened.backend, opened.attempts);
+        tracing::Span::current().record("promptveil.backend", trace.backend.as_str());
         Ok(PipelineStream {
             pipeline: self.clone(),
             trace,
@@ -588,10 +714,69 @@ impl Pipeline {
                 StreamRestorer::new(Arc::clone(&vault)).with_urls(self.inner.url_values),
             ),
             vault,
+            request_span: tracing::Span::none(),
+            restore_span: tracing::Span::none(),
+            restoring: std::time::Duration::ZERO,
             pending: None,
             summary: None,
             done: false,
             calls: std::collections::BTreeMap::new(),
         })
     }
+}
+
+/// The span of one request, following the OpenTelemetry GenAI conventions where they apply
+/// (`gen_ai.operation.name`); its steps are its children. No field ever holds prompt text or a
+/// value: ids, names, counts, levels.
+fn request_span(stream: bool) -> tracing::Span {
+    tracing::info_span!(
+        "promptveil.request",
+        gen_ai.operation.name = "chat",
+        promptveil.stream = stream,
+        promptveil.request_id = tracing::field::Empty,
+        promptveil.backend = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    )
+}
+
+/// The span of the model call (`chat {model}`, a client span in the GenAI conventions): the
+/// first backend of the chain as the requested model; the one that answered, its model and
+/// its token counts recorded when it has.
+fn chat_span(decision: &RouteDecision, request: &BackendRequest) -> tracing::Span {
+    let first = decision.chain.first().map_or("none", |b| b.as_str());
+    tracing::info_span!(
+        "chat",
+        otel.name = format!("chat {first}"),
+        otel.kind = "client",
+        gen_ai.operation.name = "chat",
+        gen_ai.request.model = first,
+        gen_ai.request.max_tokens = request.max_tokens,
+        gen_ai.request.temperature = f64::from(request.temperature),
+        gen_ai.response.model = tracing::field::Empty,
+        gen_ai.usage.input_tokens = tracing::field::Empty,
+        gen_ai.usage.output_tokens = tracing::field::Empty,
+    )
+}
+
+/// Records which backend answered (on the request's span), and the model and tokens it
+/// reported (on the model call's span).
+pub(super) fn record_response(
+    chat: &tracing::Span,
+    trace: &RequestTrace,
+    model: &str,
+    usage: Option<Usage>,
+) {
+    tracing::Span::current().record("promptveil.backend", trace.backend.as_str());
+    if !model.is_empty() {
+        chat.record("gen_ai.response.model", model);
+    }
+    if let Some(u) = usage {
+        chat.record("gen_ai.usage.input_tokens", u.input_tokens);
+        chat.record("gen_ai.usage.output_tokens", u.output_tokens);
+    }
+}
+
+/// Records an error's kind on the current (request) span: `error.type`.
+fn record_error(e: &Error) {
+    tracing::Span::current().record("error.type", e.kind().to_string());
 }

@@ -41,6 +41,12 @@ pub struct PipelineStream {
     /// The tool calls so far, by their index in the answer: held until the answer is
     /// complete, then restored as JSON ([`super::tools`]).
     pub(super) calls: std::collections::BTreeMap<usize, ToolCall>,
+    /// The request's span, open until the stream ends or is dropped.
+    pub(super) request_span: tracing::Span,
+    /// Entered while pieces are restored.
+    pub(super) restore_span: tracing::Span,
+    /// Time spent restoring so far (the `restore` step's duration, without the waits).
+    pub(super) restoring: std::time::Duration,
 }
 
 impl std::fmt::Debug for PipelineStream {
@@ -135,6 +141,8 @@ impl Stream for PipelineStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<String>>> {
         let this = self.get_mut();
+        let span = this.restore_span.clone();
+        let _restoring = span.enter();
         loop {
             if let Some(e) = this.pending.take() {
                 this.done = true;
@@ -147,6 +155,7 @@ impl Stream for PipelineStream {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(e) => e,
             };
+            let started = std::time::Instant::now();
             let out = match event {
                 Some(Ok(StreamEvent::Delta(text))) => match &mut this.restorer {
                     Some(r) => r.push(&text),
@@ -182,6 +191,7 @@ impl Stream for PipelineStream {
                         &this.trace.request_id,
                         this.pipeline.dispatched(&this.trace, usage),
                     );
+
                     this.summary = Some(StreamSummary {
                         usage,
                         model,
@@ -197,6 +207,10 @@ impl Stream for PipelineStream {
                     detail: "the stream ended before the answer was complete".into(),
                 }),
             };
+            this.restoring += started.elapsed();
+            if this.done {
+                this.pipeline.timed("restore", this.restoring);
+            }
             if !out.is_empty() {
                 return Poll::Ready(Some(Ok(out)));
             }

@@ -27,6 +27,10 @@
 //! - **Inspection** (`inspect = true`, off by default; refused when a backend is external
 //!   unless `inspect_external = true`): each answer also carries, under `promptveil.sent`,
 //!   what the model received — placeholders, never values.
+//! - **Observability**: `GET /metrics` (Prometheus, OpenMetrics text, without keys) when the
+//!   pipeline has [`Metrics`](crate::audit::Metrics) — `promptveil serve` always gives it
+//!   some — and a `tracing` span per request and per step (see
+//!   [`pipeline`](crate::pipeline)); neither ever holds a value.
 //! - **Shutdown**: on SIGTERM or Ctrl-C, new connections stop and in-flight requests get
 //!   `shutdown_grace_s` to finish.
 
@@ -90,16 +94,71 @@ pub fn router(pipeline: Pipeline, config: &ServerConfig) -> Result<Router> {
         ))
         .layer(DefaultBodyLimit::max(config.max_body_bytes));
     let limit = config.max_body_bytes;
-    Ok(Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    if pipeline.metrics().is_some() {
+        app = app.route("/metrics", get(metrics));
+    }
+    Ok(app
         .merge(api)
         .fallback(not_found)
         .layer(from_fn(move |req: Request, next: Next| {
             shape_errors(limit, req, next)
         }))
-        .layer(from_fn_with_state(pipeline, request_id))
+        .layer(from_fn_with_state(pipeline.clone(), request_id))
+        .layer(from_fn_with_state(pipeline, observe_http))
         .with_state(state))
+}
+
+/// `GET /metrics`: the pipeline's metrics in the OpenMetrics text format, without keys (they
+/// hold counts and durations by entity type, level, backend and cause: never a value).
+async fn metrics(State(app): State<AppState>) -> Response {
+    let text = app
+        .pipeline
+        .metrics()
+        .map(|m| m.encode())
+        .unwrap_or_default();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// Counts each HTTP request by endpoint and status, and times it (to the first byte of a
+/// streamed answer), when the pipeline has metrics. Paths the server does not serve count as
+/// `other`, so a scanner cannot grow the label set.
+async fn observe_http(State(pipeline): State<Pipeline>, req: Request, next: Next) -> Response {
+    let Some(metrics) = pipeline.metrics().cloned() else {
+        return next.run(req).await;
+    };
+    const SERVED: &[&str] = &[
+        "/v1/chat/completions",
+        "/v1/responses",
+        "/v1/messages",
+        "/v1/models",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ];
+    let path = req.uri().path();
+    let endpoint = SERVED
+        .iter()
+        .find(|p| **p == path)
+        .copied()
+        .unwrap_or("other");
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    metrics.observe_http(
+        endpoint,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
 }
 
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting connections

@@ -25,12 +25,26 @@ pub(crate) struct ServeArgs {
 /// is `listening http://ADDR/v1`, once connections are accepted; what is served goes to
 /// standard error.
 pub(crate) fn run(args: &ServeArgs) -> Result<()> {
+    // Spans and events on standard error when PROMPTVEIL_LOG asks (`info`, or
+    // `promptveil=debug`): each request and step with its duration, ids, counts and levels,
+    // never a value. `tracing-opentelemetry` can send the same spans to a collector from an
+    // application that embeds the router.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("PROMPTVEIL_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let mut config = ServerConfig::from_toml_file(&args.config)?;
     if let Some(listen) = args.listen {
         config.listen = listen;
         config.check()?;
     }
-    let pipeline = Pipeline::builder().from_toml_file(&args.config).build()?;
+    let pipeline = Pipeline::builder()
+        .from_toml_file(&args.config)
+        .metrics(std::sync::Arc::new(promptveil::audit::Metrics::new()))
+        .build()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

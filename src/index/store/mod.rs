@@ -542,7 +542,10 @@ impl KnowledgeIndex {
             .enumerate()
             .map(|(i, t)| (searcher.doc_freq(&t).unwrap_or(0), i, t))
             .collect();
-        if weighed.iter().any(|(n, _, _)| *n <= half) {
+        // Only terms the index holds count as telling passages apart: in an index of one or
+        // two passages every term it holds is in "more than half", and dropping them all for
+        // the absent ones would find nothing.
+        if weighed.iter().any(|(n, _, _)| *n > 0 && *n <= half) {
             weighed.retain(|(n, _, _)| *n <= half);
         }
         if weighed.len() > Self::MAX_QUERY_TERMS {
