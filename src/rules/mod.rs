@@ -326,8 +326,9 @@ impl RuleSet {
     }
 
     /// Evaluates one match of pattern `p`: narrows it to the `value` group, then lets the
-    /// rule accept or drop it, and records the verdict in `found`. Returns false when the
-    /// match is not a value of the rule's format (the matcher then looks inside it again).
+    /// rule accept or drop it, and records the verdict in `found`. Returns where the value the
+    /// rule took ends — the search goes on from there — or `None` when the match is not a
+    /// value of the rule's format (the matcher then looks inside it again).
     fn on_match(
         &self,
         p: &CompiledPattern,
@@ -336,11 +337,12 @@ impl RuleSet {
         hits: &ContextHits,
         caps: &mut Vec<(usize, Captures)>,
         found: &mut Found,
-    ) -> bool {
+    ) -> Option<usize> {
+        let matched = span;
         let Some(rule) = self.inner.rules.get(p.rule) else {
             debug_assert!(false, "pattern of no rule");
             found.broken = true;
-            return true;
+            return Some(matched.end);
         };
         let mut span = span;
         if let Some(group) = p.value_group {
@@ -357,7 +359,7 @@ impl RuleSet {
             let Some((_, caps)) = caps.get_mut(at) else {
                 debug_assert!(false, "capture buffer missing");
                 found.broken = true;
-                return true;
+                return Some(matched.end);
             };
             let input = Input::new(text).range(span.range()).anchored(Anchored::Yes);
             p.regex.search_captures(&input, caps);
@@ -366,12 +368,20 @@ impl RuleSet {
             }
         }
         match rule.evaluate(text, span, hits, &[]) {
-            Verdict::Found(f) => found.findings.push((f, rule.is_gated())),
-            Verdict::BelowThreshold(span) => found.below.push((p.rule, span)),
-            Verdict::NoContext => {}
-            Verdict::Dropped => return false,
+            Verdict::Found(f) => {
+                // A value the rule took shorter than what it was shown (a phone number the
+                // pattern ran on into the digits after it): the search goes on from its end.
+                let end = f.span().end;
+                found.findings.push((f, rule.is_gated()));
+                Some(if end < span.end { end } else { matched.end })
+            }
+            Verdict::BelowThreshold(span) => {
+                found.below.push((p.rule, span));
+                Some(matched.end)
+            }
+            Verdict::NoContext => Some(matched.end),
+            Verdict::Dropped => None,
         }
-        true
     }
 
     /// Gives the candidates that fell short of their threshold a second look, with the values

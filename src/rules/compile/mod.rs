@@ -591,7 +591,7 @@ impl Matcher {
         text: &str,
         scan: &Scan,
         mut keep: impl FnMut(&CompiledPattern, usize) -> bool,
-        mut f: impl FnMut(&CompiledPattern, Span) -> bool,
+        mut f: impl FnMut(&CompiledPattern, Span) -> Option<usize>,
     ) -> bool {
         let mut complete = true;
         for (k, users) in self.literal_users.iter().enumerate() {
@@ -643,7 +643,7 @@ impl Matcher {
         (pid, p): (usize, &CompiledPattern),
         all: &[(usize, usize)],
         keep: &mut impl FnMut(&CompiledPattern, usize) -> bool,
-        f: &mut impl FnMut(&CompiledPattern, Span) -> bool,
+        f: &mut impl FnMut(&CompiledPattern, Span) -> Option<usize>,
     ) {
         // `at` is where the next match may start; ends at or before it cost one comparison.
         let mut at = 0;
@@ -713,17 +713,28 @@ impl Rescan {
     }
 
     /// Offers `span` to `f` unless it ends inside the last rejected match; returns where the
-    /// search goes on.
-    fn step(&mut self, text: &str, span: Span, f: impl FnOnce(Span) -> bool) -> usize {
-        let taken = span.end > self.floor && f(span);
-        if !taken {
-            self.floor = self.floor.max(span.end);
+    /// search goes on. `f` answers where the value its rule took ends (`None`: not taken).
+    /// When the rule took less than the match (a phone number followed by a run of digits
+    /// the pattern swallowed too), the search goes on from the end of the value, so what
+    /// follows it is still searched — as it would be in the redacted text, where the value
+    /// is a placeholder.
+    fn step(&mut self, text: &str, span: Span, f: impl FnOnce(Span) -> Option<usize>) -> usize {
+        let took = if span.end > self.floor { f(span) } else { None };
+        match took {
+            Some(end) if end > span.start && end < span.end && self.budget >= span.end - end => {
+                self.budget -= span.end - end;
+                end
+            }
+            Some(_) => span.end,
+            None => {
+                self.floor = self.floor.max(span.end);
+                self.next_start(text, span)
+            }
         }
-        self.next_start(text, span, taken)
     }
 
-    fn next_start(&mut self, text: &str, span: Span, taken: bool) -> usize {
-        if taken || self.budget < span.len() {
+    fn next_start(&mut self, text: &str, span: Span) -> usize {
+        if self.budget < span.len() {
             return span.end;
         }
         self.budget -= span.len();
@@ -743,7 +754,12 @@ impl CompiledPattern {
     /// Calls `f` with each match of this pattern alone, from byte `from` on: leftmost-first,
     /// each after the previous one's end when `f` returns true (its rule took the match),
     /// else from the next word inside it (see [`Rescan`]).
-    pub(crate) fn for_each_match_from(&self, text: &str, from: usize, f: impl FnMut(Span) -> bool) {
+    pub(crate) fn for_each_match_from(
+        &self,
+        text: &str,
+        from: usize,
+        f: impl FnMut(Span) -> Option<usize>,
+    ) {
         self.matches_from(text, from, &mut Rescan::new(text), f);
     }
 
@@ -753,7 +769,7 @@ impl CompiledPattern {
         text: &str,
         from: usize,
         rescan: &mut Rescan,
-        mut f: impl FnMut(Span) -> bool,
+        mut f: impl FnMut(Span) -> Option<usize>,
     ) {
         let mut at = from;
         while at < text.len() {
