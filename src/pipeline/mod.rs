@@ -380,6 +380,8 @@ impl Pipeline {
         if let Some(level) = redaction.max_sensitivity {
             span.record("promptveil.max_sensitivity", level.to_string());
         }
+        // Each step's span closes when the step ends.
+        drop(span);
         let started = Instant::now();
         let span = tracing::info_span!(
             "promptveil.retrieve",
@@ -389,6 +391,7 @@ impl Pipeline {
             .instrument(span.clone())
             .await?;
         span.record("promptveil.passages", context.len());
+        drop(span);
         self.timed("retrieve", started.elapsed());
         let started = Instant::now();
         let span = tracing::info_span!(
@@ -425,6 +428,7 @@ impl Pipeline {
         span.record("promptveil.tokens", prompt.tokens());
         span.record("promptveil.citations", prompt.citations().len());
         drop(_enriching);
+        drop(span);
         self.timed("enrich", started.elapsed());
         let started = Instant::now();
         let span = tracing::info_span!(
@@ -606,6 +610,7 @@ impl Pipeline {
         let response = dispatched.response;
         let (trace, vault) = p.trace(dispatched.backend, dispatched.attempts);
         record_response(&chat, &trace, &response.model, response.usage);
+        drop(chat);
         self.audit(&trace.request_id, self.dispatched(&trace, response.usage));
         let started = Instant::now();
         let restoring = tracing::info_span!(
