@@ -4,11 +4,14 @@
 //! detector reporting a span off character boundaries, a routing policy naming a backend that
 //! does not exist) and checks what the backend received.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
+
+use support::Events;
 
 use promptveil::ErrorKind;
 use promptveil::Sensitivity;
-use promptveil::audit::{AuditEvent, AuditSink, RequestId};
 use promptveil::backend::dispatch::{DispatchConfig, Dispatcher};
 use promptveil::backend::{BackendError, BackendRequest, BackendResponse, ModelBackend};
 use promptveil::index::{KnowledgeIndex, LocalRetriever, Passage, SearchMode};
@@ -78,29 +81,6 @@ impl ModelBackend for Recorder {
         let texts: Vec<String> = r.texts().map(|t| t.into_owned()).collect();
         self.received.lock().expect("lock").push(texts.join("\n"));
         Ok(BackendResponse::new("ok", "recorder"))
-    }
-}
-
-/// An audit sink that keeps every event as JSON.
-#[derive(Debug, Default)]
-struct Events(Mutex<Vec<String>>);
-
-impl AuditSink for Events {
-    fn record(&self, _: &RequestId, event: &AuditEvent) {
-        let json = serde_json::to_string(event).expect("json");
-        self.0.lock().expect("lock").push(json);
-    }
-}
-
-impl Events {
-    fn refusals(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|e| e.contains("\"refused\""))
-            .cloned()
-            .collect()
     }
 }
 
@@ -366,14 +346,7 @@ fn a_model_failure_may_go_on_with_the_rules_but_only_in_the_building() {
     assert_eq!(sent.len(), 1);
     assert!(!sent[0].contains("4111"), "{sent:?}");
     assert!(sent[0].contains("[CREDIT_CARD_1]"), "{sent:?}");
-    let degraded: Vec<String> = events
-        .0
-        .lock()
-        .expect("lock")
-        .iter()
-        .filter(|e| e.contains("\"degraded\""))
-        .cloned()
-        .collect();
+    let degraded = events.named("degraded");
     assert_eq!(degraded.len(), 1, "{degraded:?}");
 
     // A detector that is not a model failing still refuses, whatever the setting.

@@ -6,9 +6,8 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use promptveil::audit::{AuditEvent, AuditSink, RequestId};
 use promptveil::backend::anthropic::AnthropicBackend;
 use promptveil::backend::openai::OpenAiBackend;
 use promptveil::backend::{BackendRequest, ModelBackend};
@@ -19,29 +18,12 @@ use promptveil::redact::{Redactor, Vault};
 use promptveil::route::{BackendProfile, Locality, Size};
 use promptveil::{ErrorKind, Sensitivity};
 use serde_json::Value;
-use support::loopback;
+use support::{Events, loopback};
 
 const EMAIL: &str = "ana.lima@example.com";
 /// A PNG signature and a WAV header, base64: enough to be media, not a real file.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 const WAV: &str = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=";
-
-/// An audit sink that keeps every event as JSON.
-#[derive(Debug, Default)]
-struct Events(Mutex<Vec<String>>);
-
-impl AuditSink for Events {
-    fn record(&self, _: &RequestId, event: &AuditEvent) {
-        let json = serde_json::to_string(event).expect("json");
-        self.0.lock().expect("lock").push(json);
-    }
-}
-
-impl Events {
-    fn all(&self) -> String {
-        self.0.lock().expect("lock").join("\n")
-    }
-}
 
 fn profile(name: &str, locality: Locality, media: &[MediaKind]) -> BackendProfile {
     BackendProfile::new(name, locality, Size::Large, 32_000).with_media(media.iter().copied())

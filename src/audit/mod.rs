@@ -66,18 +66,11 @@ impl RequestId {
     }
 
     /// A caller's own id for a request (an `x-request-id` header), when it is 1 to 128
-    /// letters, digits, `-`, `_`, `.` or `:` — a UUID, a trace id. The pipeline still uses a
-    /// fresh id instead when its redactor finds anything in it: an id goes into the audit
-    /// trail, and a value must never.
-    ///
-    /// ```
-    /// use promptveil::audit::RequestId;
-    ///
-    /// assert!(RequestId::from_caller("550e8400-e29b-41d4-a716-446655440000").is_some());
-    /// assert!(RequestId::from_caller("ann lee").is_none());
-    /// assert!(RequestId::from_caller("").is_none());
-    /// ```
-    pub fn from_caller(id: &str) -> Option<RequestId> {
+    /// letters, digits, `-`, `_`, `.` or `:` — a UUID, a trace id. Only
+    /// [`Pipeline::request_id_from`](crate::pipeline::Pipeline::request_id_from) makes one,
+    /// after its redactor found nothing in it: an id goes into the audit trail, and a value
+    /// must never.
+    pub(crate) fn from_caller(id: &str) -> Option<RequestId> {
         let ok = (1..=128).contains(&id.len())
             && id
                 .bytes()

@@ -86,6 +86,7 @@ mod builder;
 pub mod guard;
 mod output;
 mod request;
+mod spans;
 mod steps;
 mod stream;
 mod toml;
@@ -94,6 +95,7 @@ mod tools;
 use std::sync::Arc;
 use std::time::Instant;
 
+use spans::{chat_span, record_error, record_response, request_span};
 use tracing::Instrument;
 
 pub use builder::PipelineBuilder;
@@ -242,6 +244,43 @@ impl Pipeline {
         }
     }
 
+    /// The id for a request whose caller named it `caller` (an `x-request-id` header): that
+    /// id when it is one (1 to 128 letters, digits, `-`, `_`, `.` or `:`) and the redactor
+    /// finds nothing in it — it goes into the audit trail, and a value must never — else a
+    /// fresh one.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use promptveil::backend::{BackendError, BackendRequest, BackendResponse, ModelBackend};
+    /// # use promptveil::route::{BackendProfile, Locality, Size};
+    /// # #[derive(Debug)]
+    /// # struct Echo(BackendProfile);
+    /// # #[async_trait::async_trait]
+    /// # impl ModelBackend for Echo {
+    /// #     fn profile(&self) -> &BackendProfile { &self.0 }
+    /// #     async fn complete(&self, _: &BackendRequest) -> Result<BackendResponse, BackendError> {
+    /// #         Ok(BackendResponse::new("", "echo"))
+    /// #     }
+    /// # }
+    /// # let pipeline = promptveil::pipeline::Pipeline::builder()
+    /// #     .redactor(promptveil::redact::Redactor::builder().default_rules().build()?)
+    /// #     .backend(Arc::new(Echo(BackendProfile::new("local", Locality::OnPremises, Size::Small, 8192))))
+    /// #     .build()?;
+    /// let id = pipeline.request_id_from("550e8400-e29b-41d4-a716-446655440000");
+    /// assert_eq!(id.as_str(), "550e8400-e29b-41d4-a716-446655440000");
+    /// assert_ne!(pipeline.request_id_from("4111111111111111").as_str(), "4111111111111111");
+    /// assert_ne!(pipeline.request_id_from("ann lee").as_str(), "ann lee");
+    /// # Ok::<(), promptveil::Error>(())
+    /// ```
+    pub fn request_id_from(&self, caller: &str) -> RequestId {
+        RequestId::from_caller(caller)
+            .filter(|id| {
+                let scan = self.inner.redactor.scan(id.as_str());
+                scan.records.is_empty() && scan.is_complete()
+            })
+            .unwrap_or_default()
+    }
+
     /// The redactor (for callers who redact other data with the same rules).
     pub fn redactor(&self) -> &Redactor {
         &self.inner.redactor
@@ -336,15 +375,8 @@ impl Pipeline {
     /// request in the audit trail: refusals are audited where they are made, anything else
     /// here as `failed`.
     async fn prepare(&self, req: &PromptRequest) -> Result<Prepared> {
-        // A caller's id goes into the audit trail: only when nothing in it is a value.
-        let id = req
-            .request_id
-            .clone()
-            .filter(|id| {
-                let scan = self.inner.redactor.scan(id.as_str());
-                scan.records.is_empty() && scan.is_complete()
-            })
-            .unwrap_or_default();
+        // A caller's id was checked when it was made (`request_id_from`).
+        let id = req.request_id.clone().unwrap_or_default();
         self.prepare_as(&id, req).await.inspect_err(|e| {
             if e.kind() != ErrorKind::Refused {
                 self.audit(
@@ -728,60 +760,4 @@ impl Pipeline {
             calls: std::collections::BTreeMap::new(),
         })
     }
-}
-
-/// The span of one request, following the OpenTelemetry GenAI conventions where they apply
-/// (`gen_ai.operation.name`); its steps are its children. No field ever holds prompt text or a
-/// value: ids, names, counts, levels.
-fn request_span(stream: bool) -> tracing::Span {
-    tracing::info_span!(
-        "promptveil.request",
-        gen_ai.operation.name = "chat",
-        promptveil.stream = stream,
-        promptveil.request_id = tracing::field::Empty,
-        promptveil.backend = tracing::field::Empty,
-        error.type = tracing::field::Empty,
-    )
-}
-
-/// The span of the model call (`chat {model}`, a client span in the GenAI conventions): the
-/// first backend of the chain as the requested model; the one that answered, its model and
-/// its token counts recorded when it has.
-fn chat_span(decision: &RouteDecision, request: &BackendRequest) -> tracing::Span {
-    let first = decision.chain.first().map_or("none", |b| b.as_str());
-    tracing::info_span!(
-        "chat",
-        otel.name = format!("chat {first}"),
-        otel.kind = "client",
-        gen_ai.operation.name = "chat",
-        gen_ai.request.model = first,
-        gen_ai.request.max_tokens = request.max_tokens,
-        gen_ai.request.temperature = f64::from(request.temperature),
-        gen_ai.response.model = tracing::field::Empty,
-        gen_ai.usage.input_tokens = tracing::field::Empty,
-        gen_ai.usage.output_tokens = tracing::field::Empty,
-    )
-}
-
-/// Records which backend answered (on the request's span), and the model and tokens it
-/// reported (on the model call's span).
-pub(super) fn record_response(
-    chat: &tracing::Span,
-    trace: &RequestTrace,
-    model: &str,
-    usage: Option<Usage>,
-) {
-    tracing::Span::current().record("promptveil.backend", trace.backend.as_str());
-    if !model.is_empty() {
-        chat.record("gen_ai.response.model", model);
-    }
-    if let Some(u) = usage {
-        chat.record("gen_ai.usage.input_tokens", u.input_tokens);
-        chat.record("gen_ai.usage.output_tokens", u.output_tokens);
-    }
-}
-
-/// Records an error's kind on the current (request) span: `error.type`.
-fn record_error(e: &Error) {
-    tracing::Span::current().record("error.type", e.kind().to_string());
 }

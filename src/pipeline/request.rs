@@ -162,9 +162,9 @@ impl PromptRequest {
         self
     }
 
-    /// Uses the caller's id for the request (in the audit trail and the trace) instead of a
-    /// fresh one — a gateway passes its `x-request-id` on — unless the pipeline's redactor
-    /// finds anything in it: then a fresh id is used, and the trace says which.
+    /// Uses `id` for the request (in the audit trail and the trace) instead of a fresh one: a
+    /// gateway passes its caller's `x-request-id` on, as
+    /// [`Pipeline::request_id_from`](super::Pipeline::request_id_from) checked it.
     pub fn with_request_id(mut self, id: crate::audit::RequestId) -> PromptRequest {
         self.request_id = Some(id);
         self

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::audit::RequestId;
 use crate::backend::BackendRequest;
-use crate::enrich::Media;
+use crate::enrich::{Media, ToolSpec};
 use crate::error::{Error, ErrorKind};
 use crate::pipeline::{Pipeline, PromptRequest, RequestTrace};
 
@@ -249,13 +249,51 @@ pub(crate) fn inspection(sent: &BackendRequest) -> Value {
     shown
 }
 
-/// Adds what the model received to a JSON answer `body` under `promptveil.sent`, when the
-/// server inspects.
+/// What an answer carries under `promptveil` when the server inspects: the request's id, the
+/// backend, and what the model received.
+pub(crate) fn shown(app: &AppState, trace: &RequestTrace) -> Option<Value> {
+    app.inspect.then(|| {
+        json!({"request_id": trace.request_id().as_str(),
+               "backend": trace.backend().as_str(),
+               "sent": inspection(trace.sent())})
+    })
+}
+
+/// A JSON answer `body` with [`shown`] under `promptveil`, when the server inspects.
 pub(crate) fn inspected(app: &AppState, mut body: Value, trace: &RequestTrace) -> Value {
-    if app.inspect {
-        body["promptveil"] = json!({"request_id": trace.request_id().as_str(),
-                                    "backend": trace.backend().as_str(),
-                                    "sent": inspection(trace.sent())});
+    if let Some(shown) = shown(app, trace) {
+        body["promptveil"] = shown;
     }
     body
+}
+
+/// The function tools of a request's `tools`: each of type `function`, its name, description
+/// and parameters (an empty object schema when absent) in the object `function_of` gives
+/// (the chat API nests them under `function`, the Responses API does not).
+pub(crate) fn function_tools(
+    req: &Value,
+    function_of: fn(&Value) -> &Value,
+) -> Result<Vec<ToolSpec>, String> {
+    let Some(tools) = req["tools"].as_array() else {
+        return Ok(Vec::new());
+    };
+    tools
+        .iter()
+        .map(|t| {
+            if t["type"] != "function" {
+                return Err("only tools of type `function` are taken".to_string());
+            }
+            let f = function_of(t);
+            let parameters = match &f["parameters"] {
+                Value::Null => json!({"type": "object", "properties": {}}),
+                p => p.clone(),
+            };
+            ToolSpec::new(
+                f["name"].as_str().unwrap_or_default(),
+                f["description"].as_str().unwrap_or_default(),
+                parameters,
+            )
+            .map_err(|e| e.to_string())
+        })
+        .collect()
 }

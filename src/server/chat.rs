@@ -11,11 +11,11 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
 use super::api::{
-    Api, AppState, Field, check_fields, inspected, media_part, now, openai_finish, routed,
-    with_headers,
+    Api, AppState, Field, check_fields, function_tools, inspected, media_part, now, openai_finish,
+    routed, shown, with_headers,
 };
 use crate::audit::RequestId;
-use crate::enrich::{Media, ToolCall, ToolSpec};
+use crate::enrich::{Media, ToolCall};
 use crate::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 
 /// The fields of a chat completion request and what the gateway does with each.
@@ -149,32 +149,6 @@ fn request_of(pipeline: &Pipeline, messages: &[Value]) -> Result<PromptRequest, 
     }
 }
 
-/// The request's `tools` (functions only).
-fn tools_of(req: &Value) -> Result<Vec<ToolSpec>, String> {
-    let Some(tools) = req["tools"].as_array() else {
-        return Ok(Vec::new());
-    };
-    tools
-        .iter()
-        .map(|t| {
-            if t["type"] != "function" {
-                return Err("only tools of type `function` are taken".to_string());
-            }
-            let f = &t["function"];
-            let parameters = match &f["parameters"] {
-                Value::Null => json!({"type": "object", "properties": {}}),
-                p => p.clone(),
-            };
-            ToolSpec::new(
-                f["name"].as_str().unwrap_or_default(),
-                f["description"].as_str().unwrap_or_default(),
-                parameters,
-            )
-            .map_err(|e| e.to_string())
-        })
-        .collect()
-}
-
 /// The model's calls in a chat completion message.
 fn calls_json(calls: &[ToolCall]) -> Vec<Value> {
     calls
@@ -201,7 +175,7 @@ pub(super) async fn completions(
         routed(
             pipeline,
             &req["model"],
-            request_of(pipeline, messages)?.with_tools(tools_of(&req)?),
+            request_of(pipeline, messages)?.with_tools(function_tools(&req, |t| &t["function"])?),
             &id,
         )
     });
@@ -224,7 +198,7 @@ pub(super) async fn completions(
         return match pipeline.run_stream(request).await {
             Ok(stream) => {
                 let trace = stream.trace().clone();
-                let shown = app.inspect.then(|| inspected(&app, json!({}), &trace));
+                let shown = shown(&app, &trace);
                 let events = chunks(stream, answer_id, usage, shown);
                 with_headers(Sse::new(events).into_response(), &trace)
             }
@@ -338,7 +312,7 @@ fn chunks(
                                 );
                                 let mut last = chunk(&id, json!({}), Some(reason));
                                 if let Some(shown) = &shown {
-                                    last["promptveil"] = shown["promptveil"].clone();
+                                    last["promptveil"] = shown.clone();
                                 }
                                 queue.push(Event::default().data(last.to_string()));
                                 if include_usage {

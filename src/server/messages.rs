@@ -12,7 +12,8 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
 use super::api::{
-    Api, AppState, Field, anthropic_stop, check_fields, inspected, media_part, routed, with_headers,
+    Api, AppState, Field, anthropic_stop, check_fields, inspected, media_part, routed, shown,
+    with_headers,
 };
 use crate::audit::RequestId;
 use crate::enrich::{Media, ToolCall, ToolSpec};
@@ -195,7 +196,7 @@ pub(super) async fn create(
         return match pipeline.run_stream(request).await {
             Ok(stream) => {
                 let trace = stream.trace().clone();
-                let shown = app.inspect.then(|| inspected(&app, json!({}), &trace));
+                let shown = shown(&app, &trace);
                 let events = events(stream, answer_id, shown);
                 with_headers(Sse::new(events).into_response(), &trace)
             }
@@ -319,7 +320,7 @@ fn finish(stream: &PipelineStream, shown: Option<&Value>) -> Vec<Event> {
                            "delta": {"stop_reason": stop, "stop_sequence": null},
                            "usage": {"output_tokens": usage.output_tokens}});
     if let Some(shown) = shown {
-        delta["promptveil"] = shown["promptveil"].clone();
+        delta["promptveil"] = shown.clone();
     }
     out.push(event("message_delta", delta));
     out.push(event("message_stop", json!({"type": "message_stop"})));

@@ -19,7 +19,7 @@
 //! - **Errors** in each API's own error body for every status, 404 and 405 included;
 //!   messages never hold prompt text.
 //! - **Request ids**: the caller's `x-request-id` becomes the request's id in the audit trail
-//!   ([`RequestId::from_caller`], unless the redactor finds a value in it); every answer
+//!   ([`Pipeline::request_id_from`]: unless the redactor finds a value in it); every answer
 //!   carries `x-request-id`.
 //! - **`model`** is required: `promptveil` lets the pipeline route, a backend's name (from
 //!   `GET /v1/models`) sends the request there only; answers name the backend that answered,
@@ -257,12 +257,7 @@ async fn request_id(State(pipeline): State<Pipeline>, mut req: Request, next: Ne
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .and_then(RequestId::from_caller)
-        .filter(|id| {
-            let scan = pipeline.redactor().scan(id.as_str());
-            scan.records.is_empty() && scan.is_complete()
-        })
-        .unwrap_or_default();
+        .map_or_else(RequestId::new, |caller| pipeline.request_id_from(caller));
     req.extensions_mut().insert(id.clone());
     let mut response = next.run(req).await;
     if !response.headers().contains_key("x-request-id")

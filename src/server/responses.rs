@@ -15,10 +15,11 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
 use super::api::{
-    Api, AppState, Field, check_fields, inspected, media_part, now, routed, with_headers,
+    Api, AppState, Field, check_fields, function_tools, inspected, media_part, now, routed, shown,
+    with_headers,
 };
 use crate::audit::RequestId;
-use crate::enrich::{Media, ToolCall, ToolSpec};
+use crate::enrich::{Media, ToolCall};
 use crate::pipeline::{Message, Pipeline, PipelineStream, PromptRequest};
 
 /// The fields of a Responses request and what the gateway does with each.
@@ -167,32 +168,7 @@ fn request_of(pipeline: &Pipeline, req: &Value) -> Result<PromptRequest, String>
         }
         None => return Err("`input` holds no item".into()),
     }
-    Ok(PromptRequest::conversation(out).with_tools(tools_of(req)?))
-}
-
-/// The request's `tools` (functions only, in the Responses API's flat shape).
-fn tools_of(req: &Value) -> Result<Vec<ToolSpec>, String> {
-    let Some(tools) = req["tools"].as_array() else {
-        return Ok(Vec::new());
-    };
-    tools
-        .iter()
-        .map(|t| {
-            if t["type"] != "function" {
-                return Err("only tools of type `function` are taken".to_string());
-            }
-            let parameters = match &t["parameters"] {
-                Value::Null => json!({"type": "object", "properties": {}}),
-                p => p.clone(),
-            };
-            ToolSpec::new(
-                t["name"].as_str().unwrap_or_default(),
-                t["description"].as_str().unwrap_or_default(),
-                parameters,
-            )
-            .map_err(|e| e.to_string())
-        })
-        .collect()
+    Ok(PromptRequest::conversation(out).with_tools(function_tools(req, |t| t)?))
 }
 
 /// What every response body holds besides its output.
@@ -304,7 +280,7 @@ pub(super) async fn create(
         return match pipeline.run_stream(request).await {
             Ok(stream) => {
                 let trace = stream.trace().clone();
-                let shown = app.inspect.then(|| inspected(&app, json!({}), &trace));
+                let shown = shown(&app, &trace);
                 let head = Head {
                     model: trace.backend().as_str().to_string(),
                     ..head
@@ -432,7 +408,7 @@ impl Streaming {
         let usage = summary.and_then(|s| s.usage).map(usage_json);
         let mut response = self.head.body(status, output, usage);
         if let Some(shown) = &self.shown {
-            response["promptveil"] = shown["promptveil"].clone();
+            response["promptveil"] = shown.clone();
         }
         let kind = if status == "completed" {
             "response.completed"

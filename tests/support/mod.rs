@@ -72,3 +72,38 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+/// An audit sink that keeps every event as JSON, for tests that read the trail.
+#[derive(Debug, Default)]
+pub(crate) struct Events(std::sync::Mutex<Vec<String>>);
+
+impl promptveil::audit::AuditSink for Events {
+    fn record(&self, _: &promptveil::audit::RequestId, event: &promptveil::audit::AuditEvent) {
+        let json = serde_json::to_string(event).expect("json");
+        self.0.lock().expect("lock").push(json);
+    }
+}
+
+impl Events {
+    /// Every event, one JSON line each.
+    pub(crate) fn all(&self) -> String {
+        self.0.lock().expect("lock").join("\n")
+    }
+
+    /// The events named `name` (`refused`, `degraded`).
+    pub(crate) fn named(&self, name: &str) -> Vec<String> {
+        let tag = format!("\"event\":\"{name}\"");
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|e| e.contains(&tag))
+            .cloned()
+            .collect()
+    }
+
+    /// The `refused` events.
+    pub(crate) fn refusals(&self) -> Vec<String> {
+        self.named("refused")
+    }
+}
